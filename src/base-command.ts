@@ -1,0 +1,60 @@
+import { Command } from '@oclif/core'
+
+import { toMomentryError } from './cli/errors.js'
+import type { CliSession } from './cli/session.js'
+import { openSession } from './cli/session.js'
+import type { CoreContext } from './core/context.js'
+import type { ExitCodeValue } from './core/errors.js'
+
+/**
+ * The one base class: `--json` on every command, a lazily built core context that is
+ * closed on exit, and every error mapped to one line and its SPEC §12 exit code
+ * (also under `--json`, as `{"error":{code,message,exitCode}}`).
+ */
+export abstract class MomentryCommand<T> extends Command {
+  static override enableJsonFlag = true
+  private session?: CliSession
+
+  /** The core context; built on first use so commands that need nothing pay nothing. */
+  protected get ctx(): CoreContext {
+    this.session ??= openSession()
+    return this.session.ctx
+  }
+
+  /** Print the human rendering unless `--json` asked for the return value instead. */
+  protected render(result: T, toText: (r: T) => string): void {
+    if (!this.jsonEnabled()) {
+      const text = toText(result)
+      if (text) this.log(text)
+    }
+  }
+
+  /** A line for people, on stderr, silent under --json. */
+  protected note(line: string): void {
+    if (!this.jsonEnabled()) process.stderr.write(`${line}\n`)
+  }
+
+  protected setExitCode(code: ExitCodeValue): void {
+    process.exitCode = code
+  }
+
+  protected override async catch(error: Error & { exitCode?: number }): Promise<void> {
+    const e = toMomentryError(error, this.id, this.session?.config.databaseUrl)
+    process.exitCode = e.exitCode
+    if (this.jsonEnabled()) {
+      this.logJson({ error: { code: e.code, message: e.line, exitCode: e.exitCode, ...(e.status ? { status: e.status } : {}) } })
+    } else {
+      process.stderr.write(`Error: ${e.line}\n`)
+    }
+    if (process.env.MOMENTRY_DEBUG && e.cause instanceof Error) process.stderr.write(`${e.cause.stack}\n`)
+  }
+
+  protected override async finally(error: Error | undefined): Promise<void> {
+    try {
+      await this.session?.close()
+    } catch (closeError) {
+      if (process.env.MOMENTRY_DEBUG) process.stderr.write(`momentry debug: closing connections: ${String(closeError)}\n`)
+    }
+    await super.finally(error)
+  }
+}

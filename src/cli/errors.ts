@@ -1,0 +1,22 @@
+import { Errors } from '@oclif/core'
+
+import { classifyPostgresError } from '../core/db/connect.js'
+import { ExitCode, MomentryError, UsageError } from '../core/errors.js'
+
+/** Whatever was thrown, as a MomentryError with an exit code and one line to print. */
+export function toMomentryError(error: unknown, commandId?: string, databaseUrl?: string): MomentryError {
+  if (error instanceof MomentryError) return error
+  const fromDb = classifyPostgresError(error, databaseUrl)
+  if (fromDb) return fromDb
+  if (error instanceof Errors.CLIError && (error.oclif?.exit === 2 || error.name === 'CLIParseError' || 'parse' in error)) {
+    const first = error.message.split('\n').map((l) => l.trim()).find(Boolean) ?? 'invalid arguments'
+    return new UsageError(first.replace(/^Parsing --/, '--'), `See \`momentry ${commandId?.replaceAll(':', ' ') ?? ''} --help\``.replace('  ', ' '))
+  }
+  const message = error instanceof Error ? error.message : String(error)
+  return new MomentryError(`unexpected error: ${message.split('\n')[0]}`, {
+    code: 'UNEXPECTED',
+    exitCode: ExitCode.UNEXPECTED,
+    hint: 'Run again with MOMENTRY_DEBUG=1 to see where it came from',
+    cause: error,
+  })
+}

@@ -1,0 +1,65 @@
+import type { Clock } from '../core/clock.js'
+import { systemClock } from '../core/clock.js'
+import type { Config } from '../core/config.js'
+import { loadConfig } from '../core/config.js'
+import type { CoreContext } from '../core/context.js'
+import { defaultActor } from '../core/context.js'
+import type { Sql } from '../core/db/connect.js'
+import { closePostgres, connectPostgres } from '../core/db/connect.js'
+import { ConfigError } from '../core/errors.js'
+import { createEventBus } from '../core/events.js'
+import { createStderrLogger } from '../core/log.js'
+import type { Redis } from '../core/redis.js'
+import { closeRedis, connectRedis } from '../core/redis.js'
+
+/** A CLI run's core context plus the means to close what it opened. */
+export interface CliSession {
+  ctx: CoreContext
+  config: Config
+  close(): Promise<void>
+}
+
+/**
+ * Build the context for one CLI run. Nothing connects here: PostgreSQL on the first
+ * query, Redis on the first `ctx.redis()`. `close()` drains events and ends both.
+ */
+export function openSession(env: NodeJS.ProcessEnv = process.env, clock: Clock = systemClock): CliSession {
+  const config = loadConfig(env)
+  const log = createStderrLogger({ debug: Boolean(env.MOMENTRY_DEBUG) })
+  const bus = createEventBus(log)
+  let sql: Sql | undefined
+  let redis: Promise<Redis | undefined> | undefined
+
+  const ctx: CoreContext = {
+    get sql(): Sql {
+      if (!config.databaseUrl) {
+        throw new ConfigError(
+          'DATABASE_URL is not set',
+          'Set it to your PostgreSQL, e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/momentry, then run `momentry db migrate`',
+        )
+      }
+      sql ??= connectPostgres(config.databaseUrl)
+      return sql
+    },
+    redis() {
+      if (!config.redisUrl) return Promise.resolve(undefined)
+      redis ??= connectRedis(config.redisUrl, log)
+      return redis
+    },
+    bus,
+    config,
+    clock,
+    log,
+    actor: env.MOMENTRY_ACTOR || defaultActor(),
+  }
+
+  return {
+    ctx,
+    config,
+    async close() {
+      await bus.drain()
+      const client = await redis?.catch(() => undefined)
+      await Promise.all([sql && closePostgres(sql), client && closeRedis(client)])
+    },
+  }
+}

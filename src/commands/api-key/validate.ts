@@ -1,0 +1,54 @@
+import { Args, Flags } from '@oclif/core'
+
+import { MomentryCommand } from '../../base-command.js'
+import { ipFlag, parseScope } from '../../cli/flags.js'
+import { readSecretFromStdin } from '../../cli/read-secret.js'
+import { ExitCode, UsageError } from '../../core/errors.js'
+import type { VerifyResult } from '../../core/validation/verify-key.js'
+import { verifyKey } from '../../core/validation/verify-key.js'
+import { renderVerify } from '../../ui/keys.js'
+
+const HOW = 'Pipe the key in (`printenv MY_KEY | momentry api-key validate`) or name a variable with --key-env MY_KEY'
+
+export default class ApiKeyValidate extends MomentryCommand<VerifyResult> {
+  static override summary = 'Check a key: exit 0 valid, 3 invalid, 4 rate-limited or blacklisted.'
+  static override description = `The key is read from stdin, or from the variable named by --key-env, so it never lands in shell history or ps. A positional key works but prints a warning.`
+  static override examples = [
+    'printenv MOMENTRY_KEY | <%= config.bin %> api-key validate',
+    '<%= config.bin %> api-key validate --key-env MOMENTRY_KEY --ip 203.0.113.7 --require-scope keys:read --json',
+  ]
+
+  static override args = { key: Args.string({ description: 'the key (discouraged: visible in ps and shell history)', ignoreStdin: true }) }
+  static override flags = {
+    'key-env': Flags.string({ summary: 'Read the key from this environment variable.', helpValue: 'VAR' }),
+    ip: ipFlag(),
+    'require-scope': Flags.string({ summary: 'Scope the key must have (repeatable).', multiple: true }),
+  }
+
+  async run(): Promise<VerifyResult> {
+    const { args, flags } = await this.parse(ApiKeyValidate)
+    const requiredScopes = (flags['require-scope'] ?? []).map((s) => parseScope(s, 'require-scope'))
+    const key = await this.readKey(args.key, flags['key-env'])
+    const result = await verifyKey(this.ctx, { key, ip: flags.ip, requiredScopes })
+    if (!result.valid) {
+      this.setExitCode(result.code === 'RATE_LIMITED' || result.code === 'BLACKLISTED' ? ExitCode.KEY_REFUSED : ExitCode.KEY_INVALID)
+    }
+    this.render(result, renderVerify)
+    return result
+  }
+
+  private async readKey(positional: string | undefined, envName: string | undefined): Promise<string> {
+    if (positional !== undefined && envName) throw new UsageError('give the key one way: positional or --key-env, not both')
+    if (positional !== undefined) {
+      process.stderr.write('momentry warn: a key on the command line is visible in ps and shell history; pipe it on stdin instead\n')
+      return positional
+    }
+    if (envName) {
+      const value = process.env[envName]
+      if (value === undefined || value === '') throw new UsageError(`--key-env: ${envName} is not set or empty`, HOW)
+      return value.trim()
+    }
+    const input = await readSecretFromStdin('key', HOW)
+    return input.oversize ? '' : input.text
+  }
+}

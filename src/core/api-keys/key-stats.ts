@@ -1,0 +1,28 @@
+import type { CoreContext } from '../context.js'
+import type { KeyStatus, KeyType } from './key-types.js'
+import { KEY_STATUSES, KEY_TYPES } from './key-types.js'
+import type { LifecycleCounts } from './repo.js'
+import { countByTypeAndStatus, lifecycleCounts } from './repo.js'
+
+export interface KeyStats extends LifecycleCounts {
+  total: number
+  /** Every type × status cell, zeros included, so the shape never changes. */
+  byTypeAndStatus: Record<KeyType, Record<KeyStatus, number>>
+  byStatus: Record<KeyStatus, number>
+}
+
+/** Counts by type × status, keys expiring in 7/30 days, rotations due, open anomalies. */
+export async function keyStats(ctx: CoreContext): Promise<KeyStats> {
+  const now = ctx.clock.now()
+  const [cells, lifecycle] = await Promise.all([countByTypeAndStatus(ctx.sql, now), lifecycleCounts(ctx.sql, now)])
+  const zero = () => Object.fromEntries(KEY_STATUSES.map((s) => [s, 0])) as Record<KeyStatus, number>
+  const byTypeAndStatus = Object.fromEntries(KEY_TYPES.map((t) => [t, zero()])) as KeyStats['byTypeAndStatus']
+  const byStatus = zero()
+  let total = 0
+  for (const c of cells) {
+    byTypeAndStatus[c.type][c.status] += c.count
+    byStatus[c.status] += c.count
+    total += c.count
+  }
+  return { total, byTypeAndStatus, byStatus, ...lifecycle }
+}

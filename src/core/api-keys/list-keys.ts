@@ -1,0 +1,77 @@
+import { z } from 'zod'
+
+import { auditForKey } from '../audit/repo.js'
+import type { CoreContext } from '../context.js'
+import { UsageError } from '../errors.js'
+import { parseInput } from '../validate-input.js'
+import { assertKeyId, keyNotFound } from './key-lock.js'
+import { KEY_STATUSES, KEY_TYPES } from './key-types.js'
+import type { KeyView } from './key-view.js'
+import { toKeyView } from './key-view.js'
+import { findKey, listKeys as listKeyRows } from './repo.js'
+
+export const listKeysInputSchema = z
+  .object({
+    type: z.enum(KEY_TYPES).optional(),
+    status: z.enum(KEY_STATUSES).optional(),
+    owner: z.string().min(1).max(200).optional(),
+    limit: z.number().int().min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(50),
+    cursor: z.string().max(200).optional(),
+  })
+  .strict()
+
+export type ListKeysInput = z.input<typeof listKeysInputSchema>
+
+export interface KeyPage {
+  keys: KeyView[]
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null
+}
+
+const CURSOR_PREFIX = 'c1.'
+
+function encodeCursor(seq: string): string {
+  return CURSOR_PREFIX + Buffer.from(seq).toString('base64url')
+}
+
+function decodeCursor(cursor: string): string {
+  const seq = cursor.startsWith(CURSOR_PREFIX) ? Buffer.from(cursor.slice(CURSOR_PREFIX.length), 'base64url').toString() : ''
+  if (!/^[1-9]\d{0,18}$/.test(seq)) {
+    throw new UsageError('cursor: not a cursor from `momentry api-key list`', 'Copy nextCursor from the previous page, or leave it out')
+  }
+  return seq
+}
+
+/** One page of keys, newest first, by keyset pagination (fast at any table size). */
+export async function listKeys(ctx: CoreContext, input: ListKeysInput = {}): Promise<KeyPage> {
+  const i = parseInput(listKeysInputSchema, input)
+  const now = ctx.clock.now()
+  const rows = await listKeyRows(ctx.sql, {
+    type: i.type,
+    status: i.status,
+    owner: i.owner,
+    beforeSeq: i.cursor ? decodeCursor(i.cursor) : undefined,
+    limit: i.limit + 1,
+    now,
+  })
+  const page = rows.slice(0, i.limit)
+  const more = rows.length > i.limit
+  return { keys: page.map((r) => toKeyView(r, now)), nextCursor: more ? encodeCursor(page.at(-1)!.seq) : null }
+}
+
+export interface KeyDetails {
+  key: KeyView
+  history: { at: string; action: string; actor: string; details: Record<string, unknown> }[]
+}
+
+/** One key with its audit history. */
+export async function showKey(ctx: CoreContext, id: string): Promise<KeyDetails> {
+  assertKeyId(id)
+  const record = await findKey(ctx.sql, id)
+  if (!record) throw keyNotFound(id)
+  const history = await auditForKey(ctx.sql, id)
+  return {
+    key: toKeyView(record, ctx.clock.now()),
+    history: history.map((h) => ({ at: h.createdAt.toISOString(), action: h.action, actor: h.actor, details: h.details })),
+  }
+}

@@ -1,0 +1,224 @@
+import type { Queryable } from '../db/connect.js'
+import type { KeyStatus, KeyType } from './key-types.js'
+
+/** One api_keys row as the core uses it (never the hash beyond lookup). */
+export interface KeyRecord {
+  seq: string
+  keyId: string
+  stub: string
+  name: string
+  type: KeyType
+  scopes: string[]
+  owner: string | null
+  metadata: Record<string, string>
+  enabled: boolean
+  disabledAt: Date | null
+  disabledReason: string | null
+  createdAt: Date
+  createdBy: string
+  expiresAt: Date | null
+  lastUsedAt: Date | null
+  rotateEverySeconds: number | null
+  rotatedFrom: string | null
+  replacedBy: string | null
+  rotatedAt: Date | null
+  graceExpiresAt: Date | null
+  revokedAt: Date | null
+  revokedReason: string | null
+}
+
+export interface NewKeyRecord {
+  keyId: string
+  hash: Buffer
+  stub: string
+  name: string
+  type: KeyType
+  scopes: string[]
+  owner: string | null
+  metadata: Record<string, string>
+  createdAt: Date
+  createdBy: string
+  expiresAt: Date | null
+  rotateEverySeconds: number | null
+  rotatedFrom: string | null
+}
+
+// Columns every read selects, in the shape of KeyRecord.
+const columns = (q: Queryable) => q.unsafe(COLUMNS)
+const COLUMNS = `id::text as seq, key_id, key_stub, name, key_type, scopes, owner, metadata, enabled,
+  disabled_at, disabled_reason, created_at, created_by, expires_at, last_used_at, rotate_every_seconds,
+  rotated_from, replaced_by, rotated_at, grace_expires_at, revoked_at, revoked_reason`
+
+function toRecord(r: Record<string, any>): KeyRecord {
+  return {
+    seq: r.seq,
+    keyId: r.key_id,
+    stub: r.key_stub,
+    name: r.name,
+    type: r.key_type,
+    scopes: r.scopes,
+    owner: r.owner,
+    metadata: r.metadata,
+    enabled: r.enabled,
+    disabledAt: r.disabled_at,
+    disabledReason: r.disabled_reason,
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+    expiresAt: r.expires_at,
+    lastUsedAt: r.last_used_at,
+    rotateEverySeconds: r.rotate_every_seconds,
+    rotatedFrom: r.rotated_from,
+    replacedBy: r.replaced_by,
+    rotatedAt: r.rotated_at,
+    graceExpiresAt: r.grace_expires_at,
+    revokedAt: r.revoked_at,
+    revokedReason: r.revoked_reason,
+  }
+}
+
+/** SQL twin of keyStatus() in status.ts; `$now` is the caller's clock. */
+function statusExpr(q: Queryable, now: Date) {
+  return q`case
+    when revoked_at is not null then 'revoked'
+    when not enabled then 'disabled'
+    when expires_at <= ${now} or grace_expires_at <= ${now} then 'expired'
+    when grace_expires_at is not null then 'rotating'
+    else 'active' end`
+}
+
+export async function insertKey(q: Queryable, k: NewKeyRecord): Promise<KeyRecord> {
+  const [row] = await q`
+    insert into api_keys (key_id, key_hash, key_stub, name, key_type, scopes, owner, metadata, created_at,
+      created_by, expires_at, rotate_every_seconds, rotated_from)
+    values (${k.keyId}, ${k.hash}, ${k.stub}, ${k.name}, ${k.type}, ${k.scopes}::text[], ${k.owner},
+      ${q.json(k.metadata)}, ${k.createdAt}, ${k.createdBy}, ${k.expiresAt}, ${k.rotateEverySeconds}, ${k.rotatedFrom})
+    returning ${columns(q)}`
+  return toRecord(row!)
+}
+
+export async function findKey(q: Queryable, keyId: string, options: { forUpdate?: boolean } = {}): Promise<KeyRecord | undefined> {
+  const [row] = await q`
+    select ${columns(q)} from api_keys where key_id = ${keyId} ${options.forUpdate ? q`for update` : q``}`
+  return row ? toRecord(row) : undefined
+}
+
+/** What validation needs, fetched by the unique hash index. */
+export interface KeyForValidation {
+  keyHash: Buffer
+  record: KeyRecord
+}
+
+export async function findKeyByHash(q: Queryable, hash: Buffer): Promise<KeyForValidation | undefined> {
+  const [row] = await q`select key_hash, ${columns(q)} from api_keys where key_hash = ${hash}`
+  return row ? { keyHash: row.key_hash, record: toRecord(row) } : undefined
+}
+
+export interface ListFilter {
+  type?: KeyType
+  status?: KeyStatus
+  owner?: string
+  /** Keyset cursor: only rows older (smaller id) than this. */
+  beforeSeq?: string
+  limit: number
+  now: Date
+}
+
+/** Newest first, by keyset on the identity column: never an OFFSET, never all rows. */
+export async function listKeys(q: Queryable, f: ListFilter): Promise<KeyRecord[]> {
+  const rows = await q`
+    select ${columns(q)} from api_keys
+    where true
+      ${f.type ? q`and key_type = ${f.type}` : q``}
+      ${f.owner ? q`and owner = ${f.owner}` : q``}
+      ${f.status ? q`and ${statusExpr(q, f.now)} = ${f.status}` : q``}
+      ${f.beforeSeq ? q`and id < ${f.beforeSeq}` : q``}
+    order by id desc
+    limit ${f.limit}`
+  return rows.map(toRecord)
+}
+
+export async function markRevoked(q: Queryable, keyId: string, at: Date, reason: string | null): Promise<KeyRecord> {
+  const [row] = await q`
+    update api_keys set revoked_at = ${at}, revoked_reason = ${reason} where key_id = ${keyId} returning ${columns(q)}`
+  return toRecord(row!)
+}
+
+export async function setEnabled(q: Queryable, keyId: string, enabled: boolean, at: Date, reason: string | null): Promise<KeyRecord> {
+  const [row] = await q`
+    update api_keys set enabled = ${enabled}, disabled_at = ${enabled ? null : at}, disabled_reason = ${enabled ? null : reason}
+    where key_id = ${keyId} returning ${columns(q)}`
+  return toRecord(row!)
+}
+
+export interface RotationMark {
+  replacedBy: string
+  rotatedAt: Date
+  /** End of grace, or null when the old key is revoked at once. */
+  graceExpiresAt: Date | null
+  revokedReason: string | null
+}
+
+export async function markRotated(q: Queryable, keyId: string, m: RotationMark): Promise<KeyRecord> {
+  const revokedAt = m.graceExpiresAt ? null : m.rotatedAt
+  const [row] = await q`
+    update api_keys set replaced_by = ${m.replacedBy}, rotated_at = ${m.rotatedAt}, grace_expires_at = ${m.graceExpiresAt},
+      revoked_at = coalesce(revoked_at, ${revokedAt}), revoked_reason = coalesce(revoked_reason, ${revokedAt ? m.revokedReason : null})
+    where key_id = ${keyId} returning ${columns(q)}`
+  return toRecord(row!)
+}
+
+/**
+ * Record use without a write per validation: at most one update per key per minute.
+ */
+export async function touchLastUsed(q: Queryable, keyId: string, at: Date): Promise<void> {
+  await q`
+    update api_keys set last_used_at = ${at}
+    where key_id = ${keyId} and (last_used_at is null or last_used_at < ${new Date(at.getTime() - 60_000)})`
+}
+
+export interface StatusCount {
+  type: KeyType
+  status: KeyStatus
+  count: number
+}
+
+export async function countByTypeAndStatus(q: Queryable, now: Date): Promise<StatusCount[]> {
+  const rows = await q`
+    select key_type, ${statusExpr(q, now)} as status, count(*)::int as n
+    from api_keys group by 1, 2 order by 1, 2`
+  return rows.map((r) => ({ type: r.key_type, status: r.status, count: r.n }))
+}
+
+export interface LifecycleCounts {
+  expiringIn7Days: number
+  expiringIn30Days: number
+  rotationDue: number
+  openAnomalies: number
+}
+
+export async function lifecycleCounts(q: Queryable, now: Date): Promise<LifecycleCounts> {
+  const in7 = new Date(now.getTime() + 7 * 86_400_000)
+  const in30 = new Date(now.getTime() + 30 * 86_400_000)
+  const [row] = await q`
+    select
+      (select count(*)::int from api_keys where revoked_at is null and enabled
+         and expires_at > ${now} and expires_at <= ${in7}) as in7,
+      (select count(*)::int from api_keys where revoked_at is null and enabled
+         and expires_at > ${now} and expires_at <= ${in30}) as in30,
+      (select count(*)::int from api_keys where rotate_every_seconds is not null and replaced_by is null
+         and revoked_at is null and (expires_at is null or expires_at > ${now})
+         and created_at + make_interval(secs => rotate_every_seconds) <= ${now}) as due,
+      (select count(*)::int from api_key_anomalies where status <> 'resolved') as anomalies`
+  return { expiringIn7Days: row!.in7, expiringIn30Days: row!.in30, rotationDue: row!.due, openAnomalies: row!.anomalies }
+}
+
+/** Keys whose rotation interval has passed (for `rotate --due`), oldest first. */
+export async function findRotationDue(q: Queryable, now: Date, limit: number): Promise<string[]> {
+  const rows = await q`
+    select key_id from api_keys
+    where rotate_every_seconds is not null and replaced_by is null and revoked_at is null and enabled
+      and (expires_at is null or expires_at > ${now})
+      and created_at + make_interval(secs => rotate_every_seconds) <= ${now}
+    order by id limit ${limit}`
+  return rows.map((r) => r.key_id as string)
+}

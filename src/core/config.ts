@@ -1,0 +1,156 @@
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { z } from 'zod'
+
+import { ConfigError } from './errors.js'
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
+const url = (protocols: string[]) =>
+  z.string().refine((value) => {
+    try {
+      return protocols.includes(new URL(value).protocol)
+    } catch {
+      return false
+    }
+  }, `expected a ${protocols.map((p) => `${p}//…`).join(' or ')} URL`)
+
+/** Every environment variable momentry reads, with its default. Names are the seed's. */
+const envSchema = z.object({
+  DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  REDIS_URL: url(['redis:', 'rediss:']).optional(),
+  MOMENTRY_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'expected letters, digits and _.:- only').default('momentry:'),
+  CACHE_TTL_SECONDS: int(1, 86_400).default(300),
+  CACHE_MAX_CAPACITY: int(1, 10_000_000).default(10_000),
+  RATE_LIMIT_MAX_ATTEMPTS: int(1, 1_000_000).default(5),
+  RATE_LIMIT_WINDOW_SECONDS: int(1, 31_536_000).default(900),
+  GITEA_URL: url(['http:', 'https:']).default('http://localhost:3000'),
+  N8N_URL: url(['http:', 'https:']).default('http://localhost:5678'),
+  ANOMALY_MAX_REQUESTS_PER_MINUTE: int(1, 100_000_000).default(1000),
+  ANOMALY_MAX_ERROR_RATE: z.coerce.number().gt(0).lte(1).default(0.5),
+  ANOMALY_ERROR_WINDOW_SECONDS: int(10, 86_400).default(300),
+  ANOMALY_MIN_REQUESTS: int(1, 1_000_000).default(20),
+  ANOMALY_MAX_IPS_PER_HOUR: int(1, 1_000_000).default(5),
+  ANOMALY_QUIET_HOURS: z
+    .string()
+    .regex(/^([01]\d|2[0-3])-([01]\d|2[0-4])$/, 'expected HH-HH, e.g. 00-06')
+    .default('00-06'),
+  MOMENTRY_DATA_DIR: z.string().min(1).optional(),
+  MOMENTRY_AUDIT_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32, 'expected 32 bytes, base64-encoded')
+    .optional(),
+  GITEA_USERNAME: z.string().min(1).optional(),
+  GITEA_PASSWORD: z.string().min(1).optional(),
+  N8N_EMAIL: z.string().min(1).optional(),
+  N8N_PASSWORD: z.string().min(1).optional(),
+})
+
+export type EnvName = keyof typeof envSchema.shape
+export const ENV_NAMES = Object.keys(envSchema.shape) as EnvName[]
+
+/** Variables whose value is a secret or may contain one; `config` and logs redact them. */
+const SECRET_NAMES = new Set<EnvName>(['MOMENTRY_AUDIT_KEY', 'GITEA_PASSWORD', 'N8N_PASSWORD'])
+const URL_NAMES = new Set<EnvName>(['DATABASE_URL', 'REDIS_URL'])
+
+export interface Config {
+  databaseUrl?: string
+  redisUrl?: string
+  redisPrefix: string
+  cache: { ttlSeconds: number; maxCapacity: number }
+  rateLimit: { maxAttempts: number; windowSeconds: number }
+  giteaUrl: string
+  n8nUrl: string
+  anomaly: {
+    maxRequestsPerMinute: number
+    maxErrorRate: number
+    errorWindowSeconds: number
+    minRequests: number
+    maxIpsPerHour: number
+    quietHours: { from: number; to: number }
+  }
+  dataDir: string
+  auditKey?: string
+  gitea: { username?: string; password?: string }
+  n8n: { email?: string; password?: string }
+}
+
+export interface ConfigEntry {
+  name: EnvName
+  value: string | null
+  source: 'env' | 'default' | 'unset'
+}
+
+type Env = Record<string, string | undefined>
+
+function readEnv(env: Env): z.infer<typeof envSchema> {
+  // An empty variable means "unset" (a common shell idiom: `DATABASE_URL= momentry …`).
+  const present = Object.fromEntries(ENV_NAMES.filter((n) => env[n] !== undefined && env[n] !== '').map((n) => [n, env[n]]))
+  const parsed = envSchema.safeParse(present)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    const name = String(issue.path[0])
+    throw new ConfigError(
+      `${name} is invalid: ${issue.message}`,
+      `Fix or unset ${name}; \`momentry config\` lists every variable with its default`,
+    )
+  }
+  return parsed.data
+}
+
+function defaultDataDir(env: Env): string {
+  const base = env.XDG_DATA_HOME || join(env.HOME || homedir(), '.local', 'share')
+  return join(base, 'momentry')
+}
+
+/** Read and validate the environment once into a typed config. Throws ConfigError naming the variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const e = readEnv(env)
+  const [from, to] = e.ANOMALY_QUIET_HOURS.split('-').map(Number) as [number, number]
+  return {
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.MOMENTRY_REDIS_PREFIX,
+    cache: { ttlSeconds: e.CACHE_TTL_SECONDS, maxCapacity: e.CACHE_MAX_CAPACITY },
+    rateLimit: { maxAttempts: e.RATE_LIMIT_MAX_ATTEMPTS, windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS },
+    giteaUrl: e.GITEA_URL,
+    n8nUrl: e.N8N_URL,
+    anomaly: {
+      maxRequestsPerMinute: e.ANOMALY_MAX_REQUESTS_PER_MINUTE,
+      maxErrorRate: e.ANOMALY_MAX_ERROR_RATE,
+      errorWindowSeconds: e.ANOMALY_ERROR_WINDOW_SECONDS,
+      minRequests: e.ANOMALY_MIN_REQUESTS,
+      maxIpsPerHour: e.ANOMALY_MAX_IPS_PER_HOUR,
+      quietHours: { from, to },
+    },
+    dataDir: e.MOMENTRY_DATA_DIR ?? defaultDataDir(env),
+    auditKey: e.MOMENTRY_AUDIT_KEY,
+    gitea: { username: e.GITEA_USERNAME, password: e.GITEA_PASSWORD },
+    n8n: { email: e.N8N_EMAIL, password: e.N8N_PASSWORD },
+  }
+}
+
+/** Remove the password from a connection URL, keeping everything a reader needs to debug it. */
+export function redactUrl(value: string): string {
+  try {
+    const u = new URL(value)
+    if (u.password) u.password = '***'
+    return u.toString()
+  } catch {
+    return '***'
+  }
+}
+
+/** The effective value of every variable and where it came from, secrets redacted. */
+export function describeConfig(env: Env = process.env): ConfigEntry[] {
+  const parsed = readEnv(env)
+  return ENV_NAMES.map((name) => {
+    const fromEnv = env[name] !== undefined && env[name] !== ''
+    let value: unknown = parsed[name]
+    if (name === 'MOMENTRY_DATA_DIR' && value === undefined) value = defaultDataDir(env)
+    if (value === undefined) return { name, value: null, source: 'unset' as const }
+    let shown = String(value)
+    if (SECRET_NAMES.has(name)) shown = '***'
+    else if (URL_NAMES.has(name)) shown = redactUrl(shown)
+    return { name, value: shown, source: fromEnv ? ('env' as const) : ('default' as const) }
+  })
+}

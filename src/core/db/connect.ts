@@ -1,0 +1,100 @@
+import postgres from 'postgres'
+
+import { redactUrl } from '../config.js'
+import { ConfigError, ConflictError, ConnectionError, MomentryError } from '../errors.js'
+
+export type Sql = postgres.Sql<Record<string, never>>
+export type TransactionSql = postgres.TransactionSql<Record<string, never>>
+/** Either the pool or a transaction: repository functions accept both. */
+export type Queryable = Sql | TransactionSql
+
+export interface ConnectOptions {
+  max?: number
+  /** Called once per query; tests use it to prove a path made no query. */
+  onQuery?: (query: string) => void
+}
+
+/**
+ * Open a postgres.js pool. It connects lazily, on the first query, so building a context
+ * costs nothing for a command that never reaches the database.
+ */
+export function connectPostgres(url: string, options: ConnectOptions = {}): Sql {
+  return postgres(url, {
+    max: options.max ?? 4,
+    connect_timeout: 5,
+    idle_timeout: 20,
+    onnotice: () => {},
+    connection: { application_name: 'momentry' },
+    debug: options.onQuery ? (_conn, query) => options.onQuery!(query) : undefined,
+  }) as Sql
+}
+
+/** Close a pool, giving in-flight queries a moment to finish. */
+export async function closePostgres(sql: Sql): Promise<void> {
+  await sql.end({ timeout: 2 })
+}
+
+/** The database name of a connection URL. */
+export function databaseName(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.replace(/^\//, '')) || 'postgres'
+}
+
+interface PgLikeError {
+  code?: string
+  message?: string
+  errno?: string
+  address?: string
+  port?: number
+}
+
+/**
+ * Translate what postgres.js throws into a typed momentry error with a next step, or
+ * return undefined for errors that are not about the database.
+ */
+export function classifyPostgresError(error: unknown, url?: string): MomentryError | undefined {
+  if (error instanceof MomentryError) return error
+  if (!error || typeof error !== 'object') return undefined
+  const e = error as PgLikeError
+  const where = url ? redactUrl(url) : 'DATABASE_URL'
+  switch (e.code) {
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'ETIMEDOUT':
+    case 'CONNECT_TIMEOUT':
+    case 'CONNECTION_CLOSED':
+    case 'CONNECTION_ENDED':
+    case 'CONNECTION_DESTROYED':
+      return new ConnectionError(
+        `cannot reach PostgreSQL at ${where} (${e.code})`,
+        'Check that PostgreSQL is running and DATABASE_URL is right, then run `momentry doctor`',
+        error,
+      )
+    case '28P01':
+    case '28000':
+      return new ConnectionError(`PostgreSQL refused the login for ${where}`, 'Fix the user or password in DATABASE_URL', error)
+    case '3D000':
+      return new ConnectionError(
+        `the database in ${where} does not exist`,
+        'Run `momentry db migrate`, which creates it and its tables',
+        error,
+      )
+    case '42P01':
+    case '42703':
+      return new ConfigError(
+        'the database is missing momentry tables or columns (migrations not applied)',
+        'Run `momentry db migrate`',
+        error,
+      )
+    case '55P03':
+    case '40001':
+    case '40P01':
+      return new ConflictError('another momentry operation holds this record', 'Try again in a moment', error)
+    case '53300':
+      return new ConnectionError('PostgreSQL has no free connections', 'Try again, or raise max_connections', error)
+    default:
+      return undefined
+  }
+}

@@ -1,0 +1,152 @@
+import { createHash } from 'node:crypto'
+import { readdir, readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+
+import { ConfigError } from '../errors.js'
+import type { Queryable, Sql } from './connect.js'
+import { classifyPostgresError, connectPostgres, databaseName } from './connect.js'
+
+/** `sql/` at the package root, both from `src/core/db` (tsx) and `dist/core/db` (built). */
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../sql/', import.meta.url))
+
+/** Any stable 64-bit number; every momentry process agrees on it. */
+const MIGRATION_LOCK = 0x6d6f6d656e747279n // "momentry"
+
+export interface MigrationFile {
+  id: number
+  name: string
+  checksum: string
+  sql: string
+}
+
+export interface MigrationState {
+  id: number
+  name: string
+  state: 'applied' | 'pending' | 'changed' | 'missing'
+  appliedAt: string | null
+}
+
+export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationFile[]> {
+  const names = (await readdir(dir)).filter((n) => /^\d{4}_[a-z0-9_]+\.sql$/.test(n)).sort()
+  return Promise.all(
+    names.map(async (name) => {
+      const text = await readFile(new URL(name, `file://${dir.endsWith('/') ? dir : `${dir}/`}`), 'utf8')
+      return { id: Number(name.slice(0, 4)), name, checksum: createHash('sha256').update(text).digest('hex'), sql: text }
+    }),
+  )
+}
+
+const CREATE_TABLE = `
+  create table if not exists schema_migrations (
+    id integer primary key,
+    name text not null,
+    checksum text not null,
+    applied_at timestamptz not null default now()
+  )`
+
+interface AppliedRow {
+  id: number
+  name: string
+  checksum: string
+  applied_at: Date
+}
+
+async function appliedMigrations(sql: Queryable): Promise<AppliedRow[]> {
+  const [exists] = await sql`select to_regclass('schema_migrations') is not null as ok`
+  if (!exists?.ok) return []
+  return sql<AppliedRow[]>`select id, name, checksum, applied_at from schema_migrations order by id`
+}
+
+function compare(files: MigrationFile[], applied: AppliedRow[]): MigrationState[] {
+  const byId = new Map(applied.map((a) => [a.id, a]))
+  const states: MigrationState[] = files.map((f) => {
+    const row = byId.get(f.id)
+    byId.delete(f.id)
+    if (!row) return { id: f.id, name: f.name, state: 'pending', appliedAt: null }
+    const state = row.checksum === f.checksum && row.name === f.name ? 'applied' : 'changed'
+    return { id: f.id, name: f.name, state, appliedAt: row.applied_at.toISOString() }
+  })
+  for (const row of byId.values()) {
+    states.push({ id: row.id, name: row.name, state: 'missing', appliedAt: row.applied_at.toISOString() })
+  }
+  return states.sort((a, b) => a.id - b.id)
+}
+
+function refuseDrift(states: MigrationState[]): void {
+  const changed = states.find((s) => s.state === 'changed')
+  if (changed) {
+    throw new ConfigError(
+      `migration ${changed.name} was changed after it was applied (checksum differs)`,
+      'Restore the original file and put the change in a new numbered migration',
+    )
+  }
+  const missing = states.find((s) => s.state === 'missing')
+  if (missing) {
+    throw new ConfigError(
+      `the database has migration ${missing.name}, which this momentry does not know`,
+      'Upgrade momentry to the version that wrote this database',
+    )
+  }
+}
+
+export async function migrationStatus(sql: Sql, dir = MIGRATIONS_DIR): Promise<MigrationState[]> {
+  return compare(await readMigrations(dir), await appliedMigrations(sql))
+}
+
+export interface MigrateResult {
+  applied: string[]
+  current: MigrationState[]
+  createdDatabase: boolean
+}
+
+/**
+ * Apply pending migrations in one transaction under an advisory lock, so concurrent
+ * callers serialise and the second finds nothing to do. Already-applied files are
+ * checked against their recorded checksum first.
+ */
+export async function migrate(sql: Sql, dir = MIGRATIONS_DIR): Promise<Omit<MigrateResult, 'createdDatabase'>> {
+  const files = await readMigrations(dir)
+  const applied = await sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK.toString()}::bigint)`
+    await tx.unsafe(CREATE_TABLE)
+    const states = compare(files, await appliedMigrations(tx))
+    refuseDrift(states)
+    const done: string[] = []
+    for (const file of files) {
+      if (states.find((s) => s.id === file.id)?.state !== 'pending') continue
+      await tx.unsafe(file.sql)
+      await tx`insert into schema_migrations (id, name, checksum) values (${file.id}, ${file.name}, ${file.checksum})`
+      done.push(file.name)
+    }
+    return done
+  })
+  return { applied, current: await migrationStatus(sql, dir) }
+}
+
+/**
+ * Create the database named in `url` if it does not exist yet (connecting to the
+ * server's `postgres` database to do so). Returns whether it created it.
+ */
+export async function ensureDatabase(url: string): Promise<boolean> {
+  const probe = connectPostgres(url, { max: 1 })
+  try {
+    await probe`select 1`
+    return false
+  } catch (error) {
+    if ((error as { code?: string }).code !== '3D000') throw classifyPostgresError(error, url) ?? error
+  } finally {
+    await probe.end({ timeout: 1 })
+  }
+  const adminUrl = new URL(url)
+  adminUrl.pathname = '/postgres'
+  const admin = connectPostgres(adminUrl.toString(), { max: 1 })
+  try {
+    await admin`create database ${admin(databaseName(url))}`
+    return true
+  } catch (error) {
+    if ((error as { code?: string }).code === '42P04') return false // created by a concurrent run
+    throw classifyPostgresError(error, url) ?? error
+  } finally {
+    await admin.end({ timeout: 1 })
+  }
+}

@@ -1,0 +1,79 @@
+import type { CoreContext } from './context.js'
+import { classifyPostgresError } from './db/connect.js'
+import { migrationStatus } from './db/migrate.js'
+import { MomentryError } from './errors.js'
+
+export interface DoctorCheck {
+  name: string
+  status: 'ok' | 'warn' | 'fail'
+  detail: string
+  fix?: string
+}
+
+export interface DoctorReport {
+  mode: 'servers' | 'no-redis' | 'no-database'
+  checks: DoctorCheck[]
+  ok: boolean
+}
+
+function failure(name: string, error: unknown, url?: string): DoctorCheck {
+  const e = classifyPostgresError(error, url) ?? error
+  if (e instanceof MomentryError) return { name, status: 'fail', detail: e.reason, fix: e.hint }
+  return { name, status: 'fail', detail: String((e as Error)?.message ?? e) }
+}
+
+async function checkPostgres(ctx: CoreContext): Promise<DoctorCheck[]> {
+  const url = ctx.config.databaseUrl
+  if (!url) {
+    return [{ name: 'postgres', status: 'fail', detail: 'DATABASE_URL is not set', fix: 'Set DATABASE_URL=postgres://user@host:5432/momentry' }]
+  }
+  try {
+    const [row] = await ctx.sql`select current_setting('server_version') as version, current_database() as db`
+    const checks: DoctorCheck[] = [{ name: 'postgres', status: 'ok', detail: `PostgreSQL ${row!.version}, database ${row!.db}` }]
+    const states = await migrationStatus(ctx.sql)
+    const pending = states.filter((s) => s.state === 'pending')
+    const broken = states.filter((s) => s.state === 'changed' || s.state === 'missing')
+    if (broken.length > 0) {
+      checks.push({
+        name: 'migrations',
+        status: 'fail',
+        detail: `${broken.map((s) => `${s.name} ${s.state}`).join(', ')}`,
+        fix: 'Restore the applied migration files; `momentry db status` shows each',
+      })
+    } else if (pending.length > 0) {
+      checks.push({ name: 'migrations', status: 'fail', detail: `${pending.length} pending (${pending.map((s) => s.name).join(', ')})`, fix: 'Run `momentry db migrate`' })
+    } else {
+      checks.push({ name: 'migrations', status: 'ok', detail: `${states.length} applied, none pending` })
+    }
+    return checks
+  } catch (error) {
+    return [failure('postgres', error, url)]
+  }
+}
+
+async function checkRedis(ctx: CoreContext): Promise<DoctorCheck> {
+  if (!ctx.config.redisUrl) {
+    return {
+      name: 'redis',
+      status: 'warn',
+      detail: 'REDIS_URL is not set: no live anomaly alerts and no cross-process cache invalidation',
+      fix: 'Set REDIS_URL=redis://127.0.0.1:6379 for the full feature set',
+    }
+  }
+  try {
+    const redis = await ctx.redis()
+    const info = await redis!.info('server')
+    const version = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown'
+    return { name: 'redis', status: 'ok', detail: `Redis ${version}, key prefix ${ctx.config.redisPrefix}` }
+  } catch (error) {
+    return failure('redis', error)
+  }
+}
+
+/** Check every dependency once and say how to fix what fails. Never throws. */
+export async function runDoctor(ctx: CoreContext): Promise<DoctorReport> {
+  const [pg, redis] = await Promise.all([checkPostgres(ctx), checkRedis(ctx)])
+  const checks = [...pg, redis]
+  const mode = !ctx.config.databaseUrl ? 'no-database' : ctx.config.redisUrl ? 'servers' : 'no-redis'
+  return { mode, checks, ok: checks.every((c) => c.status !== 'fail') }
+}

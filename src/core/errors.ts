@@ -1,0 +1,86 @@
+/**
+ * Typed errors. Each carries the exit code of SPEC §12 and a hint naming what to do next,
+ * so every surface (CLI, HTTP) can report one clear line without knowing the cause.
+ */
+export const ExitCode = {
+  OK: 0,
+  UNEXPECTED: 1,
+  USAGE: 2,
+  KEY_INVALID: 3,
+  KEY_REFUSED: 4,
+  NOT_FOUND: 5,
+  CONFLICT: 6,
+  EXTERNAL: 7,
+  CONFIG: 8,
+} as const
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]
+
+export interface MomentryErrorOptions {
+  code: string
+  exitCode: ExitCodeValue
+  hint?: string
+  cause?: unknown
+  /** HTTP status of a third-party service, kept for --json output. */
+  status?: number
+}
+
+export class MomentryError extends Error {
+  readonly code: string
+  readonly exitCode: ExitCodeValue
+  readonly hint?: string
+  readonly status?: number
+  /** The message as constructed; frameworks (oclif) may decorate `message` later. */
+  readonly reason: string
+
+  constructor(message: string, options: MomentryErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = new.target.name
+    this.code = options.code
+    this.exitCode = options.exitCode
+    this.hint = options.hint
+    this.status = options.status
+    this.reason = message
+  }
+
+  /** One line: what happened, then what to do. */
+  get line(): string {
+    return this.hint ? `${this.reason}. ${this.hint}` : this.reason
+  }
+}
+
+export class UsageError extends MomentryError {
+  constructor(message: string, hint?: string) {
+    super(message, { code: 'USAGE_ERROR', exitCode: ExitCode.USAGE, hint })
+  }
+}
+
+export class NotFoundError extends MomentryError {
+  constructor(message: string, hint?: string) {
+    super(message, { code: 'NOT_FOUND', exitCode: ExitCode.NOT_FOUND, hint })
+  }
+}
+
+export class ConflictError extends MomentryError {
+  constructor(message: string, hint?: string, cause?: unknown) {
+    super(message, { code: 'CONFLICT', exitCode: ExitCode.CONFLICT, hint, cause })
+  }
+}
+
+export class ConfigError extends MomentryError {
+  constructor(message: string, hint?: string, cause?: unknown) {
+    super(message, { code: 'CONFIG_ERROR', exitCode: ExitCode.CONFIG, hint, cause })
+  }
+}
+
+export class ConnectionError extends MomentryError {
+  constructor(message: string, hint?: string, cause?: unknown) {
+    super(message, { code: 'CONNECTION_ERROR', exitCode: ExitCode.CONFIG, hint, cause })
+  }
+}
+
+export class ExternalServiceError extends MomentryError {
+  constructor(message: string, options: { hint?: string; status?: number; cause?: unknown } = {}) {
+    super(message, { code: 'EXTERNAL_SERVICE_ERROR', exitCode: ExitCode.EXTERNAL, ...options })
+  }
+}

@@ -1,0 +1,58 @@
+import type { Logger } from './log.js'
+
+/** Everything the core announces. Payloads never carry a secret. */
+export type MomentryEvent =
+  | { type: 'key.created'; keyId: string; name: string; keyType: string; rotatedFrom: string | null; at: string }
+  | {
+      type: 'key.rotated'
+      keyId: string
+      newKeyId: string
+      graceExpiresAt: string | null
+      revokedNow: boolean
+      at: string
+    }
+  | { type: 'key.revoked'; keyId: string; reason: string | null; at: string }
+  | { type: 'key.disabled'; keyId: string; reason: string | null; at: string }
+  | { type: 'key.enabled'; keyId: string; at: string }
+
+export type EventType = MomentryEvent['type']
+type Handler<E = MomentryEvent> = (event: E) => void | Promise<void>
+
+/**
+ * One bus per context. Services publish after their transaction commits; cache
+ * invalidation, webhooks and Redis alerts subscribe — they are never special cases in
+ * the services.
+ */
+export interface EventBus {
+  emit(event: MomentryEvent): void
+  on<T extends EventType>(type: T | '*', handler: Handler<Extract<MomentryEvent, { type: T }>>): () => void
+  /** Resolves when every handler started so far has settled. */
+  drain(): Promise<void>
+}
+
+export function createEventBus(log: Logger): EventBus {
+  const handlers = new Map<string, Set<Handler<never>>>()
+  const pending = new Set<Promise<void>>()
+  return {
+    emit(event) {
+      for (const key of [event.type, '*']) {
+        for (const handler of handlers.get(key) ?? []) {
+          const run = Promise.resolve()
+            .then(() => (handler as Handler)(event))
+            .catch((error: unknown) => log.warn(`event handler for ${event.type} failed: ${String(error)}`))
+          pending.add(run)
+          void run.finally(() => pending.delete(run))
+        }
+      }
+    },
+    on(type, handler) {
+      const set = handlers.get(type) ?? new Set()
+      set.add(handler as Handler<never>)
+      handlers.set(type, set)
+      return () => set.delete(handler as Handler<never>)
+    },
+    async drain() {
+      while (pending.size > 0) await Promise.allSettled([...pending])
+    },
+  }
+}

@@ -1,0 +1,127 @@
+import type { IssuedKey } from '../core/api-keys/create-key.js'
+import type { KeyStats } from '../core/api-keys/key-stats.js'
+import { KEY_STATUSES, KEY_TYPES } from '../core/api-keys/key-types.js'
+import type { KeyView } from '../core/api-keys/key-view.js'
+import type { KeyDetails, KeyPage } from '../core/api-keys/list-keys.js'
+import type { RotatedKey } from '../core/api-keys/rotate-key.js'
+import type { VerifyResult } from '../core/validation/verify-key.js'
+import type { Colour } from './paint.js'
+import { paint } from './paint.js'
+import { renderTable, shortTime } from './table.js'
+
+const STATUS_COLOUR: Record<KeyView['status'], Colour> = {
+  active: 'green',
+  rotating: 'yellow',
+  disabled: 'magenta',
+  revoked: 'red',
+  expired: 'gray',
+}
+
+export const statusText = (s: KeyView['status']) => paint(STATUS_COLOUR[s], s)
+
+export function renderKeyPage(page: KeyPage): string {
+  if (page.keys.length === 0) return 'No keys match.'
+  return renderTable(
+    ['id', 'name', 'type', 'status', 'scopes', 'owner', 'created', 'expires', 'last used'],
+    page.keys.map((k) => [
+      k.id,
+      k.name,
+      k.type,
+      statusText(k.status),
+      k.scopes.join(',') || '—',
+      k.owner ?? '—',
+      shortTime(k.createdAt),
+      shortTime(k.expiresAt),
+      shortTime(k.lastUsedAt),
+    ]),
+  )
+}
+
+export function renderKey(k: KeyView): string {
+  const rows: [string, string | null][] = [
+    ['id', k.id],
+    ['name', k.name],
+    ['type', k.type],
+    ['status', statusText(k.status)],
+    ['key', k.stub],
+    ['scopes', k.scopes.join(', ') || '—'],
+    ['owner', k.owner],
+    ['created', `${shortTime(k.createdAt)} by ${k.createdBy}`],
+    ['expires', k.expiresAt && shortTime(k.expiresAt)],
+    ['last used', k.lastUsedAt && shortTime(k.lastUsedAt)],
+    ['rotate every', k.rotateEvery],
+    ['rotated from', k.rotatedFrom],
+    ['replaced by', k.replacedBy],
+    ['grace until', k.graceExpiresAt && shortTime(k.graceExpiresAt)],
+    ['revoked', k.revokedAt && `${shortTime(k.revokedAt)}${k.revokedReason ? ` — ${k.revokedReason}` : ''}`],
+    ['disabled', k.disabledAt && `${shortTime(k.disabledAt)}${k.disabledReason ? ` — ${k.disabledReason}` : ''}`],
+    ...Object.entries(k.metadata).map(([m, v]): [string, string] => [`meta ${m}`, v]),
+  ]
+  const shown = rows.filter((r): r is [string, string] => r[1] !== null)
+  const width = Math.max(...shown.map(([label]) => label.length))
+  return shown.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n')
+}
+
+export function renderKeyDetails(d: KeyDetails): string {
+  const history = d.history.map((h) => `  ${shortTime(h.at)}  ${h.action.padEnd(12)} ${h.actor}`)
+  return [renderKey(d.key), '', 'history', ...history].join('\n')
+}
+
+/** stdout gets the secret alone (so `> file` captures just it); the rest goes to stderr. */
+export function renderIssued(r: IssuedKey): { stdout: string; stderr: string } {
+  return {
+    stdout: r.secret,
+    stderr: `Created ${r.key.id} (${r.key.name}, ${r.key.type}). The key above is shown once: store it now, momentry keeps only its hash.`,
+  }
+}
+
+export function renderRotated(r: RotatedKey): { stdout: string; stderr: string } {
+  const old =
+    r.previous.status === 'revoked'
+      ? `${r.previous.id} is revoked now`
+      : `${r.previous.id} keeps working until ${shortTime(r.previous.graceExpiresAt)}`
+  return {
+    stdout: r.secret,
+    stderr: `Rotated to ${r.key.id}; ${old}. The new key above is shown once: store it now.`,
+  }
+}
+
+export function renderKeyChange(verb: string) {
+  return (k: KeyView) => `${k.id} ${verb} (status: ${statusText(k.status)})`
+}
+
+const REASONS: Record<string, string> = {
+  MALFORMED: 'not a momentry key (wrong shape or checksum)',
+  NOT_FOUND: 'no such key',
+  DISABLED: 'the key is disabled',
+  REVOKED: 'the key was revoked',
+  EXPIRED: 'the key has expired',
+  INSUFFICIENT_SCOPE: 'the key lacks a required scope',
+  RATE_LIMITED: 'too many failed attempts from this IP',
+  BLACKLISTED: 'this IP is blacklisted',
+}
+
+export function renderVerify(r: VerifyResult): string {
+  if (!r.valid) {
+    const retry = r.retryAfterSeconds ? `; retry after ${r.retryAfterSeconds}s` : ''
+    return `${paint('red', 'invalid')} ${r.code}: ${REASONS[r.code]}${retry}`
+  }
+  const k = r.key
+  const rotating = k.rotating ? ` — rotating, valid until ${shortTime(k.rotating.graceExpiresAt)}, replaced by ${k.rotating.replacedBy}` : ''
+  return `${paint('green', 'valid')} ${k.id} ${k.name} (${k.type}) scopes: ${k.scopes.join(',') || '—'}${rotating}`
+}
+
+export function renderStats(s: KeyStats): string {
+  const matrix = renderTable(
+    ['type', ...KEY_STATUSES, 'total'],
+    [
+      ...KEY_TYPES.map((t) => [t, ...KEY_STATUSES.map((st) => s.byTypeAndStatus[t][st]), KEY_STATUSES.reduce((n, st) => n + s.byTypeAndStatus[t][st], 0)]),
+      ['all', ...KEY_STATUSES.map((st) => s.byStatus[st]), s.total],
+    ],
+  )
+  return [
+    matrix,
+    `expiring within 7 days: ${s.expiringIn7Days}   within 30 days: ${s.expiringIn30Days}`,
+    `rotation due: ${s.rotationDue}   open anomalies: ${s.openAnomalies}`,
+  ].join('\n')
+}
