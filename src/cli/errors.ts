@@ -9,7 +9,9 @@ export function toMomentryError(error: unknown, commandId?: string, databaseUrl?
   const fromDb = classifyPostgresError(error, databaseUrl)
   if (fromDb) return fromDb
   if (error instanceof Errors.CLIError && (error.oclif?.exit === 2 || error.name === 'CLIParseError' || 'parse' in error)) {
-    const first = error.message.split('\n').map((l) => l.trim()).find(Boolean) ?? 'invalid arguments'
+    // oclif sometimes leads with a generic header; the first specific line is the useful one.
+    const lines = error.message.split('\n').map((l) => l.trim()).filter((l) => l && !/^The following errors occurred:?$/.test(l))
+    const first = lines[0] ?? 'invalid arguments'
     return new UsageError(first.replace(/^Parsing --/, '--'), `See \`momentry ${commandId?.replaceAll(':', ' ') ?? ''} --help\``.replace('  ', ' '))
   }
   const message = error instanceof Error ? error.message : String(error)

@@ -1,0 +1,99 @@
+import { randomBytes } from 'node:crypto'
+
+import { expect } from 'chai'
+
+import { expectJsonError, expectOneLineError } from '../helpers/assert.js'
+import { runCli, runJson } from '../helpers/cli.js'
+import { openTestSql, truncateAll } from '../helpers/db.js'
+
+describe('bad input: one clear line, the documented exit code, no partial write', () => {
+  const sql = openTestSql()
+  beforeEach(() => truncateAll(sql))
+  after(() => sql.end())
+
+  const countKeys = async () => (await sql`select count(*)::int as n from api_keys`)[0]!.n as number
+
+  const usage: [string, string[], RegExp][] = [
+    ['a malformed id', ['api-key', 'show', 'key_bad'], /not a key id/],
+    ['an id with SQL in it', ['api-key', 'revoke', "key_'; drop table api_keys;--"], /not a key id/],
+    ['a duration with an unknown unit', ['api-key', 'create', '--name', 'x', '--type', 'user', '--expires-in', '3x'], /--expires-in: "3x" is not a duration/],
+    ['a zero lifetime', ['api-key', 'create', '--name', 'x', '--type', 'user', '--expires-in', '0d'], /--expires-in: must be longer than zero/],
+    ['a lifetime over 100 years', ['api-key', 'create', '--name', 'x', '--type', 'user', '--expires-in', '999999999w'], /longer than 100 years/],
+    ['a scope with spaces and capitals', ['api-key', 'create', '--name', 'x', '--type', 'user', '--scopes', 'read,Bad Scope'], /--scopes: "Bad Scope" is not a scope/],
+    ['an unknown type', ['api-key', 'create', '--name', 'x', '--type', 'root'], /Expected --type=root to be one of/],
+    ['an unknown flag', ['api-key', 'list', '--bogus'], /Nonexistent flag: --bogus/],
+    ['both expiry flags', ['api-key', 'create', '--name', 'x', '--type', 'user', '--expires-in', '1d', '--expires-at', '2030-01-01'], /cannot also be provided/],
+    ['a bad ISO date', ['api-key', 'create', '--name', 'x', '--type', 'user', '--expires-at', 'tomorrow'], /not an ISO-8601 date/],
+    ['a metadata entry without =', ['api-key', 'create', '--name', 'x', '--type', 'user', '--meta', 'oops'], /--meta: "oops" is not key=value/],
+    ['an empty name', ['api-key', 'create', '--name', '  ', '--type', 'user'], /name: must not be empty/],
+    ['a bad IP', ['api-key', 'validate', '--ip', '999.1.1.1'], /--ip: "999.1.1.1" is not an IP address/],
+    ['a bad cursor', ['api-key', 'list', '--cursor', 'zzz'], /cursor: not a cursor/],
+    ['a zero limit', ['api-key', 'list', '--limit', '0'], /limit/],
+    ['--force with --grace', ['api-key', 'rotate', 'key_aaaaaaaaaaaaaaaa', '--force', '--grace', '1h'], /cannot also be provided/],
+    ['an unknown command', ['api-keyz', 'list'], /no command "api-keyz list"/],
+  ]
+  for (const [what, args, message] of usage) {
+    it(`given ${what}, then exit 2 with one line`, async () => {
+      expectOneLineError(await runCli(args), 2, message)
+      expectJsonError(await runJson(args), 2, 'USAGE_ERROR')
+      expect(await countKeys()).to.equal(0)
+    })
+  }
+
+  it('given an unknown but well-formed id, then exit 5', async () => {
+    expectOneLineError(await runCli(['api-key', 'revoke', 'key_aaaaaaaaaaaaaaaa']), 5, /no API key with id key_aaaaaaaaaaaaaaaa/)
+    expectJsonError(await runJson(['api-key', 'show', 'key_aaaaaaaaaaaaaaaa']), 5, 'NOT_FOUND')
+  })
+
+  it('given a 1 MB key on stdin, then MALFORMED (exit 3) at once, without buffering it', async () => {
+    const started = Date.now()
+    const r = await runJson(['api-key', 'validate'], { input: Buffer.alloc(1024 * 1024, 'a') })
+    expect([r.code, r.json]).to.deep.equal([3, { valid: false, code: 'MALFORMED' }])
+    expect(Date.now() - started).to.be.below(5000)
+  })
+
+  it('given binary garbage on stdin, then MALFORMED (exit 3) and a readable line', async () => {
+    const r = await runCli(['api-key', 'validate'], { input: randomBytes(300) })
+    expect(r.code).to.equal(3)
+    expect(r.stdout).to.match(/^invalid MALFORMED/)
+    expect(r.stderr).to.equal('')
+  })
+
+  it('given nothing on stdin, then a usage error that says how to pass the key', async () => {
+    expectOneLineError(await runCli(['api-key', 'validate']), 2, /no key on stdin.*--key-env/)
+  })
+
+  it('given --key-env naming an unset variable, then a usage error', async () => {
+    expectOneLineError(await runCli(['api-key', 'validate', '--key-env', 'NOPE_NOT_SET'], { env: { NOPE_NOT_SET: undefined } }), 2, /NOPE_NOT_SET is not set/)
+  })
+
+  it('given PostgreSQL unreachable, then exit 8 naming the server without its password', async () => {
+    const env = { DATABASE_URL: 'postgres://me:hunter2@127.0.0.1:1/momentry' }
+    const r = await runCli(['api-key', 'create', '--name', 'x', '--type', 'user'], { env })
+    expectOneLineError(r, 8, /cannot reach PostgreSQL at postgres:\/\/me:\*\*\*@127\.0\.0\.1:1\/momentry/)
+    expect(r.stderr).not.to.include('hunter2')
+    expectJsonError(await runJson(['api-key', 'list'], { env }), 8, 'CONNECTION_ERROR')
+  })
+
+  it('given a database without the momentry tables, then exit 8 telling to run db migrate', async () => {
+    const url = new URL(process.env.DATABASE_URL!)
+    url.pathname = '/postgres'
+    expectOneLineError(await runCli(['api-key', 'list'], { env: { DATABASE_URL: url.toString() } }), 8, /db migrate/)
+  })
+
+  it('given an invalid environment variable, then exit 8 naming it', async () => {
+    expectOneLineError(await runCli(['api-key', 'list'], { env: { CACHE_TTL_SECONDS: 'soon' } }), 8, /CACHE_TTL_SECONDS is invalid/)
+  })
+
+  it('given DATABASE_URL unset, then exit 8 saying how to set it', async () => {
+    expectOneLineError(await runCli(['api-key', 'list'], { env: { DATABASE_URL: '' } }), 8, /DATABASE_URL is not set/)
+  })
+
+  it('given SQL-ish text in names, owners and reasons, then it is stored verbatim as data', async () => {
+    const evil = "x'); drop table api_keys; --"
+    const r = await runJson(['api-key', 'create', '--name', evil, '--type', 'user', '--owner', evil])
+    expect(r.code).to.equal(0)
+    expect(r.json.key).to.include({ name: evil, owner: evil })
+    expect((await runJson(['api-key', 'revoke', r.json.key.id, '--reason', evil])).json.revokedReason).to.equal(evil)
+  })
+})

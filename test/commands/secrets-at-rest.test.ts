@@ -1,0 +1,37 @@
+import { execFileSync } from 'node:child_process'
+
+import { expect } from 'chai'
+
+import { runJson } from '../helpers/cli.js'
+import { openTestSql, testDatabaseUrl, truncateAll } from '../helpers/db.js'
+
+describe('secrets at rest', () => {
+  const sql = openTestSql()
+  beforeEach(() => truncateAll(sql))
+  after(() => sql.end())
+
+  it('given keys created, rotated, disabled and revoked, when the whole database is dumped, then no raw key (nor its random body) appears in it', async () => {
+    const secrets: string[] = []
+    const a = await runJson(['api-key', 'create', '--name', 'a', '--type', 'system', '--scopes', 'admin'])
+    secrets.push(a.json.secret)
+    const rotated = await runJson(['api-key', 'rotate', a.json.key.id])
+    secrets.push(rotated.json.secret)
+    const b = await runJson(['api-key', 'create', '--name', 'b', '--type', 'emergency'])
+    secrets.push(b.json.secret)
+    await runJson(['api-key', 'disable', b.json.key.id])
+    await runJson(['api-key', 'revoke', b.json.key.id, '--reason', 'test'])
+    const forced = await runJson(['api-key', 'rotate', rotated.json.key.id, '--force'])
+    secrets.push(forced.json.secret)
+    for (const s of secrets) expect(s).to.match(/^mtry_/)
+
+    const dump = execFileSync('pg_dump', ['--data-only', '--inserts', testDatabaseUrl()], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
+    expect(dump).to.include(a.json.key.id) // the dump really has the rows
+    for (const secret of secrets) {
+      expect(dump).not.to.include(secret)
+      expect(dump).not.to.include(secret.slice(9, 40)) // the random body, wherever it might be copied
+    }
+    const audit = await sql`select details::text as d from api_key_audit_log`
+    expect(audit.length).to.equal(8) // 4 creates, 2 rotations, a disable, a revoke
+    for (const row of audit) for (const secret of secrets) expect(row.d).not.to.include(secret.slice(9, 40))
+  })
+})

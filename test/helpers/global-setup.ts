@@ -1,0 +1,46 @@
+// One database and one Redis key prefix per test run, so runs sharing these servers
+// never collide; both are dropped at the end. Spawned CLI processes inherit the env.
+import { randomBytes } from 'node:crypto'
+
+import postgres from 'postgres'
+import { createClient } from 'redis'
+
+import { migrate } from '../../src/core/db/migrate.js'
+
+const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+const suffix = randomBytes(5).toString('hex')
+const dbName = `momentry_test_${suffix}`
+const prefix = `momentry_test_${suffix}:`
+const testUrl = new URL(adminUrl)
+testUrl.pathname = `/${dbName}`
+
+// Set at load time, before any test file is imported, so pools made while files load
+// (postgres.js connects lazily) already point at this run's database.
+process.env.DATABASE_URL = testUrl.toString()
+process.env.REDIS_URL = redisUrl
+process.env.MOMENTRY_REDIS_PREFIX = prefix
+process.env.MOMENTRY_DATA_DIR = `/tmp/${dbName}`
+process.env.NO_COLOR = '1'
+delete process.env.MOMENTRY_DEBUG
+
+export async function mochaGlobalSetup(): Promise<void> {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} })
+  await admin`create database ${admin(dbName)}`
+  await admin.end()
+  const sql = postgres(testUrl.toString(), { max: 1, onnotice: () => {} })
+  await migrate(sql as never)
+  await sql.end()
+}
+
+export async function mochaGlobalTeardown(): Promise<void> {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} })
+  await admin`drop database if exists ${admin(dbName)} with (force)`
+  await admin.end()
+  const redis = createClient({ url: redisUrl })
+  await redis.connect()
+  for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
+    if (keys.length) await redis.del(keys)
+  }
+  await redis.close()
+}
