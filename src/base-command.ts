@@ -14,10 +14,12 @@ import type { ExitCodeValue } from './core/errors.js'
 export abstract class MomentryCommand<T> extends Command {
   static override enableJsonFlag = true
   private session?: CliSession
+  /** Commands that keep running (serve, watch) set this: Redis then reconnects after a drop. */
+  protected longRunning = false
 
   /** The core context; built on first use so commands that need nothing pay nothing. */
   protected get ctx(): CoreContext {
-    this.session ??= openSession()
+    this.session ??= openSession(process.env, { longRunning: this.longRunning })
     return this.session.ctx
   }
 

@@ -11,6 +11,7 @@ import { createEventBus } from '../core/events.js'
 import { createStderrLogger } from '../core/log.js'
 import type { Redis } from '../core/redis.js'
 import { closeRedis, connectRedis } from '../core/redis.js'
+import { ValidationRuntime } from '../core/validation/runtime.js'
 
 /** A CLI run's core context plus the means to close what it opened. */
 export interface CliSession {
@@ -23,14 +24,15 @@ export interface CliSession {
  * Build the context for one CLI run. Nothing connects here: PostgreSQL on the first
  * query, Redis on the first `ctx.redis()`. `close()` drains events and ends both.
  */
-export function openSession(env: NodeJS.ProcessEnv = process.env, clock: Clock = systemClock): CliSession {
+export function openSession(env: NodeJS.ProcessEnv = process.env, options: { clock?: Clock; longRunning?: boolean } = {}): CliSession {
+  const clock = options.clock ?? systemClock
   const config = loadConfig(env)
   const log = createStderrLogger({ debug: Boolean(env.MOMENTRY_DEBUG) })
   const bus = createEventBus(log)
   let sql: Sql | undefined
   let redis: Promise<Redis | undefined> | undefined
 
-  const ctx: CoreContext = {
+  const ctx: Omit<CoreContext, 'validation'> = {
     get sql(): Sql {
       if (!config.databaseUrl) {
         throw new ConfigError(
@@ -43,7 +45,7 @@ export function openSession(env: NodeJS.ProcessEnv = process.env, clock: Clock =
     },
     redis() {
       if (!config.redisUrl) return Promise.resolve(undefined)
-      redis ??= connectRedis(config.redisUrl, log)
+      redis ??= connectRedis(config.redisUrl, log, { reconnect: options.longRunning })
       return redis
     },
     bus,
@@ -52,11 +54,14 @@ export function openSession(env: NodeJS.ProcessEnv = process.env, clock: Clock =
     log,
     actor: env.MOMENTRY_ACTOR || defaultActor(),
   }
+  const validation = new ValidationRuntime({ ...ctx, sql: () => ctx.sql, redis: () => ctx.redis() })
 
   return {
-    ctx,
+    ctx: Object.assign(ctx, { validation }),
     config,
     async close() {
+      await bus.drain()
+      await validation.close()
       await bus.drain()
       const client = await redis?.catch(() => undefined)
       await Promise.all([sql && closePostgres(sql), client && closeRedis(client)])

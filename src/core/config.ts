@@ -4,7 +4,12 @@ import { z } from 'zod'
 
 import { ConfigError } from './errors.js'
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'expected a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
 const url = (protocols: string[]) =>
   z.string().refine((value) => {
     try {
@@ -26,7 +31,7 @@ const envSchema = z.object({
   GITEA_URL: url(['http:', 'https:']).default('http://localhost:3000'),
   N8N_URL: url(['http:', 'https:']).default('http://localhost:5678'),
   ANOMALY_MAX_REQUESTS_PER_MINUTE: int(1, 100_000_000).default(1000),
-  ANOMALY_MAX_ERROR_RATE: z.coerce.number().gt(0).lte(1).default(0.5),
+  ANOMALY_MAX_ERROR_RATE: z.string().regex(/^(0|1)?(\.\d+)?$/, 'expected a number between 0 and 1').transform(Number).pipe(z.number().gt(0).lte(1)).default(0.5),
   ANOMALY_ERROR_WINDOW_SECONDS: int(10, 86_400).default(300),
   ANOMALY_MIN_REQUESTS: int(1, 1_000_000).default(20),
   ANOMALY_MAX_IPS_PER_HOUR: int(1, 1_000_000).default(5),

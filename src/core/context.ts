@@ -9,6 +9,7 @@ import { createEventBus } from './events.js'
 import type { Logger } from './log.js'
 import { silentLogger } from './log.js'
 import type { Redis } from './redis.js'
+import { ValidationRuntime } from './validation/runtime.js'
 
 /**
  * Everything a core function depends on, passed in explicitly. The core keeps no
@@ -24,6 +25,8 @@ export interface CoreContext {
   readonly log: Logger
   /** Who is acting, recorded in audit rows and created_by (e.g. `cli:alice`). */
   readonly actor: string
+  /** Validation state: key cache, lockout counting, usage buffer, blacklist mirror. */
+  readonly validation: ValidationRuntime
 }
 
 export interface ContextOptions {
@@ -36,10 +39,15 @@ export interface ContextOptions {
   actor?: string
 }
 
-/** Build a context for library use; the caller owns (and closes) the connections it passes. */
+/**
+ * Build a context for library use; the caller owns (and closes) the connections it passes.
+ * A long-running caller should `await ctx.validation.start()` once (in-memory mirrors,
+ * cross-process invalidation, periodic usage flush) and `await ctx.validation.close()`
+ * at shutdown (flushes buffered usage).
+ */
 export function createContext(options: ContextOptions): CoreContext {
   const log = options.log ?? silentLogger
-  return {
+  const base = {
     sql: options.sql,
     redis: options.redis ?? (async () => undefined),
     bus: options.bus ?? createEventBus(log),
@@ -48,6 +56,7 @@ export function createContext(options: ContextOptions): CoreContext {
     log,
     actor: options.actor ?? defaultActor(),
   }
+  return { ...base, validation: new ValidationRuntime({ ...base, sql: () => options.sql }) }
 }
 
 /** `cli:<os user>`; falls back to $USER where the passwd entry is missing (containers). */

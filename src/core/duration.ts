@@ -1,7 +1,7 @@
 import { UsageError } from './errors.js'
 
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 } as const
-const DURATION = /^(\d{1,9})([smhdw])$/
+const DURATION = /^(\d{1,10})([smhdw])$/
 /** 100 years: far enough for any key lifetime, small enough to stay an exact Date. */
 export const MAX_DURATION_SECONDS = 100 * 365 * 86_400
 
@@ -19,7 +19,7 @@ export function parseDuration(input: string, label = 'duration', { allowZero = f
   }
   const seconds = Number(match[1]) * UNIT_SECONDS[match[2] as keyof typeof UNIT_SECONDS]
   if (seconds === 0 && !allowZero) throw new UsageError(`${label}: must be longer than zero`, 'Use e.g. 30d')
-  if (seconds > MAX_DURATION_SECONDS) throw new UsageError(`${label}: ${input} is longer than 100 years`, 'Use a shorter duration')
+  if (seconds > MAX_DURATION_SECONDS) throw new UsageError(`${label}: ${printable(input)} is longer than 100 years`, 'Use a shorter duration')
   return seconds
 }
 

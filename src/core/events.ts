@@ -14,6 +14,8 @@ export type MomentryEvent =
   | { type: 'key.revoked'; keyId: string; reason: string | null; at: string }
   | { type: 'key.disabled'; keyId: string; reason: string | null; at: string }
   | { type: 'key.enabled'; keyId: string; at: string }
+  | { type: 'blacklist.changed'; network: string; change: 'added' | 'removed'; at: string }
+  | { type: 'ip.locked_out'; ip: string; attempts: number; retryAfterSeconds: number; at: string }
 
 export type EventType = MomentryEvent['type']
 type Handler<E = MomentryEvent> = (event: E) => void | Promise<void>

@@ -26,7 +26,7 @@ describe('db, doctor and config commands', () => {
       const r = await runJson(['db', 'migrate'], { env: { DATABASE_URL: url.toString() } })
       expect(r.code, r.stdout + r.stderr).to.equal(0)
       expect(r.json).to.include({ createdDatabase: true, database: name })
-      expect(r.json.applied).to.deep.equal(['0001_init.sql'])
+      expect(r.json.applied).to.deep.equal(['0001_init.sql', '0002_validation.sql'])
       const created = await runJson(['api-key', 'create', '--name', 'fresh', '--type', 'user'], { env: { DATABASE_URL: url.toString() } })
       expect(created.code).to.equal(0)
     } finally {

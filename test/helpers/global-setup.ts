@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto'
 
 import postgres from 'postgres'
-import { createClient } from 'redis'
+import { createClient } from '@redis/client'
 
 import { migrate } from '../../src/core/db/migrate.js'
 

@@ -4,21 +4,13 @@ import { appendAudit } from '../audit/repo.js'
 import type { CoreContext } from '../context.js'
 import { ConflictError } from '../errors.js'
 import { parseInput } from '../validate-input.js'
+import { reasonSchema } from './key-types.js'
 import { withLockedKey } from './key-lock.js'
 import type { KeyView } from './key-view.js'
 import { toKeyView } from './key-view.js'
 import { markRevoked, setEnabled } from './repo.js'
 
-const reasonSchema = z
-  .string()
-  .trim()
-  .min(1, 'must not be empty')
-  .max(500, 'must be at most 500 characters')
-  // eslint-disable-next-line no-control-regex
-  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters')
-  .optional()
-
-const changeInputSchema = z.object({ id: z.string(), reason: reasonSchema }).strict()
+const changeInputSchema = z.object({ id: z.string(), reason: reasonSchema.optional() }).strict()
 export type ChangeKeyInput = z.input<typeof changeInputSchema>
 
 /** Revoke a key for good. It stops validating at once; revocation cannot be undone. */

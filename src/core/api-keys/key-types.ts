@@ -42,6 +42,14 @@ export const scopesSchema = z
   .max(64, 'at most 64 scopes')
   .transform((scopes) => [...new Set(scopes)].sort())
 
+/** Why a key was revoked, disabled or rotated; kept in the key and the audit log. */
+export const reasonSchema = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(500, 'must be at most 500 characters')
+  .refine((s) => !CONTROL.test(s), 'must not contain control characters')
+
 export const metadataSchema = z
   .record(
     z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'metadata keys are 1–64 letters, digits and _ . -'),

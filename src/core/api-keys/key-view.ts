@@ -1,33 +1,39 @@
 import { formatDuration } from '../duration.js'
-import type { KeyStatus, KeyType } from './key-types.js'
+import { z } from 'zod'
+
+import { KEY_STATUSES, KEY_TYPES } from './key-types.js'
 import type { KeyRecord } from './repo.js'
 import { keyStatus } from './status.js'
 
 /** A key as every surface shows it (`--json`, tables, HTTP). Never the secret or its hash. */
-export interface KeyView {
-  id: string
-  name: string
-  type: KeyType
-  status: KeyStatus
-  /** First characters of the key, enough to recognise it, never enough to use it. */
-  stub: string
-  scopes: string[]
-  owner: string | null
-  metadata: Record<string, string>
-  createdAt: string
-  createdBy: string
-  expiresAt: string | null
-  lastUsedAt: string | null
-  rotateEvery: string | null
-  rotatedFrom: string | null
-  replacedBy: string | null
-  rotatedAt: string | null
-  graceExpiresAt: string | null
-  revokedAt: string | null
-  revokedReason: string | null
-  disabledAt: string | null
-  disabledReason: string | null
-}
+export const keyViewSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    type: z.enum(KEY_TYPES),
+    status: z.enum(KEY_STATUSES),
+    /** First characters of the key, enough to recognise it, never enough to use it. */
+    stub: z.string(),
+    scopes: z.array(z.string()),
+    owner: z.string().nullable(),
+    metadata: z.record(z.string(), z.string()),
+    createdAt: z.string(),
+    createdBy: z.string(),
+    expiresAt: z.string().nullable(),
+    lastUsedAt: z.string().nullable(),
+    rotateEvery: z.string().nullable(),
+    rotatedFrom: z.string().nullable(),
+    replacedBy: z.string().nullable(),
+    rotatedAt: z.string().nullable(),
+    graceExpiresAt: z.string().nullable(),
+    revokedAt: z.string().nullable(),
+    revokedReason: z.string().nullable(),
+    disabledAt: z.string().nullable(),
+    disabledReason: z.string().nullable(),
+  })
+  .meta({ id: 'ApiKey', description: 'An API key (never its secret or hash).' })
+
+export type KeyView = z.infer<typeof keyViewSchema>
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null)
 

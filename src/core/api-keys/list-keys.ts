@@ -36,7 +36,7 @@ function encodeCursor(seq: string): string {
 
 function decodeCursor(cursor: string): string {
   const seq = cursor.startsWith(CURSOR_PREFIX) ? Buffer.from(cursor.slice(CURSOR_PREFIX.length), 'base64url').toString() : ''
-  if (!/^[1-9]\d{0,18}$/.test(seq)) {
+  if (!/^[1-9]\d{0,18}$/.test(seq) || BigInt(seq) > 9_223_372_036_854_775_807n) {
     throw new UsageError('cursor: not a cursor from `momentry api-key list`', 'Copy nextCursor from the previous page, or leave it out')
   }
   return seq

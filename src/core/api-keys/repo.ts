@@ -206,7 +206,7 @@ export async function lifecycleCounts(q: Queryable, now: Date): Promise<Lifecycl
       (select count(*)::int from api_keys where revoked_at is null and enabled
          and expires_at > ${now} and expires_at <= ${in30}) as in30,
       (select count(*)::int from api_keys where rotate_every_seconds is not null and replaced_by is null
-         and revoked_at is null and (expires_at is null or expires_at > ${now})
+         and revoked_at is null and enabled and (expires_at is null or expires_at > ${now})
          and created_at + make_interval(secs => rotate_every_seconds) <= ${now}) as due,
       (select count(*)::int from api_key_anomalies where status <> 'resolved') as anomalies`
   return { expiringIn7Days: row!.in7, expiringIn30Days: row!.in30, rotationDue: row!.due, openAnomalies: row!.anomalies }

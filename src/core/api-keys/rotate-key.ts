@@ -7,7 +7,7 @@ import { ConflictError } from '../errors.js'
 import { parseInput } from '../validate-input.js'
 import { issueKey } from './create-key.js'
 import { withLockedKey } from './key-lock.js'
-import { GRACE_SECONDS } from './key-types.js'
+import { GRACE_SECONDS, reasonSchema } from './key-types.js'
 import type { KeyView } from './key-view.js'
 import { toKeyView } from './key-view.js'
 import { findRotationDue, markRotated } from './repo.js'
@@ -20,7 +20,7 @@ export const rotateKeyInputSchema = z
     force: z.boolean().default(false),
     /** Override the type's grace period (0 revokes at once). */
     graceSeconds: z.number().int().min(0).max(MAX_DURATION_SECONDS).optional(),
-    reason: z.string().max(500).optional(),
+    reason: reasonSchema.optional(),
   })
   .strict()
   .refine((i) => !(i.force && i.graceSeconds !== undefined), { message: 'force and a grace period exclude each other', path: ['graceSeconds'] })

@@ -6,6 +6,9 @@ export type AuditAction =
   | 'key.revoke'
   | 'key.disable'
   | 'key.enable'
+  | 'blacklist.add'
+  | 'blacklist.remove'
+  | 'ip.lockout'
 
 export interface AuditEntry {
   keyId: string | null

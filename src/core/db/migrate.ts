@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import { ConfigError } from '../errors.js'
@@ -30,7 +31,7 @@ export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationFil
   const names = (await readdir(dir)).filter((n) => /^\d{4}_[a-z0-9_]+\.sql$/.test(n)).sort()
   return Promise.all(
     names.map(async (name) => {
-      const text = await readFile(new URL(name, `file://${dir.endsWith('/') ? dir : `${dir}/`}`), 'utf8')
+      const text = await readFile(join(dir, name), 'utf8')
       return { id: Number(name.slice(0, 4)), name, checksum: createHash('sha256').update(text).digest('hex'), sql: text }
     }),
   )

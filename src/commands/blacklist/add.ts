@@ -1,0 +1,31 @@
+import { Args, Flags } from '@oclif/core'
+
+import { MomentryCommand } from '../../base-command.js'
+import { durationFlag } from '../../cli/flags.js'
+import type { BlacklistEntry } from '../../core/blacklist/blacklist.js'
+import { addToBlacklist } from '../../core/blacklist/blacklist.js'
+import { renderBlacklistChange } from '../../ui/blacklist.js'
+
+type Result = BlacklistEntry & { created: boolean }
+
+export default class BlacklistAdd extends MomentryCommand<Result> {
+  static override summary = 'Refuse every validation from an IP address or CIDR range (checked first).'
+  static override examples = [
+    '<%= config.bin %> blacklist add 203.0.113.7 --reason "credential stuffing"',
+    '<%= config.bin %> blacklist add 198.51.100.0/24 --expires-in 7d',
+    '<%= config.bin %> blacklist add 2001:db8::/32 --json',
+  ]
+
+  static override args = { target: Args.string({ required: true, description: 'IP or CIDR range', ignoreStdin: true }) }
+  static override flags = {
+    reason: Flags.string({ summary: 'Why; kept with the entry and in the audit log.' }),
+    'expires-in': durationFlag({ summary: 'Lift the entry automatically after this long, e.g. 7d.' }),
+  }
+
+  async run(): Promise<Result> {
+    const { args, flags } = await this.parse(BlacklistAdd)
+    const entry = await addToBlacklist(this.ctx, { target: args.target, reason: flags.reason, expiresInSeconds: flags['expires-in'] })
+    this.render(entry, (e) => renderBlacklistChange(e, e.created ? 'added' : 'updated'))
+    return entry
+  }
+}

@@ -1,0 +1,16 @@
+import { MomentryCommand } from '../../base-command.js'
+import type { BlacklistEntry } from '../../core/blacklist/blacklist.js'
+import { listBlacklist } from '../../core/blacklist/blacklist.js'
+import { renderBlacklist } from '../../ui/blacklist.js'
+
+export default class BlacklistList extends MomentryCommand<BlacklistEntry[]> {
+  static override summary = 'List blacklisted addresses and ranges (expired entries are shown as inactive).'
+  static override examples = ['<%= config.bin %> blacklist list', '<%= config.bin %> blacklist list --json']
+
+  async run(): Promise<BlacklistEntry[]> {
+    await this.parse(BlacklistList)
+    const entries = await listBlacklist(this.ctx)
+    this.render(entries, renderBlacklist)
+    return entries
+  }
+}

@@ -1,0 +1,19 @@
+import { Args } from '@oclif/core'
+
+import { MomentryCommand } from '../../base-command.js'
+import type { BlacklistEntry } from '../../core/blacklist/blacklist.js'
+import { removeFromBlacklist } from '../../core/blacklist/blacklist.js'
+import { renderBlacklistChange } from '../../ui/blacklist.js'
+
+export default class BlacklistRemove extends MomentryCommand<BlacklistEntry> {
+  static override summary = 'Lift a blacklist entry.'
+  static override examples = ['<%= config.bin %> blacklist remove 198.51.100.0/24']
+  static override args = { target: Args.string({ required: true, description: 'IP or CIDR range, as listed', ignoreStdin: true }) }
+
+  async run(): Promise<BlacklistEntry> {
+    const { args } = await this.parse(BlacklistRemove)
+    const entry = await removeFromBlacklist(this.ctx, args.target)
+    this.render(entry, (e) => renderBlacklistChange(e, 'removed'))
+    return entry
+  }
+}

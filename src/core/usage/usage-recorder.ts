@@ -1,0 +1,158 @@
+import type { Sql } from '../db/connect.js'
+import type { Logger } from '../log.js'
+import type { Redis } from '../redis.js'
+
+export interface UsageEvent {
+  keyId: string
+  ip?: string
+  ok: boolean
+  at: Date
+}
+
+interface Bucket {
+  keyId: string
+  minute: number
+  ok: number
+  fail: number
+  ips: Set<string>
+  lastOkAt: number
+}
+
+export interface UsageRecorderDeps {
+  sql: () => Sql
+  /** An already-connected Redis, if any; the recorder never connects by itself. */
+  redis: () => Redis | undefined
+  prefix: string
+  log: Logger
+}
+
+const MINUTE = 60_000
+const HOUR = 3_600_000
+/** Redis counters live long enough for the detectors' windows (≤ 1 h) plus slack. */
+const COUNTER_TTL_SECONDS = 2 * 3600
+/** A bound on what waits in memory if PostgreSQL is away for long. */
+const MAX_BUCKETS = 100_000
+
+/**
+ * Usage recording off the hot path: `record()` only adds to an in-memory per-key,
+ * per-minute bucket; `flush()` writes the buckets in one batch to PostgreSQL
+ * (`key_usage_minute`, and `last_used_at`) and to Redis counters for real-time detection.
+ * Long-running processes flush every second and on shutdown; the CLI flushes on exit.
+ */
+export class UsageRecorder {
+  private buckets = new Map<string, Bucket>()
+  private timer?: NodeJS.Timeout
+  private flushing?: Promise<void>
+
+  constructor(private readonly deps: UsageRecorderDeps) {}
+
+  record(e: UsageEvent): void {
+    const t = e.at.getTime()
+    const minute = t - (t % MINUTE)
+    const id = `${e.keyId}|${minute}`
+    let b = this.buckets.get(id)
+    if (!b) {
+      if (this.buckets.size >= MAX_BUCKETS) return
+      b = { keyId: e.keyId, minute, ok: 0, fail: 0, ips: new Set(), lastOkAt: 0 }
+      this.buckets.set(id, b)
+    }
+    if (e.ok) {
+      b.ok++
+      if (t > b.lastOkAt) b.lastOkAt = t
+    } else b.fail++
+    if (e.ip && b.ips.size < 1000) b.ips.add(e.ip)
+  }
+
+  get pending(): number {
+    return this.buckets.size
+  }
+
+  /** Write everything buffered so far. Concurrent calls share one write. */
+  flush(): Promise<void> {
+    this.flushing ??= this.write().finally(() => (this.flushing = undefined))
+    return this.flushing
+  }
+
+  start(intervalMs = 1000): void {
+    this.timer ??= setInterval(() => void this.flush(), intervalMs)
+    this.timer.unref()
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer)
+    this.timer = undefined
+    await this.flushing
+    await this.flush()
+  }
+
+  private async write(): Promise<void> {
+    if (this.buckets.size === 0) return
+    const batch = [...this.buckets.values()]
+    this.buckets = new Map()
+    try {
+      await this.writePostgres(batch)
+    } catch (error) {
+      this.deps.log.warn(`usage: could not write ${batch.length} buckets to PostgreSQL, will retry: ${(error as Error).message}`)
+      for (const b of batch) this.merge(b)
+      return
+    }
+    try {
+      await this.writeRedis(batch)
+    } catch (error) {
+      this.deps.log.debug(`usage: Redis counters skipped: ${(error as Error).message}`)
+    }
+  }
+
+  private merge(b: Bucket): void {
+    const id = `${b.keyId}|${b.minute}`
+    const cur = this.buckets.get(id)
+    if (!cur) {
+      if (this.buckets.size < MAX_BUCKETS) this.buckets.set(id, b)
+      return
+    }
+    cur.ok += b.ok
+    cur.fail += b.fail
+    cur.lastOkAt = Math.max(cur.lastOkAt, b.lastOkAt)
+    for (const ip of b.ips) cur.ips.add(ip)
+  }
+
+  private async writePostgres(batch: Bucket[]): Promise<void> {
+    const sql = this.deps.sql()
+    const lastUsed = new Map<string, number>()
+    for (const b of batch) if (b.lastOkAt > (lastUsed.get(b.keyId) ?? 0)) lastUsed.set(b.keyId, b.lastOkAt)
+    await sql.begin(async (tx) => {
+      await tx`
+        insert into key_usage_minute (key_id, minute, ok_count, fail_count)
+        select * from unnest(${batch.map((b) => b.keyId)}::text[], ${batch.map((b) => new Date(b.minute).toISOString())}::timestamptz[],
+                             ${batch.map((b) => b.ok)}::int[], ${batch.map((b) => b.fail)}::int[])
+        on conflict (key_id, minute) do update
+          set ok_count = key_usage_minute.ok_count + excluded.ok_count,
+              fail_count = key_usage_minute.fail_count + excluded.fail_count`
+      if (lastUsed.size > 0) {
+        await tx`
+          update api_keys k set last_used_at = v.at
+          from unnest(${[...lastUsed.keys()]}::text[], ${[...lastUsed.values()].map((t) => new Date(t).toISOString())}::timestamptz[]) as v(id, at)
+          where k.key_id = v.id and (k.last_used_at is null or k.last_used_at < v.at - interval '1 minute')`
+      }
+    })
+  }
+
+  private async writeRedis(batch: Bucket[]): Promise<void> {
+    const redis = this.deps.redis()
+    if (!redis?.isReady) return
+    const p = this.deps.prefix
+    const multi = redis.multi()
+    for (const b of batch) {
+      const counter = `${p}usage:${b.keyId}:${b.minute / MINUTE}`
+      if (b.ok) multi.hIncrBy(counter, 'ok', b.ok)
+      if (b.fail) multi.hIncrBy(counter, 'fail', b.fail)
+      multi.expire(counter, COUNTER_TTL_SECONDS)
+      if (b.ips.size) {
+        const ips = `${p}ips:${b.keyId}:${Math.floor(b.minute / HOUR)}`
+        multi.pfAdd(ips, [...b.ips])
+        multi.expire(ips, COUNTER_TTL_SECONDS)
+      }
+    }
+    await multi.exec()
+  }
+}

@@ -1,0 +1,255 @@
+import type { BlockList } from 'node:net'
+import { timingSafeEqual } from 'node:crypto'
+
+import { z } from 'zod'
+
+import type { KeyRecord } from '../api-keys/repo.js'
+import { findKeyByHash } from '../api-keys/repo.js'
+import { appendAudit } from '../audit/repo.js'
+import { buildBlockList, ipFamily, parseNetwork } from '../blacklist/ip.js'
+import { activeEntries, findContaining } from '../blacklist/repo.js'
+import type { Clock } from '../clock.js'
+import type { Config } from '../config.js'
+import type { Sql } from '../db/connect.js'
+import type { EventBus, MomentryEvent } from '../events.js'
+import type { Logger } from '../log.js'
+import type { Redis } from '../redis.js'
+import { UsageRecorder } from '../usage/usage-recorder.js'
+import type { CachedLookup } from './key-cache.js'
+import { KeyCache } from './key-cache.js'
+import type { FailureCount } from './lockout.js'
+import { Lockout } from './lockout.js'
+
+export interface ValidationDeps {
+  sql: () => Sql
+  redis: () => Promise<Redis | undefined>
+  bus: EventBus
+  config: Config
+  clock: Clock
+  log: Logger
+  actor: string
+}
+
+/** Messages between momentry processes on Redis pub/sub, validated on receipt. */
+const invalidateMessage = z.object({ keyId: z.string().max(64) })
+const blacklistMessage = z.object({ network: z.string().max(64), change: z.enum(['added', 'removed']) })
+const lockoutMessage = z.object({ ip: z.string().max(64), retryAfterSeconds: z.number().int().positive() })
+
+export const channels = (prefix: string) => ({
+  invalidate: `${prefix}cache:invalidate`,
+  blacklist: `${prefix}blacklist:changed`,
+  lockout: `${prefix}lockout`,
+})
+
+/** How often a long-running process re-reads the blacklist even without a message. */
+const BLACKLIST_REFRESH_MS = 30_000
+
+/**
+ * Everything validation keeps between calls: the key cache, failed-attempt counting, the
+ * usage buffer, and — in a long-running process (`serve`, a library user) after
+ * `start()` — in-memory mirrors of the blacklist and of locked-out IPs kept fresh over
+ * Redis pub/sub, so that a good request does no I/O at all. A one-shot process asks
+ * PostgreSQL and Redis directly instead.
+ */
+export class ValidationRuntime {
+  readonly cache: KeyCache
+  readonly usage: UsageRecorder
+  private lockoutP?: Promise<Lockout>
+  private redisClient?: Redis
+  private subscriber?: Redis
+  private blocklist?: BlockList
+  private readonly lockedUntil = new Map<string, number>()
+  private refreshTimer?: NodeJS.Timeout
+  private started = false
+  private readonly names: ReturnType<typeof channels>
+
+  constructor(private readonly deps: ValidationDeps) {
+    this.names = channels(deps.config.redisPrefix)
+    this.cache = new KeyCache({
+      max: deps.config.cache.maxCapacity,
+      ttlSeconds: deps.config.cache.ttlSeconds,
+      load: (hash) => this.load(hash),
+    })
+    this.usage = new UsageRecorder({ sql: deps.sql, redis: () => this.redisClient, prefix: deps.config.redisPrefix, log: deps.log })
+    deps.bus.on('*', (event) => this.onEvent(event))
+  }
+
+  get longRunning(): boolean {
+    return this.started
+  }
+
+  private async load(hash: string): Promise<KeyRecord | undefined> {
+    const computed = Buffer.from(hash, 'base64')
+    const found = await findKeyByHash(this.deps.sql(), computed)
+    return found && timingSafeEqual(found.keyHash, computed) ? found.record : undefined
+  }
+
+  /** The key for a hash: from memory when cached, else one shared database read. */
+  async lookup(hash: string): Promise<CachedLookup> {
+    return (await this.cache.lookup(hash)) ?? { record: (await this.load(hash)) ?? null }
+  }
+
+  private redis(): Promise<Redis | undefined> {
+    return this.deps.redis().then((r) => (this.redisClient = r))
+  }
+
+  private lockout(): Promise<Lockout> {
+    this.lockoutP ??= this.redis()
+      .catch((error: unknown) => {
+        this.deps.log.warn(`Redis is unavailable (${(error as Error).message}): failed attempts are counted in this process only`)
+        return undefined
+      })
+      .then(
+        (redis) =>
+          new Lockout({
+            maxAttempts: this.deps.config.rateLimit.maxAttempts,
+            windowSeconds: this.deps.config.rateLimit.windowSeconds,
+            keyPrefix: this.deps.config.redisPrefix,
+            redis,
+            log: this.deps.log,
+          }),
+      )
+    return this.lockoutP
+  }
+
+  /** Is `ip` inside a blacklisted network? From the mirror when running, else one query. */
+  isBlacklisted(ip: string): boolean | Promise<boolean> {
+    if (this.blocklist) {
+      const family = ipFamily(ip)
+      return family ? this.blocklist.check(ip, family) : false
+    }
+    return findContaining(this.deps.sql(), ip, this.deps.clock.now()).then(Boolean)
+  }
+
+  /** Seconds `ip` must wait, or 0. From the mirror when running, else Redis. */
+  lockedFor(ip: string): number | Promise<number> {
+    if (this.started) {
+      const until = this.lockedUntil.get(ip)
+      if (until === undefined) return 0
+      const left = until - this.deps.clock.now().getTime()
+      if (left > 0) return Math.ceil(left / 1000)
+      this.lockedUntil.delete(ip)
+      return 0
+    }
+    return this.lockout().then((l) => l.lockedFor(ip))
+  }
+
+  /** Count a failed attempt from `ip`; announces the lockout when this one caused it. */
+  async fail(ip: string): Promise<FailureCount> {
+    const count = await (await this.lockout()).fail(ip)
+    if (!count.counted || count.lockedNow) {
+      this.lockedUntil.set(ip, this.deps.clock.now().getTime() + count.retryAfterSeconds * 1000)
+    }
+    if (count.lockedNow) {
+      this.deps.bus.emit({ type: 'ip.locked_out', ip, attempts: count.attempts, retryAfterSeconds: count.retryAfterSeconds, at: this.deps.clock.now().toISOString() })
+    }
+    return count
+  }
+
+  /** Become long-running: load mirrors, subscribe to other processes, flush usage every second. */
+  async start(): Promise<void> {
+    if (this.started) return
+    await this.reloadBlacklist()
+    this.refreshTimer = setInterval(() => void this.reloadBlacklist().catch((e: Error) => this.deps.log.warn(`blacklist refresh failed: ${e.message}`)), BLACKLIST_REFRESH_MS)
+    this.refreshTimer.unref()
+    this.usage.start()
+    const redis = await this.redis().catch((error: Error) => {
+      this.deps.log.warn(`Redis is unavailable (${error.message}): no cross-process invalidation until restart`)
+      return undefined
+    })
+    if (redis) {
+      await this.loadLockouts(redis)
+      this.subscriber = redis.duplicate()
+      this.subscriber.on('error', () => {})
+      await this.subscriber.connect()
+      await this.subscriber.subscribe(Object.values(this.names), (message, channel) => this.onMessage(channel, message))
+    }
+    this.started = true
+  }
+
+  /** Flush usage and stop listening. Safe to call more than once. */
+  async close(): Promise<void> {
+    clearInterval(this.refreshTimer)
+    await this.usage.stop()
+    const sub = this.subscriber
+    this.subscriber = undefined
+    if (sub) await sub.close().catch(() => sub.destroy())
+    this.started = false
+  }
+
+  private async reloadBlacklist(): Promise<void> {
+    const entries = await activeEntries(this.deps.sql(), this.deps.clock.now())
+    this.blocklist = buildBlockList(entries.map((e) => parseNetwork(e.network)))
+    const next = Math.min(...entries.map((e) => e.expiresAt?.getTime() ?? Infinity))
+    if (Number.isFinite(next)) {
+      const t = setTimeout(() => void this.reloadBlacklist().catch(() => {}), Math.max(0, next - this.deps.clock.now().getTime()) + 10)
+      t.unref()
+    }
+  }
+
+  /** Lockouts set before this process started (Redis keys of the limiter). */
+  private async loadLockouts(redis: Redis): Promise<void> {
+    const prefix = `${this.deps.config.redisPrefix}lockout:`
+    for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
+      for (const key of keys) {
+        const [count, ttl] = await Promise.all([redis.get(key), redis.pTTL(key)])
+        if (Number(count) >= this.deps.config.rateLimit.maxAttempts && ttl > 0) {
+          this.lockedUntil.set(key.slice(prefix.length), this.deps.clock.now().getTime() + ttl)
+        }
+      }
+    }
+  }
+
+  private onMessage(channel: string, message: string): void {
+    try {
+      const data: unknown = JSON.parse(message)
+      if (channel === this.names.invalidate) this.cache.invalidateKey(invalidateMessage.parse(data).keyId)
+      else if (channel === this.names.blacklist) {
+        blacklistMessage.parse(data)
+        void this.reloadBlacklist().catch((e: Error) => this.deps.log.warn(`blacklist reload failed: ${e.message}`))
+      } else if (channel === this.names.lockout) {
+        const m = lockoutMessage.parse(data)
+        this.lockedUntil.set(m.ip, this.deps.clock.now().getTime() + m.retryAfterSeconds * 1000)
+      }
+    } catch {
+      this.deps.log.warn(`ignored a malformed message on ${channel}`)
+    }
+  }
+
+  /** Subscriber of the event bus: keep this process and every other one in step. */
+  private async onEvent(event: MomentryEvent): Promise<void> {
+    switch (event.type) {
+      case 'key.revoked':
+      case 'key.rotated':
+      case 'key.disabled':
+      case 'key.enabled':
+        this.cache.invalidateKey(event.keyId)
+        return this.publish(this.names.invalidate, { keyId: event.keyId })
+      case 'blacklist.changed':
+        if (this.started) await this.reloadBlacklist()
+        return this.publish(this.names.blacklist, { network: event.network, change: event.change })
+      case 'ip.locked_out':
+        await appendAudit(this.deps.sql(), {
+          keyId: null,
+          action: 'ip.lockout',
+          actor: this.deps.actor,
+          ip: event.ip,
+          at: new Date(event.at),
+          details: { attempts: event.attempts, retryAfterSeconds: event.retryAfterSeconds },
+        })
+        return this.publish(this.names.lockout, { ip: event.ip, retryAfterSeconds: event.retryAfterSeconds })
+      default:
+        return undefined
+    }
+  }
+
+  private async publish(channel: string, payload: object): Promise<void> {
+    if (!this.deps.config.redisUrl) return
+    try {
+      const redis = await this.redis()
+      if (redis?.isReady) await redis.publish(channel, JSON.stringify(payload))
+    } catch (error) {
+      this.deps.log.warn(`could not tell other processes via Redis (${(error as Error).message}); their caches expire within CACHE_TTL_SECONDS`)
+    }
+  }
+}

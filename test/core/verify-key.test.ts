@@ -1,0 +1,243 @@
+import { expect } from 'chai'
+import fc from 'fast-check'
+
+import { disableKey, revokeKey } from '../../src/core/api-keys/change-key-state.js'
+import { createKey } from '../../src/core/api-keys/create-key.js'
+import { generateRawKey, KEY_LENGTH } from '../../src/core/api-keys/key-format.js'
+import { fixedClock } from '../../src/core/clock.js'
+import type { CoreContext } from '../../src/core/context.js'
+import type { Sql } from '../../src/core/db/connect.js'
+import { verifyKey } from '../../src/core/validation/verify-key.js'
+import { openTestSql, testContext, truncateAll } from '../helpers/db.js'
+
+const T0 = '2031-06-15T08:30:00.000Z'
+const MINUTE = 60_000
+
+/** Flip one body character to another base62 character: right shape, wrong checksum. */
+function breakChecksum(key: string): string {
+  const i = 20
+  return key.slice(0, i) + (key[i] === 'a' ? 'b' : 'a') + key.slice(i + 1)
+}
+
+describe('verifyKey', () => {
+  let sql: Sql
+  let clock: ReturnType<typeof fixedClock>
+  let ctx: CoreContext
+
+  before(() => {
+    sql = openTestSql()
+  })
+
+  after(async () => {
+    await sql.end()
+  })
+
+  beforeEach(async () => {
+    await truncateAll(sql)
+    clock = fixedClock(T0)
+    ctx = testContext(sql, { clock })
+  })
+
+  const lastUsed = async (id: string): Promise<string | null> => {
+    const [row] = await sql`select last_used_at from api_keys where key_id = ${id}`
+    return row!.last_used_at ? (row!.last_used_at as Date).toISOString() : null
+  }
+
+  describe('without touching the database', () => {
+    let queries: string[]
+    let counted: Sql
+    let countedCtx: CoreContext
+
+    beforeEach(() => {
+      queries = []
+      counted = openTestSql({ onQuery: (q) => queries.push(q) })
+      countedCtx = testContext(counted, { clock })
+    })
+
+    afterEach(async () => {
+      await counted.end()
+    })
+
+    it('given a well-formed key with a bad checksum, when verified, then it is MALFORMED and no query ran', async () => {
+      const result = await verifyKey(countedCtx, { key: breakChecksum(generateRawKey('service')) })
+      expect(result).to.deep.equal({ valid: false, code: 'MALFORMED' })
+      expect(queries).to.deep.equal([])
+    })
+
+    it('given garbage (empty, short, SQL-ish, oversized, binary), when verified, then each is MALFORMED and no query ran', async () => {
+      for (const key of ['', 'mtry_', "' or 1=1 --", 'x'.repeat(1_000_000), '\u0000\u0001\uffff', `${generateRawKey('user')}\n`]) {
+        expect(await verifyKey(countedCtx, { key })).to.deep.equal({ valid: false, code: 'MALFORMED' })
+      }
+      expect(queries).to.deep.equal([])
+    })
+
+    it('given arbitrary strings, when verified, then each is MALFORMED and no query ran', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.oneof(fc.string(), fc.string({ unit: 'binary', maxLength: KEY_LENGTH + 2 })), async (key) => {
+          const result = await verifyKey(countedCtx, { key })
+          return !result.valid && result.code === 'MALFORMED'
+        }),
+        { numRuns: 300 },
+      )
+      expect(queries).to.deep.equal([])
+    })
+
+    it('given a well-formed key (control case), when verified through the same counting pool, then the lookup query is counted', async () => {
+      await verifyKey(countedCtx, { key: generateRawKey('user') })
+      expect(queries.length).to.be.greaterThan(0)
+      expect(queries.some((q) => /from api_keys/i.test(q))).to.equal(true)
+    })
+  })
+
+  it('given a well-formed key that was never issued, when verified, then it is NOT_FOUND', async () => {
+    await createKey(ctx, { name: 'other', type: 'user' })
+    expect(await verifyKey(ctx, { key: generateRawKey('user') })).to.deep.equal({ valid: false, code: 'NOT_FOUND' })
+  })
+
+  it('given an issued key, when verified, then the result is valid with exactly id, name, type, scopes, owner and expiresAt', async () => {
+    const { secret, key } = await createKey(ctx, {
+      name: 'reporting',
+      type: 'service',
+      scopes: ['reports:read', 'keys:read'],
+      owner: 'data-team',
+      metadata: { env: 'prod' },
+      expiresInSeconds: 30 * 86_400,
+    })
+    const result = await verifyKey(ctx, { key: secret })
+    expect(result).to.deep.equal({
+      valid: true,
+      key: {
+        id: key.id,
+        name: 'reporting',
+        type: 'service',
+        scopes: ['keys:read', 'reports:read'],
+        owner: 'data-team',
+        expiresAt: new Date(new Date(T0).getTime() + 30 * 86_400_000).toISOString(),
+      },
+    })
+  })
+
+  it('given a revoked key, when verified, then it is REVOKED', async () => {
+    const { secret, key } = await createKey(ctx, { name: 'k', type: 'user' })
+    await revokeKey(ctx, { id: key.id })
+    expect(await verifyKey(ctx, { key: secret })).to.deep.equal({ valid: false, code: 'REVOKED' })
+  })
+
+  it('given a disabled key, when verified, then it is DISABLED', async () => {
+    const { secret, key } = await createKey(ctx, { name: 'k', type: 'user' })
+    await disableKey(ctx, { id: key.id })
+    expect(await verifyKey(ctx, { key: secret })).to.deep.equal({ valid: false, code: 'DISABLED' })
+  })
+
+  it('given a key that is disabled and then revoked, when verified, then it is REVOKED (docs/decisions.md: revocation wins over disabled)', async () => {
+    const { secret, key } = await createKey(ctx, { name: 'k', type: 'user' })
+    await disableKey(ctx, { id: key.id })
+    await revokeKey(ctx, { id: key.id })
+    expect(await verifyKey(ctx, { key: secret })).to.deep.equal({ valid: false, code: 'REVOKED' })
+  })
+
+  it('given a disabled key that has also expired, when verified, then it is DISABLED (disabled is checked before expiry)', async () => {
+    const { secret, key } = await createKey(ctx, { name: 'k', type: 'user', expiresInSeconds: 60 })
+    await disableKey(ctx, { id: key.id })
+    clock.advance(2 * MINUTE)
+    expect(await verifyKey(ctx, { key: secret })).to.deep.equal({ valid: false, code: 'DISABLED' })
+  })
+
+  it('given a key one millisecond before its expiry, when verified, then it is still valid', async () => {
+    const { secret } = await createKey(ctx, { name: 'k', type: 'user', expiresInSeconds: 60 })
+    clock.advance(MINUTE - 1)
+    expect((await verifyKey(ctx, { key: secret })).valid).to.equal(true)
+  })
+
+  it('given a key at or after its expiry, when verified, then it is EXPIRED', async () => {
+    const { secret } = await createKey(ctx, { name: 'k', type: 'user', expiresInSeconds: 60 })
+    clock.advance(MINUTE)
+    expect(await verifyKey(ctx, { key: secret })).to.deep.equal({ valid: false, code: 'EXPIRED' })
+    clock.advance(365 * 86_400_000)
+    expect(await verifyKey(ctx, { key: secret })).to.deep.equal({ valid: false, code: 'EXPIRED' })
+  })
+
+  it('given an expired key lacking a required scope, when verified, then it is EXPIRED (expiry is checked before scopes)', async () => {
+    const { secret } = await createKey(ctx, { name: 'k', type: 'user', scopes: ['a'], expiresInSeconds: 60 })
+    clock.advance(2 * MINUTE)
+    expect(await verifyKey(ctx, { key: secret, requiredScopes: ['b'] })).to.deep.equal({ valid: false, code: 'EXPIRED' })
+  })
+
+  it('given a key without one of the required scopes, when verified, then it is INSUFFICIENT_SCOPE', async () => {
+    const { secret } = await createKey(ctx, { name: 'k', type: 'user', scopes: ['keys:read'] })
+    expect(await verifyKey(ctx, { key: secret, requiredScopes: ['keys:read', 'keys:write'] })).to.deep.equal({
+      valid: false,
+      code: 'INSUFFICIENT_SCOPE',
+    })
+  })
+
+  it('given a key with no scopes, when a scope is required, then it is INSUFFICIENT_SCOPE (no scopes is not "all scopes")', async () => {
+    const { secret } = await createKey(ctx, { name: 'k', type: 'user' })
+    expect(await verifyKey(ctx, { key: secret, requiredScopes: ['admin'] })).to.deep.equal({ valid: false, code: 'INSUFFICIENT_SCOPE' })
+  })
+
+  it('given a key with every required scope, when verified, then it is valid', async () => {
+    const { secret, key } = await createKey(ctx, { name: 'k', type: 'user', scopes: ['a', 'b', 'c'] })
+    const result = await verifyKey(ctx, { key: secret, requiredScopes: ['c', 'a'] })
+    expect(result.valid && result.key.id).to.equal(key.id)
+  })
+
+  it('given a required scope that differs only in case or by prefix, when verified, then it is INSUFFICIENT_SCOPE', async () => {
+    const { secret } = await createKey(ctx, { name: 'k', type: 'user', scopes: ['keys:read'] })
+    expect((await verifyKey(ctx, { key: secret, requiredScopes: ['KEYS:READ'] })).valid).to.equal(false)
+    expect((await verifyKey(ctx, { key: secret, requiredScopes: ['keys'] })).valid).to.equal(false)
+  })
+
+  // Usage (and with it last_used_at) is buffered off the hot path; a long-running process
+  // flushes it every second, so each test flushes where that process would have.
+  const verifyAndFlush = async (key: string, requiredScopes?: string[]) => {
+    const result = await verifyKey(ctx, { key, requiredScopes })
+    await ctx.validation.usage.flush()
+    return result
+  }
+
+  it('given a valid key, when verified (and usage flushed), then last_used_at is set to the clock time', async () => {
+    const { secret, key } = await createKey(ctx, { name: 'k', type: 'user' })
+    expect(await lastUsed(key.id)).to.equal(null)
+    clock.advance(5000)
+    await verifyAndFlush(secret)
+    expect(await lastUsed(key.id)).to.equal(new Date(new Date(T0).getTime() + 5000).toISOString())
+  })
+
+  it('given a key used a moment ago, when verified again within the same minute, then last_used_at is not rewritten', async () => {
+    const { secret, key } = await createKey(ctx, { name: 'k', type: 'user' })
+    await verifyAndFlush(secret)
+    clock.advance(59_000)
+    await verifyAndFlush(secret)
+    expect(await lastUsed(key.id)).to.equal(T0)
+  })
+
+  it('given a key last used over a minute ago, when verified, then last_used_at moves to the clock time', async () => {
+    const { secret, key } = await createKey(ctx, { name: 'k', type: 'user' })
+    await verifyAndFlush(secret)
+    clock.advance(MINUTE + 1000)
+    await verifyAndFlush(secret)
+    expect(await lastUsed(key.id)).to.equal(new Date(new Date(T0).getTime() + MINUTE + 1000).toISOString())
+  })
+
+  it('given a refused validation (insufficient scope), when verified, then last_used_at is not set', async () => {
+    const { secret, key } = await createKey(ctx, { name: 'k', type: 'user', scopes: ['a'] })
+    await verifyAndFlush(secret, ['b'])
+    expect(await lastUsed(key.id)).to.equal(null)
+  })
+
+  it('given a revoked key, when verified, then last_used_at is not set', async () => {
+    const { secret, key } = await createKey(ctx, { name: 'k', type: 'user' })
+    await revokeKey(ctx, { id: key.id })
+    await verifyAndFlush(secret)
+    expect(await lastUsed(key.id)).to.equal(null)
+  })
+
+  it('given a valid key of each type, when verified, then the result reports that type', async () => {
+    for (const type of ['system', 'user', 'service', 'integration', 'emergency'] as const) {
+      const { secret } = await createKey(ctx, { name: type, type })
+      const result = await verifyKey(ctx, { key: secret })
+      expect(result.valid && result.key.type).to.equal(type)
+    }
+  })
+})
