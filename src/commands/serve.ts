@@ -1,0 +1,38 @@
+import { Flags } from '@oclif/core'
+
+import { MomentryCommand } from '../base-command.js'
+import { startServer } from '../http/server.js'
+
+interface Result {
+  url: string
+}
+
+export default class Serve extends MomentryCommand<Result> {
+  static override summary = 'Serve the HTTP API: key verification, usage reports, admin, /openapi.json, /docs, /metrics.'
+  static override description = `Validation here is answered from memory for a cached key from a clean IP: the blacklist and locked-out IPs are mirrored and kept fresh over Redis, as are revocations from any other momentry process. SIGINT/SIGTERM drain requests and flush usage before exit.`
+  static override examples = [
+    '<%= config.bin %> serve',
+    '<%= config.bin %> serve --host 0.0.0.0 --port 9090',
+    `curl -s localhost:8080/v1/keys/verify -H 'content-type: application/json' -d '{"key":"mtry_svc_…","ip":"203.0.113.7"}'`,
+  ]
+
+  static override flags = {
+    port: Flags.integer({ summary: 'Port to listen on.', default: 8080, min: 0, max: 65_535 }),
+    host: Flags.string({ summary: 'Address to bind (keep it private: verify and usage are unauthenticated).', default: '127.0.0.1' }),
+  }
+
+  protected override longRunning = true
+
+  async run(): Promise<Result> {
+    const { flags } = await this.parse(Serve)
+    const server = await startServer(this.ctx, { host: flags.host, port: flags.port, version: this.config.version })
+    this.note(`momentry serving on ${server.url} (docs at ${server.url}/docs); Ctrl-C to stop`)
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve)
+      process.once('SIGTERM', resolve)
+    })
+    this.note('stopping: draining requests and flushing usage')
+    await server.close()
+    return { url: server.url }
+  }
+}

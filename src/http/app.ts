@@ -1,0 +1,131 @@
+import Fastify from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
+
+import { normaliseIp } from '../core/blacklist/ip.js'
+import type { CoreContext } from '../core/context.js'
+import { classifyPostgresError } from '../core/db/connect.js'
+import { MomentryError } from '../core/errors.js'
+import { parseInput } from '../core/validate-input.js'
+import type { VerifyResult } from '../core/validation/verify-key.js'
+import { verifyKey } from '../core/validation/verify-key.js'
+import { DOCS_FILES, DOCS_HTML, readDocsFile } from './docs.js'
+import { createMetrics } from './metrics.js'
+import { buildOpenApi } from './openapi.js'
+import type { RouteSpec } from './routes.js'
+import { routes } from './routes.js'
+
+export interface AppOptions {
+  /** Largest accepted request body in bytes (default 16 KiB: keys are small). */
+  bodyLimit?: number
+  version?: string
+}
+
+/** An error with its HTTP status; rendered as `{error: {code, message}}`. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message)
+  }
+}
+
+const STATUS_BY_EXIT: Record<number, number> = { 1: 500, 2: 400, 3: 401, 4: 429, 5: 404, 6: 409, 7: 502, 8: 503 }
+
+const sourceIp = (req: FastifyRequest) => normaliseIp(req.socket.remoteAddress ?? '')
+
+/** Admin routes: a bearer key with the `admin` scope; the change is audited as `api:<key id>`. */
+async function authorize(ctx: CoreContext, req: FastifyRequest): Promise<CoreContext> {
+  const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')
+  if (!match) throw new HttpError(401, 'UNAUTHORIZED', 'send Authorization: Bearer <a momentry key with the admin scope>')
+  const result = await verifyKey(ctx, { key: match[1]!, ip: sourceIp(req), requiredScopes: ['admin'] })
+  if (result.valid) return { ...ctx, actor: `api:${result.key.id}` }
+  switch (result.code) {
+    case 'INSUFFICIENT_SCOPE':
+      throw new HttpError(403, 'FORBIDDEN', 'the key is valid but lacks the admin scope')
+    case 'BLACKLISTED':
+      throw new HttpError(403, 'BLACKLISTED', 'requests from this address are blacklisted')
+    case 'RATE_LIMITED':
+      throw new HttpError(429, 'RATE_LIMITED', 'too many failed attempts from this address', { 'retry-after': String(result.retryAfterSeconds ?? 1) })
+    default:
+      throw new HttpError(401, result.code, 'the admin key is not valid')
+  }
+}
+
+function toHttpError(error: FastifyError | Error, log: CoreContext['log']): HttpError {
+  if (error instanceof HttpError) return error
+  const known = error instanceof MomentryError ? error : classifyPostgresError(error)
+  if (known) return new HttpError(STATUS_BY_EXIT[known.exitCode] ?? 500, known.code, known.line)
+  const fe = error as FastifyError
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new HttpError(413, 'PAYLOAD_TOO_LARGE', 'the request body is too large')
+  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json')
+  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return new HttpError(fe.statusCode, 'BAD_REQUEST', fe.message)
+  log.error(`unexpected error in a request: ${error.message}`)
+  return new HttpError(500, 'INTERNAL', 'unexpected error; see the server log')
+}
+
+/**
+ * The fastify app of `momentry serve`. Routes come from `routes.ts` and only call the
+ * core; the same zod schemas validate requests and generate /openapi.json.
+ */
+export function buildApp(ctx: CoreContext, options: AppOptions = {}): FastifyInstance {
+  const app = Fastify({ bodyLimit: options.bodyLimit ?? 16 * 1024, logger: false, return503OnClosing: true })
+  const metrics = createMetrics(ctx.validation)
+  let openapi: object | undefined
+
+  const register = (r: RouteSpec) =>
+    app.route({
+      method: r.method.toUpperCase() as 'GET',
+      url: r.path.replace(/\{(\w+)\}/g, ':$1'),
+      handler: async (req, reply) => {
+        const started = r.path === '/v1/keys/verify' ? performance.now() : 0
+        const body = r.body ? parseInput(r.body, req.body ?? {}) : undefined
+        const query = r.query ? parseInput(r.query, req.query ?? {}) : {}
+        const params = r.params ? parseInput(r.params, req.params ?? {}) : {}
+        const caller = r.admin ? await authorize(ctx, req) : ctx
+        const result = await r.handler({ ctx: caller, body, query, params, ip: sourceIp(req) })
+        if (started) {
+          const v = result as VerifyResult
+          const outcome = v.valid ? 'valid' : v.code
+          metrics.validations.inc({ outcome })
+          metrics.latency.observe({ outcome }, (performance.now() - started) / 1000)
+        }
+        return reply.code(r.status).send(result)
+      },
+    })
+  for (const r of routes) register(r)
+
+  app.get('/healthz', async () => ({ status: 'ok' }))
+  app.get('/readyz', async (_req, reply) => {
+    const checks: Record<string, string> = {}
+    try {
+      await ctx.sql`select 1`
+      checks.postgres = 'ok'
+    } catch (error) {
+      checks.postgres = (classifyPostgresError(error)?.reason ?? (error as Error).message)
+    }
+    if (ctx.config.redisUrl) {
+      const redis = await ctx.redis().catch(() => undefined)
+      checks.redis = redis?.isReady ? 'ok' : 'unreachable'
+    }
+    const ready = Object.values(checks).every((c) => c === 'ok')
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks })
+  })
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()))
+  app.get('/openapi.json', async () => (openapi ??= buildOpenApi(routes, options.version ?? '0.0.0')))
+  app.get('/docs', async (_req, reply) => reply.type('text/html; charset=utf-8').send(DOCS_HTML))
+  app.get<{ Params: { file: string } }>('/docs/:file', async (req, reply) => {
+    const type = DOCS_FILES[req.params.file]
+    if (!type) throw new HttpError(404, 'NOT_FOUND', 'no such file')
+    return reply.type(type).header('cache-control', 'public, max-age=86400').send(await readDocsFile(req.params.file))
+  })
+
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }))
+  app.setErrorHandler((error, _req, reply) => {
+    const e = toHttpError(error as FastifyError, ctx.log)
+    return reply.code(e.status).headers(e.headers).send({ error: { code: e.code, message: e.message } })
+  })
+  return app
+}

@@ -1,0 +1,60 @@
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi'
+import { z } from 'zod'
+
+import type { RouteSpec } from './routes.js'
+import { errorSchema, healthSchema } from './schemas.js'
+
+const ERROR_TEXT: Record<number, string> = {
+  400: 'Invalid request (body, query or path)',
+  401: 'Missing or invalid admin key',
+  403: 'The key lacks the admin scope, or the source IP is blacklisted',
+  404: 'No such key',
+  409: 'Conflict with the key’s current state',
+  413: 'Body too large',
+  429: 'Too many failed attempts from this IP (see Retry-After)',
+}
+
+/** OpenAPI 3.1 for every route, generated from the same zod schemas the handlers use. */
+export function buildOpenApi(routes: RouteSpec[], version: string): object {
+  const registry = new OpenAPIRegistry()
+  const bearer = registry.registerComponent('securitySchemes', 'adminKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'A momentry key with the `admin` scope',
+  })
+  const json = (schema: z.ZodType) => ({ content: { 'application/json': { schema } } })
+  for (const r of routes) {
+    registry.registerPath({
+      method: r.method,
+      path: r.path,
+      summary: r.summary,
+      tags: [r.tag],
+      ...(r.admin ? { security: [{ [bearer.name]: [] }] } : {}),
+      request: {
+        ...(r.body ? { body: { required: true, ...json(r.body) } } : {}),
+        ...(r.query ? { query: r.query as z.ZodObject } : {}),
+        ...(r.params ? { params: r.params as z.ZodObject } : {}),
+      },
+      responses: {
+        [r.status]: { description: 'Success', ...json(r.response) },
+        ...Object.fromEntries(r.errors.map((code) => [code, { description: ERROR_TEXT[code] ?? 'Error', ...json(errorSchema) }])),
+      },
+    })
+  }
+  const text = (summary: string) => ({ description: summary, content: { 'text/plain': { schema: z.string() } } })
+  registry.registerPath({ method: 'get', path: '/healthz', summary: 'Liveness', tags: ['ops'], responses: { 200: { description: 'Alive', ...json(healthSchema) } } })
+  registry.registerPath({
+    method: 'get',
+    path: '/readyz',
+    summary: 'Readiness: PostgreSQL (and Redis when configured) reachable',
+    tags: ['ops'],
+    responses: { 200: { description: 'Ready', ...json(healthSchema) }, 503: { description: 'Not ready', ...json(healthSchema) } },
+  })
+  registry.registerPath({ method: 'get', path: '/metrics', summary: 'Prometheus metrics', tags: ['ops'], responses: { 200: text('Prometheus text format') } })
+  registry.registerPath({ method: 'get', path: '/openapi.json', summary: 'This document', tags: ['ops'], responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: z.object({}).passthrough() } } } } })
+  registry.registerPath({ method: 'get', path: '/docs', summary: 'Swagger UI', tags: ['ops'], responses: { 200: { description: 'HTML', content: { 'text/html': { schema: z.string() } } } } })
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: { title: 'momentry', version, description: 'Validate and manage momentry API keys over HTTP.' },
+  })
+}

@@ -1,0 +1,168 @@
+import type { z } from 'zod'
+
+import { listAnomalies } from '../core/anomalies/list-anomalies.js'
+import { disableKey, enableKey, revokeKey } from '../core/api-keys/change-key-state.js'
+import { createKey } from '../core/api-keys/create-key.js'
+import { assertKeyId } from '../core/api-keys/key-lock.js'
+import { listKeys, showKey } from '../core/api-keys/list-keys.js'
+import { rotateKey } from '../core/api-keys/rotate-key.js'
+import type { CoreContext } from '../core/context.js'
+import { parseDuration } from '../core/duration.js'
+import { verifyKey } from '../core/validation/verify-key.js'
+import * as s from './schemas.js'
+
+export interface RouteRequest<B = any, Q = any, P = any> {
+  body: B
+  query: Q
+  params: P
+  /** Source address of the connection (IPv4-mapped IPv6 already unwrapped). */
+  ip: string
+  /** The caller's context: for admin routes, acting as `api:<admin key id>`. */
+  ctx: CoreContext
+}
+
+export interface RouteSpec {
+  method: 'get' | 'post' | 'patch' | 'delete'
+  /** OpenAPI-style path (`/v1/admin/api-keys/{id}`). */
+  path: string
+  summary: string
+  tag: string
+  /** Requires `Authorization: Bearer <key with scope admin>`. */
+  admin?: boolean
+  body?: z.ZodType
+  query?: z.ZodType
+  params?: z.ZodType
+  status: number
+  response: z.ZodType
+  errors: number[]
+  handler: (req: RouteRequest) => Promise<unknown>
+}
+
+const seconds = (d: string | undefined, label: string) => (d === undefined ? undefined : parseDuration(d, label, { allowZero: label === 'grace' }))
+
+/** Every route of `momentry serve`: handlers call the core, nothing else. */
+export const routes: RouteSpec[] = [
+  {
+    method: 'post',
+    path: '/v1/keys/verify',
+    summary: 'Validate a key. Always 200 for a decided outcome; see `valid` and `code`.',
+    tag: 'keys',
+    body: s.verifyBody,
+    status: 200,
+    response: s.verifyResultSchema,
+    errors: [400, 413],
+    handler: ({ ctx, body, ip }) => verifyKey(ctx, { key: body.key, ip: body.ip ?? ip, requiredScopes: body.requiredScopes }),
+  },
+  {
+    method: 'post',
+    path: '/v1/usage',
+    summary: 'Report the outcome of a request made with a key (feeds usage and anomaly detection).',
+    tag: 'keys',
+    body: s.usageBody,
+    status: 202,
+    response: s.usageAcceptedSchema,
+    errors: [400],
+    handler: async ({ ctx, body }) => {
+      ctx.validation.usage.record({ keyId: body.keyId, ip: body.ip, ok: body.ok, at: ctx.clock.now() })
+      return { accepted: true }
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/admin/api-keys',
+    summary: 'List keys, newest first (keyset pagination).',
+    tag: 'admin',
+    admin: true,
+    query: s.listKeysQuery,
+    status: 200,
+    response: s.keyPageSchema,
+    errors: [400, 401, 403, 429],
+    handler: ({ ctx, query }) => listKeys(ctx, query),
+  },
+  {
+    method: 'post',
+    path: '/v1/admin/api-keys',
+    summary: 'Issue a key. The raw key is in `secret`, returned once.',
+    tag: 'admin',
+    admin: true,
+    body: s.createKeyBody,
+    status: 201,
+    response: s.issuedKeySchema,
+    errors: [400, 401, 403, 429],
+    handler: ({ ctx, body }) =>
+      createKey(ctx, {
+        name: body.name,
+        type: body.type,
+        scopes: body.scopes,
+        owner: body.owner,
+        expiresInSeconds: seconds(body.expiresIn, 'expiresIn'),
+        expiresAt: body.expiresAt,
+        rotateEverySeconds: seconds(body.rotateEvery, 'rotateEvery'),
+        metadata: body.metadata,
+      }),
+  },
+  {
+    method: 'get',
+    path: '/v1/admin/api-keys/{id}',
+    summary: 'One key and its history.',
+    tag: 'admin',
+    admin: true,
+    params: s.keyIdParams,
+    status: 200,
+    response: s.keyDetailsSchema,
+    errors: [400, 401, 403, 404, 429],
+    handler: ({ ctx, params }) => showKey(ctx, params.id),
+  },
+  {
+    method: 'patch',
+    path: '/v1/admin/api-keys/{id}',
+    summary: 'Disable or enable a key.',
+    tag: 'admin',
+    admin: true,
+    params: s.keyIdParams,
+    body: s.patchKeyBody,
+    status: 200,
+    response: s.keyViewSchema,
+    errors: [400, 401, 403, 404, 409, 429],
+    handler: ({ ctx, params, body }) => (body.enabled ? enableKey(ctx, { id: params.id }) : disableKey(ctx, { id: params.id, reason: body.reason })),
+  },
+  {
+    method: 'delete',
+    path: '/v1/admin/api-keys/{id}',
+    summary: 'Revoke a key (for good).',
+    tag: 'admin',
+    admin: true,
+    params: s.keyIdParams,
+    query: s.revokeQuery,
+    status: 200,
+    response: s.keyViewSchema,
+    errors: [400, 401, 403, 404, 409, 429],
+    handler: ({ ctx, params, query }) => revokeKey(ctx, { id: params.id, reason: query.reason }),
+  },
+  {
+    method: 'post',
+    path: '/v1/admin/api-keys/{id}/rotate',
+    summary: 'Rotate a key; the old one stays valid for its grace period unless forced.',
+    tag: 'admin',
+    admin: true,
+    params: s.keyIdParams,
+    body: s.rotateKeyBody,
+    status: 200,
+    response: s.rotatedKeySchema,
+    errors: [400, 401, 403, 404, 409, 429],
+    handler: ({ ctx, params, body }) =>
+      rotateKey(ctx, { id: assertKeyId(params.id), force: body.force ?? false, graceSeconds: seconds(body.grace, 'grace'), reason: body.reason }),
+  },
+  {
+    method: 'get',
+    path: '/v1/admin/anomalies',
+    summary: 'Detected anomalies, most recent first.',
+    tag: 'admin',
+    admin: true,
+    query: s.listAnomaliesQuery,
+    status: 200,
+    response: s.anomalyListSchema,
+    errors: [400, 401, 403, 429],
+    handler: async ({ ctx, query }) => ({ anomalies: await listAnomalies(ctx, query) }),
+  },
+]

@@ -1,0 +1,101 @@
+import { z } from 'zod'
+
+import { anomalyViewSchema } from '../core/anomalies/list-anomalies.js'
+import { KEY_STATUSES, KEY_TYPES, metadataSchema, scopeSchema } from '../core/api-keys/key-types.js'
+import { keyViewSchema } from '../core/api-keys/key-view.js'
+import { verifyResultSchema } from '../core/validation/verify-key.js'
+
+// The same schemas validate requests at run time and generate /openapi.json.
+
+const duration = z.string().regex(/^\d{1,10}[smhdw]$/, 'a duration like 30d or 12h').meta({ example: '30d' })
+const ip = z.union([z.ipv4(), z.ipv6()]).meta({ description: 'IPv4 or IPv6 address', example: '203.0.113.7' })
+
+export const verifyBody = z
+  .object({
+    key: z.string().max(4096).meta({ description: 'The raw key, e.g. mtry_svc_…' }),
+    ip: ip.optional().meta({ description: 'Source IP of the original request (from a trusted proxy); defaults to the socket address' }),
+    requiredScopes: z.array(scopeSchema).max(64).optional(),
+  })
+  .strict()
+  .meta({ id: 'VerifyRequest' })
+
+export const usageBody = z
+  .object({
+    keyId: z.string().regex(/^key_[0-9A-Za-z]{16}$/, 'a key id (key_…)'),
+    ip,
+    ok: z.boolean().meta({ description: 'Whether the request made with the key succeeded' }),
+  })
+  .strict()
+  .meta({ id: 'UsageReport' })
+
+export const createKeyBody = z
+  .object({
+    name: z.string().min(1).max(100),
+    type: z.enum(KEY_TYPES),
+    scopes: z.array(scopeSchema).max(64).optional(),
+    owner: z.string().min(1).max(200).optional(),
+    expiresIn: duration.optional(),
+    expiresAt: z.iso.datetime({ offset: true }).optional(),
+    rotateEvery: duration.optional(),
+    metadata: metadataSchema.optional(),
+  })
+  .strict()
+  .meta({ id: 'CreateApiKey' })
+
+export const patchKeyBody = z
+  .object({ enabled: z.boolean(), reason: z.string().min(1).max(500).optional() })
+  .strict()
+  .meta({ id: 'PatchApiKey', description: 'Disable (enabled: false) or enable (enabled: true) a key.' })
+
+export const rotateKeyBody = z
+  .object({ force: z.boolean().optional(), grace: duration.optional(), reason: z.string().min(1).max(500).optional() })
+  .strict()
+  .meta({ id: 'RotateApiKey' })
+
+export const revokeQuery = z.object({ reason: z.string().min(1).max(500).optional() }).strict()
+
+export const listKeysQuery = z
+  .object({
+    type: z.enum(KEY_TYPES).optional(),
+    status: z.enum(KEY_STATUSES).optional(),
+    owner: z.string().min(1).max(200).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).optional(),
+    cursor: z.string().max(200).optional(),
+  })
+  .strict()
+
+export const listAnomaliesQuery = z
+  .object({
+    keyId: z.string().max(64).optional(),
+    type: z.enum(['high_request_rate', 'high_error_rate', 'multiple_ips', 'unusual_time']).optional(),
+    severity: z.enum(['low', 'medium', 'high', 'critical']).optional(),
+    status: z.enum(['open', 'acknowledged', 'resolved']).optional(),
+    since: z.iso.datetime({ offset: true }).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).optional(),
+  })
+  .strict()
+
+export const keyIdParams = z.object({ id: z.string().meta({ example: 'key_8f3kQ2mZp0aXy7Lb' }) })
+
+export const errorSchema = z
+  .object({ error: z.object({ code: z.string(), message: z.string() }) })
+  .meta({ id: 'Error', example: { error: { code: 'NOT_FOUND', message: 'no API key with id key_…' } } })
+
+export const keyPageSchema = z.object({ keys: z.array(keyViewSchema), nextCursor: z.string().nullable() }).meta({ id: 'ApiKeyPage' })
+export const issuedKeySchema = z
+  .object({ secret: z.string().meta({ description: 'The raw key: returned once, never stored' }), key: keyViewSchema })
+  .meta({ id: 'IssuedApiKey' })
+export const rotatedKeySchema = z
+  .object({ secret: z.string(), key: keyViewSchema, previous: keyViewSchema })
+  .meta({ id: 'RotatedApiKey' })
+export const keyDetailsSchema = z
+  .object({
+    key: keyViewSchema,
+    history: z.array(z.object({ at: z.string(), action: z.string(), actor: z.string(), details: z.record(z.string(), z.unknown()) })),
+  })
+  .meta({ id: 'ApiKeyDetails' })
+export const anomalyListSchema = z.object({ anomalies: z.array(anomalyViewSchema) }).meta({ id: 'AnomalyList' })
+export const usageAcceptedSchema = z.object({ accepted: z.literal(true) }).meta({ id: 'UsageAccepted' })
+export const healthSchema = z.object({ status: z.string(), checks: z.record(z.string(), z.string()).optional() }).meta({ id: 'Health' })
+
+export { keyViewSchema, verifyResultSchema }
