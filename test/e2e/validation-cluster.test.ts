@@ -1,0 +1,152 @@
+import type { ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
+import { randomInt } from 'node:crypto'
+
+import { expect } from 'chai'
+
+import { runCli, runJson } from '../helpers/cli.js'
+import { openTestSql, truncateAll } from '../helpers/db.js'
+import type { ServeProcess } from '../helpers/serve.js'
+import { startServe } from '../helpers/serve.js'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** A fresh documentation-range IP per test, so lockout counters never carry over. */
+const freshIp = () => `198.51.${randomInt(0, 255)}.${randomInt(1, 254)}`
+
+async function createKey(...extra: string[]): Promise<{ secret: string; id: string }> {
+  const r = await runJson(['api-key', 'create', '--name', 'cluster', '--type', 'service', ...extra])
+  expect(r.code, r.stderr).to.equal(0)
+  return { secret: r.json.secret, id: r.json.key.id }
+}
+
+describe('validation across processes (real serve instances, Redis pub/sub)', function () {
+  this.timeout(60_000)
+  const sql = openTestSql()
+  const servers: ServeProcess[] = []
+  beforeEach(() => truncateAll(sql))
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.stop()))
+  })
+  after(() => sql.end())
+
+  it('given two warm serve instances, when a key is revoked through one, then the other refuses it within 100 ms', async () => {
+    const admin = await createKey('--scopes', 'admin')
+    const victim = await createKey()
+    const [a, b] = await Promise.all([startServe(), startServe()])
+    servers.push(a, b)
+    for (const s of [a, b]) expect((await s.post('/v1/keys/verify', { key: victim.secret })).json.valid).to.equal(true)
+    const res = await fetch(`${a.url}/v1/admin/api-keys/${victim.id}?reason=test`, { method: 'DELETE', headers: { authorization: `Bearer ${admin.secret}` } })
+    expect(res.status).to.equal(200)
+    const revokedAt = performance.now()
+    let refusedAfter = Infinity
+    while (performance.now() - revokedAt < 1000) {
+      const r = await b.post('/v1/keys/verify', { key: victim.secret })
+      if (!r.json.valid) {
+        expect(r.json.code).to.equal('REVOKED')
+        refusedAfter = performance.now() - revokedAt
+        break
+      }
+    }
+    expect(refusedAfter).to.be.below(100)
+  })
+
+  it('given a warm serve instance, when a key is revoked by a separate CLI run, then the server refuses it right after the CLI exits', async () => {
+    const victim = await createKey()
+    const s = await startServe()
+    servers.push(s)
+    expect((await s.post('/v1/keys/verify', { key: victim.secret })).json.valid).to.equal(true)
+    expect((await runCli(['api-key', 'revoke', victim.id])).code).to.equal(0)
+    await sleep(20)
+    expect((await s.post('/v1/keys/verify', { key: victim.secret })).json).to.deep.equal({ valid: false, code: 'REVOKED' })
+  })
+
+  it('given 20 processes sending bad keys from one IP at once, then exactly RATE_LIMIT_MAX_ATTEMPTS get an answer and the rest are rate-limited', async () => {
+    const ip = freshIp()
+    const runs = await Promise.all(Array.from({ length: 20 }, (_, i) => runJson(['api-key', 'validate', '--ip', ip], { input: `mtry_svc_guess${i}` })))
+    const codes = runs.map((r) => r.code)
+    expect(codes.filter((c) => c === 3), JSON.stringify(runs.map((r) => r.stdout + r.stderr))).to.have.length(5)
+    expect(codes.filter((c) => c === 4)).to.have.length(15)
+    for (const r of runs.filter((x) => x.code === 4)) expect(r.json.code).to.equal('RATE_LIMITED')
+    const audit = await sql`select count(*)::int as n from api_key_audit_log where action = 'ip.lockout' and ip_address = ${ip}::inet`
+    expect(audit[0]!.n).to.equal(1)
+  })
+
+  it('given a locked-out IP, when a valid key is sent from it, then RATE_LIMITED with a retry-after (CLI exit 4, serve too)', async () => {
+    const ip = freshIp()
+    const good = await createKey()
+    for (let i = 0; i < 5; i++) await runJson(['api-key', 'validate', '--ip', ip], { input: 'mtry_nope' })
+    const r = await runJson(['api-key', 'validate', '--ip', ip], { input: good.secret })
+    expect(r.code).to.equal(4)
+    expect(r.json.code).to.equal('RATE_LIMITED')
+    expect(r.json.retryAfterSeconds).to.be.within(890, 900)
+    const s = await startServe()
+    servers.push(s)
+    expect((await s.post('/v1/keys/verify', { key: good.secret, ip })).json.code).to.equal('RATE_LIMITED')
+    expect((await s.post('/v1/keys/verify', { key: good.secret, ip: freshIp() })).json.valid).to.equal(true)
+  })
+
+  it('given a running server, when an IP range is blacklisted by the CLI, then a valid key from inside it is refused at once, and accepted again after removal', async () => {
+    const good = await createKey()
+    const s = await startServe()
+    servers.push(s)
+    expect((await s.post('/v1/keys/verify', { key: good.secret, ip: '203.0.113.9' })).json.valid).to.equal(true)
+    expect((await runCli(['blacklist', 'add', '203.0.113.0/24', '--reason', 'test'])).code).to.equal(0)
+    await sleep(50)
+    expect((await s.post('/v1/keys/verify', { key: good.secret, ip: '203.0.113.9' })).json).to.deep.equal({ valid: false, code: 'BLACKLISTED' })
+    const cli = await runJson(['api-key', 'validate', '--ip', '203.0.113.200'], { input: good.secret })
+    expect([cli.code, cli.json.code]).to.deep.equal([4, 'BLACKLISTED'])
+    expect((await runCli(['blacklist', 'remove', '203.0.113.0/24'])).code).to.equal(0)
+    await sleep(50)
+    expect((await s.post('/v1/keys/verify', { key: good.secret, ip: '203.0.113.9' })).json.valid).to.equal(true)
+  })
+
+  it('given validations buffered in a server, when it gets SIGTERM, then every one is in key_usage_minute and last_used_at is set', async () => {
+    const k = await createKey()
+    const s = await startServe()
+    for (let i = 0; i < 30; i++) await s.post('/v1/keys/verify', { key: k.secret, ip: '192.0.2.10' })
+    await s.post('/v1/keys/verify', { key: k.secret, requiredScopes: ['nope'], ip: '192.0.2.11' })
+    expect(await s.stop('SIGTERM')).to.equal(0)
+    const [row] = await sql`select sum(ok_count)::int as ok, sum(fail_count)::int as fail from key_usage_minute where key_id = ${k.id}`
+    expect(row).to.deep.equal({ ok: 30, fail: 1 })
+    const [key] = await sql`select last_used_at from api_keys where key_id = ${k.id}`
+    expect(key!.last_used_at).to.be.instanceOf(Date)
+  })
+
+  describe('when Redis goes away mid-run', () => {
+    let redis: ChildProcess | undefined
+    const port = 16_400 + randomInt(0, 500)
+    const startRedis = async () => {
+      redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+      for (let i = 0; i < 50; i++) {
+        const ok = await fetch(`http://127.0.0.1:${port}`).then(
+          () => true,
+          (e: any) => e?.cause?.code !== 'ECONNREFUSED',
+        )
+        if (ok) return
+        await sleep(100)
+      }
+    }
+    afterEach(() => redis?.kill('SIGKILL'))
+
+    it('then validation keeps working, lockout falls back to memory (said once), and nothing crashes', async () => {
+      await startRedis()
+      const good = await createKey()
+      const s = await startServe({ REDIS_URL: `redis://127.0.0.1:${port}` })
+      servers.push(s)
+      expect((await s.post('/v1/keys/verify', { key: good.secret })).json.valid).to.equal(true)
+      redis!.kill('SIGKILL')
+      await sleep(300)
+      expect((await s.post('/v1/keys/verify', { key: good.secret })).json.valid).to.equal(true)
+      const ip = freshIp()
+      const answers = []
+      for (let i = 0; i < 7; i++) answers.push((await s.post('/v1/keys/verify', { key: `mtry_bad_${i}`, ip })).json.code)
+      expect(answers).to.deep.equal(['MALFORMED', 'MALFORMED', 'MALFORMED', 'MALFORMED', 'MALFORMED', 'RATE_LIMITED', 'RATE_LIMITED'])
+      expect((await s.post('/v1/keys/verify', { key: good.secret, ip })).json.code).to.equal('RATE_LIMITED')
+      expect((await fetch(`${s.url}/healthz`)).status).to.equal(200)
+      expect((await fetch(`${s.url}/readyz`)).status).to.equal(503)
+      const mentions = s.stderr().split('\n').filter((l) => /falls back to this process's memory/.test(l))
+      expect(mentions, s.stderr()).to.have.length(1)
+      expect(s.child.exitCode).to.equal(null)
+    })
+  })
+})
