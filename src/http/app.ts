@@ -72,6 +72,8 @@ function toHttpError(error: FastifyError | Error, log: CoreContext['log']): Http
  */
 export function buildApp(ctx: CoreContext, options: AppOptions = {}): FastifyInstance {
   const app = Fastify({ bodyLimit: options.bodyLimit ?? 16 * 1024, logger: false, return503OnClosing: true })
+  // JSON only: a text/plain body is a client mistake worth a clear 415, not a 400 later.
+  app.removeContentTypeParser('text/plain')
   const metrics = createMetrics(ctx.validation)
   let openapi: object | undefined
 
@@ -81,10 +83,11 @@ export function buildApp(ctx: CoreContext, options: AppOptions = {}): FastifyIns
       url: r.path.replace(/\{(\w+)\}/g, ':$1'),
       handler: async (req, reply) => {
         const started = r.path === '/v1/keys/verify' ? performance.now() : 0
+        // Who is asking comes first: an unauthenticated caller learns nothing about inputs.
+        const caller = r.admin ? await authorize(ctx, req) : ctx
         const body = r.body ? parseInput(r.body, req.body ?? {}) : undefined
         const query = r.query ? parseInput(r.query, req.query ?? {}) : {}
         const params = r.params ? parseInput(r.params, req.params ?? {}) : {}
-        const caller = r.admin ? await authorize(ctx, req) : ctx
         const result = await r.handler({ ctx: caller, body, query, params, ip: sourceIp(req) })
         if (started) {
           const v = result as VerifyResult

@@ -1,9 +1,15 @@
-import Table from 'cli-table3'
+import { createRequire } from 'node:module'
+
+import type TableType from 'cli-table3'
 
 import { colourEnabled } from './paint.js'
 
+/** cli-table3 is loaded when a table is drawn, so commands printing one line start faster. */
+const loadTable = () => createRequire(import.meta.url)('cli-table3') as typeof TableType
+
 /** A cli-table3 table with momentry's look; header colour only where colour is allowed. */
 export function renderTable(head: string[], rows: (string | number)[][]): string {
+  const Table = loadTable()
   const table = new Table({
     head,
     chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },

@@ -7,7 +7,7 @@ import { expect } from 'chai'
 
 import type { Sql } from '../../src/core/db/connect.js'
 import { connectPostgres } from '../../src/core/db/connect.js'
-import { ensureDatabase, migrate, migrationStatus, MIGRATIONS_DIR, readMigrations } from '../../src/core/db/migrate.js'
+import { ensureDatabase, migrate, migrationStatus, migrationsDir, readMigrations } from '../../src/core/db/migrate.js'
 import { ConfigError, MomentryError } from '../../src/core/errors.js'
 import { testDatabaseUrl } from '../helpers/db.js'
 
@@ -54,7 +54,7 @@ describe('migrations', () => {
   const copyMigrations = async (prefix = 'momentry-mig-'): Promise<string> => {
     const dir = await mkdtemp(join(tmpdir(), prefix))
     dirs.push(dir)
-    await cp(MIGRATIONS_DIR, dir, { recursive: true })
+    await cp(migrationsDir(), dir, { recursive: true })
     return dir
   }
 
@@ -62,7 +62,7 @@ describe('migrations', () => {
 
   before(async () => {
     admin = connectPostgres(urlFor('postgres'), { max: 1 })
-    shipped = (await readdir(MIGRATIONS_DIR)).filter((n) => /^\d{4}_[a-z0-9_]+\.sql$/.test(n)).sort()
+    shipped = (await readdir(migrationsDir())).filter((n) => /^\d{4}_[a-z0-9_]+\.sql$/.test(n)).sort()
     expect(shipped[0]).to.equal('0001_init.sql')
   })
 
@@ -94,7 +94,7 @@ describe('migrations', () => {
         shipped.map(async (name) => ({
           id: idOf(name),
           name,
-          checksum: createHash('sha256').update(await readFile(join(MIGRATIONS_DIR, name), 'utf8')).digest('hex'),
+          checksum: createHash('sha256').update(await readFile(join(migrationsDir(), name), 'utf8')).digest('hex'),
         })),
       )
       const rows = await sql`select id, name, checksum, applied_at from schema_migrations order by id`

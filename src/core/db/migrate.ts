@@ -1,14 +1,27 @@
 import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import { ConfigError } from '../errors.js'
 import type { Queryable, Sql } from './connect.js'
 import { classifyPostgresError, connectPostgres, databaseName } from './connect.js'
 
-/** `sql/` at the package root, both from `src/core/db` (tsx) and `dist/core/db` (built). */
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../sql/', import.meta.url))
+/**
+ * `sql/` at the package root: the first `sql/0001_init.sql` found walking up from this
+ * module, so it is found from `src/core/db` (tsx) and from a bundled `dist/` chunk alike.
+ */
+export function migrationsDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (;;) {
+    const candidate = join(dir, 'sql')
+    if (existsSync(join(candidate, '0001_init.sql'))) return candidate
+    const parent = dirname(dir)
+    if (parent === dir) throw new ConfigError('cannot find the sql/ migrations next to momentry', 'Reinstall momentry')
+    dir = parent
+  }
+}
 
 /** Any stable 64-bit number; every momentry process agrees on it. */
 const MIGRATION_LOCK = 0x6d6f6d656e747279n // "momentry"
@@ -27,7 +40,7 @@ export interface MigrationState {
   appliedAt: string | null
 }
 
-export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationFile[]> {
+export async function readMigrations(dir = migrationsDir()): Promise<MigrationFile[]> {
   const names = (await readdir(dir)).filter((n) => /^\d{4}_[a-z0-9_]+\.sql$/.test(n)).sort()
   return Promise.all(
     names.map(async (name) => {
@@ -90,7 +103,7 @@ function refuseDrift(states: MigrationState[]): void {
   }
 }
 
-export async function migrationStatus(sql: Sql, dir = MIGRATIONS_DIR): Promise<MigrationState[]> {
+export async function migrationStatus(sql: Sql, dir = migrationsDir()): Promise<MigrationState[]> {
   return compare(await readMigrations(dir), await appliedMigrations(sql))
 }
 
@@ -105,7 +118,7 @@ export interface MigrateResult {
  * callers serialise and the second finds nothing to do. Already-applied files are
  * checked against their recorded checksum first.
  */
-export async function migrate(sql: Sql, dir = MIGRATIONS_DIR): Promise<Omit<MigrateResult, 'createdDatabase'>> {
+export async function migrate(sql: Sql, dir = migrationsDir()): Promise<Omit<MigrateResult, 'createdDatabase'>> {
   const files = await readMigrations(dir)
   const applied = await sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK.toString()}::bigint)`

@@ -1,5 +1,4 @@
-import type { RateLimiterAbstract } from 'rate-limiter-flexible'
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible'
+import type { RateLimiterAbstract, RateLimiterMemory } from 'rate-limiter-flexible'
 
 import type { Logger } from '../log.js'
 import type { Redis } from '../redis.js'
@@ -30,16 +29,23 @@ export interface FailureCount {
  * away, counting continues in this process's memory (said once in the log).
  */
 export class Lockout {
-  private readonly limiter: RateLimiterAbstract
-  private readonly memory: RateLimiterMemory
   private warned = false
 
-  constructor(private readonly options: LockoutOptions) {
+  private constructor(
+    private readonly options: LockoutOptions,
+    private readonly limiter: RateLimiterAbstract,
+    private readonly isRejection: (e: unknown) => e is { msBeforeNext: number; consumedPoints: number },
+  ) {}
+
+  /** rate-limiter-flexible is loaded here, on first need, not when a command starts. */
+  static async create(options: LockoutOptions): Promise<Lockout> {
+    const { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } = await import('rate-limiter-flexible')
     const base = { points: options.maxAttempts, duration: options.windowSeconds, keyPrefix: `${options.keyPrefix}lockout` }
-    this.memory = new RateLimiterMemory(base)
-    this.limiter = options.redis
-      ? new RateLimiterRedis({ ...base, storeClient: options.redis, useRedisPackage: true, rejectIfRedisNotReady: true, insuranceLimiter: this.memory })
-      : this.memory
+    const memory: RateLimiterMemory = new RateLimiterMemory(base)
+    const limiter = options.redis
+      ? new RateLimiterRedis({ ...base, storeClient: options.redis, useRedisPackage: true, rejectIfRedisNotReady: true, insuranceLimiter: memory })
+      : memory
+    return new Lockout(options, limiter, (e): e is InstanceType<typeof RateLimiterRes> => e instanceof RateLimiterRes)
   }
 
   private noteFallback(): void {
@@ -68,7 +74,7 @@ export class Lockout {
       const retryAfterSeconds = lockedNow ? this.options.windowSeconds : 0
       return { counted: true, lockedNow, retryAfterSeconds, attempts: res.consumedPoints }
     } catch (error) {
-      if (!(error instanceof RateLimiterRes)) throw error
+      if (!this.isRejection(error)) throw error
       return { counted: false, lockedNow: false, retryAfterSeconds: Math.max(1, Math.ceil(error.msBeforeNext / 1000)), attempts: error.consumedPoints }
     }
   }

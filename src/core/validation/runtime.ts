@@ -101,7 +101,7 @@ export class ValidationRuntime {
       })
       .then(
         (redis) =>
-          new Lockout({
+          Lockout.create({
             maxAttempts: this.deps.config.rateLimit.maxAttempts,
             windowSeconds: this.deps.config.rateLimit.windowSeconds,
             keyPrefix: this.deps.config.redisPrefix,

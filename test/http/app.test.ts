@@ -1,0 +1,769 @@
+import { expect } from 'chai'
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
+
+import { disableKey, revokeKey } from '../../src/core/api-keys/change-key-state.js'
+import { createKey } from '../../src/core/api-keys/create-key.js'
+import type { CreateKeyInput } from '../../src/core/api-keys/create-key.js'
+import { generateRawKey } from '../../src/core/api-keys/key-format.js'
+import { addToBlacklist } from '../../src/core/blacklist/blacklist.js'
+import { fixedClock } from '../../src/core/clock.js'
+import { loadConfig } from '../../src/core/config.js'
+import type { CoreContext } from '../../src/core/context.js'
+import { createContext } from '../../src/core/context.js'
+import type { Sql } from '../../src/core/db/connect.js'
+import { createEventBus } from '../../src/core/events.js'
+import { silentLogger } from '../../src/core/log.js'
+import type { Redis } from '../../src/core/redis.js'
+import { closeRedis, connectRedis } from '../../src/core/redis.js'
+import { buildApp } from '../../src/http/app.js'
+import { routes } from '../../src/http/routes.js'
+import { openTestSql, truncateAll } from '../helpers/db.js'
+
+const HOUR = 3_600_000
+
+/**
+ * Like testContext(), but wired to the run's real Redis (REDIS_URL / MOMENTRY_REDIS_PREFIX
+ * from global-setup), as `momentry serve` is: lockout counters, pub/sub and /readyz all
+ * need it. testContext() leaves ctx.redis() undefined while config.redisUrl is set.
+ */
+function redisContext(sql: Sql, clock: ReturnType<typeof fixedClock>): { ctx: CoreContext; close(): Promise<void> } {
+  const config = loadConfig(process.env)
+  let redis: Promise<Redis> | undefined
+  const ctx = createContext({
+    config,
+    sql,
+    redis: () => (redis ??= connectRedis(config.redisUrl!, silentLogger, { reconnect: true })),
+    bus: createEventBus(silentLogger),
+    clock,
+    log: silentLogger,
+    actor: 'test:runner',
+  })
+  return {
+    ctx,
+    async close() {
+      await ctx.bus.drain()
+      await ctx.validation.close()
+      await ctx.bus.drain()
+      const client = await redis?.catch(() => undefined)
+      if (client) await closeRedis(client)
+    },
+  }
+}
+
+/** A fresh source address per test: lockout counters live in Redis for the whole run. */
+let ipCounter = 0
+const freshIp = () => {
+  ipCounter++
+  return `10.77.${Math.floor(ipCounter / 250)}.${(ipCounter % 250) + 1}`
+}
+
+describe('HTTP API (buildApp, fastify inject)', () => {
+  let sql: Sql
+  let clock: ReturnType<typeof fixedClock>
+  let ctx: CoreContext
+  let closeCtx: () => Promise<void>
+  let app: FastifyInstance
+  /** The socket address of this test's requests unless a test says otherwise. */
+  let ip: string
+
+  before(() => {
+    sql = openTestSql()
+  })
+
+  after(async () => {
+    await sql.end()
+  })
+
+  beforeEach(async () => {
+    await truncateAll(sql)
+    await sql`truncate ip_blacklist, key_usage_minute`
+    clock = fixedClock(new Date())
+    ;({ ctx, close: closeCtx } = redisContext(sql, clock))
+    app = buildApp(ctx, { version: '9.9.9-test' })
+    ip = freshIp()
+  })
+
+  afterEach(async () => {
+    await app.close()
+    await closeCtx()
+  })
+
+  const inject = (opts: InjectOptions): Promise<LightMyRequestResponse> => app.inject({ remoteAddress: ip, ...opts })
+  const verify = (payload: unknown, remoteAddress = ip) => inject({ method: 'POST', url: '/v1/keys/verify', payload: payload as object, remoteAddress })
+  const issue = (input: Partial<CreateKeyInput> = {}) => createKey(ctx, { name: 'svc', type: 'service', ...input })
+  const issueAdmin = () => createKey(ctx, { name: 'admin', type: 'system', scopes: ['admin'] })
+  const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` })
+
+  const expectError = (res: LightMyRequestResponse, status: number, code?: string) => {
+    expect(res.statusCode, res.body).to.equal(status)
+    const json = res.json()
+    expect(json).to.have.all.keys('error')
+    expect(json.error).to.have.all.keys('code', 'message')
+    expect(json.error.message).to.be.a('string').and.not.match(/\n\s+at /)
+    if (code) expect(json.error.code).to.equal(code)
+    return json.error as { code: string; message: string }
+  }
+
+  describe('POST /v1/keys/verify', () => {
+    it('given an active key, when verified, then 200 {valid: true, key} with its id, name, type, scopes, owner and expiry', async () => {
+      const { secret, key } = await issue({ name: 'billing', scopes: ['keys:read'], owner: 'team-a' })
+      const res = await verify({ key: secret })
+      expect(res.statusCode).to.equal(200)
+      expect(res.headers['content-type']).to.match(/^application\/json/)
+      expect(res.json()).to.deep.equal({
+        valid: true,
+        key: { id: key.id, name: 'billing', type: 'service', scopes: ['keys:read'], owner: 'team-a', expiresAt: null },
+      })
+    })
+
+    it('given a revoked key, when verified, then 200 {valid: false, code: REVOKED}', async () => {
+      const { secret, key } = await issue()
+      await revokeKey(ctx, { id: key.id })
+      const res = await verify({ key: secret })
+      expect(res.statusCode).to.equal(200)
+      expect(res.json()).to.deep.equal({ valid: false, code: 'REVOKED' })
+    })
+
+    it('given a disabled key, when verified, then 200 {valid: false, code: DISABLED}', async () => {
+      const { secret, key } = await issue()
+      await disableKey(ctx, { id: key.id })
+      const res = await verify({ key: secret })
+      expect(res.statusCode).to.equal(200)
+      expect(res.json()).to.deep.equal({ valid: false, code: 'DISABLED' })
+    })
+
+    it('given a key past its expiry, when verified, then 200 {valid: false, code: EXPIRED}', async () => {
+      const { secret } = await issue({ expiresInSeconds: 60 })
+      clock.advance(61_000)
+      const res = await verify({ key: secret })
+      expect(res.statusCode).to.equal(200)
+      expect(res.json()).to.deep.equal({ valid: false, code: 'EXPIRED' })
+    })
+
+    it('given a well-formed key that was never issued, when verified, then 200 {valid: false, code: NOT_FOUND}', async () => {
+      const res = await verify({ key: generateRawKey('service') })
+      expect(res.statusCode).to.equal(200)
+      expect(res.json()).to.deep.equal({ valid: false, code: 'NOT_FOUND' })
+    })
+
+    it('given a malformed key, when verified, then 200 {valid: false, code: MALFORMED}', async () => {
+      const res = await verify({ key: 'mtry_svc_not-a-key' })
+      expect(res.statusCode).to.equal(200)
+      expect(res.json()).to.deep.equal({ valid: false, code: 'MALFORMED' })
+    })
+
+    it('given a key lacking one of requiredScopes, when verified, then {valid: false, code: INSUFFICIENT_SCOPE}', async () => {
+      const { secret } = await issue({ scopes: ['keys:read'] })
+      const res = await verify({ key: secret, requiredScopes: ['keys:read', 'keys:write'] })
+      expect(res.statusCode).to.equal(200)
+      expect(res.json()).to.deep.equal({ valid: false, code: 'INSUFFICIENT_SCOPE' })
+    })
+
+    it('given a key holding every requiredScope, when verified, then it is valid', async () => {
+      const { secret } = await issue({ scopes: ['keys:read', 'keys:write'] })
+      const res = await verify({ key: secret, requiredScopes: ['keys:write'] })
+      expect(res.json()).to.include({ valid: true })
+    })
+
+    it('given a blacklisted CIDR, when a valid key is verified with a body ip inside it, then {valid: false, code: BLACKLISTED}', async () => {
+      const { secret } = await issue()
+      await addToBlacklist(ctx, { target: '203.0.113.0/24', reason: 'abuse' })
+      const res = await verify({ key: secret, ip: '203.0.113.77' })
+      expect(res.statusCode).to.equal(200)
+      expect(res.json()).to.deep.equal({ valid: false, code: 'BLACKLISTED' })
+    })
+
+    it('given a running validation runtime and a CIDR blacklisted after start, when a body ip inside it is verified, then BLACKLISTED from the mirror', async () => {
+      const { secret } = await issue()
+      await ctx.validation.start()
+      await addToBlacklist(ctx, { target: '203.0.113.0/24' })
+      await ctx.bus.drain()
+      expect((await verify({ key: secret, ip: '203.0.113.5' })).json()).to.deep.equal({ valid: false, code: 'BLACKLISTED' })
+      expect((await verify({ key: secret, ip: '203.0.114.5' })).json()).to.include({ valid: true })
+    })
+
+    it('given a blacklisted socket address, when verified without ip in the body, then the socket address is used and it is BLACKLISTED', async () => {
+      const { secret } = await issue()
+      await addToBlacklist(ctx, { target: '203.0.113.0/24' })
+      const res = await verify({ key: secret }, '203.0.113.9')
+      expect(res.json()).to.deep.equal({ valid: false, code: 'BLACKLISTED' })
+    })
+
+    it('given a blacklisted address arriving as an IPv4-mapped IPv6 socket address, when verified without ip, then it is BLACKLISTED', async () => {
+      const { secret } = await issue()
+      await addToBlacklist(ctx, { target: '203.0.113.0/24' })
+      const res = await verify({ key: secret }, '::ffff:203.0.113.9')
+      expect(res.json()).to.deep.equal({ valid: false, code: 'BLACKLISTED' })
+    })
+
+    it('given a blacklisted socket address, when verified with a clean ip in the body, then the body ip wins and the key is valid', async () => {
+      const { secret } = await issue()
+      await addToBlacklist(ctx, { target: '203.0.113.0/24' })
+      const res = await verify({ key: secret, ip: ip }, '203.0.113.9')
+      expect(res.json()).to.include({ valid: true })
+    })
+
+    it('given RATE_LIMIT_MAX_ATTEMPTS failures from one IP, when a valid key is verified from it, then RATE_LIMITED with retryAfterSeconds', async () => {
+      const max = ctx.config.rateLimit.maxAttempts
+      const { secret } = await issue()
+      const attacker = freshIp()
+      for (let i = 0; i < max; i++) {
+        // The failure that uses up the allowance still gets its real answer.
+        expect((await verify({ key: 'garbage', ip: attacker })).json(), `attempt ${i + 1}`).to.deep.equal({ valid: false, code: 'MALFORMED' })
+      }
+      const res = await verify({ key: secret, ip: attacker })
+      expect(res.statusCode).to.equal(200)
+      const json = res.json()
+      expect(json).to.include({ valid: false, code: 'RATE_LIMITED' })
+      expect(json.retryAfterSeconds).to.be.a('number').within(1, ctx.config.rateLimit.windowSeconds)
+    })
+
+    it('given a running validation runtime, when an IP uses up its failures, then a valid key from it is RATE_LIMITED (from the mirror)', async () => {
+      await ctx.validation.start()
+      const { secret } = await issue()
+      for (let i = 0; i < ctx.config.rateLimit.maxAttempts; i++) await verify({ key: generateRawKey('user') })
+      const json = (await verify({ key: secret })).json()
+      expect(json).to.include({ valid: false, code: 'RATE_LIMITED' })
+      expect(json.retryAfterSeconds).to.be.within(1, ctx.config.rateLimit.windowSeconds)
+    })
+
+    it('given an IP locked out by failures, when a valid key is verified from another IP, then it is still valid', async () => {
+      const { secret } = await issue()
+      const attacker = freshIp()
+      for (let i = 0; i < ctx.config.rateLimit.maxAttempts; i++) await verify({ key: 'garbage', ip: attacker })
+      expect((await verify({ key: secret, ip: attacker })).json()).to.include({ code: 'RATE_LIMITED' })
+      expect((await verify({ key: secret })).json()).to.include({ valid: true })
+    })
+
+    it('given a body without key, when posted, then 400 USAGE_ERROR naming the field', async () => {
+      const err = expectError(await verify({}), 400, 'USAGE_ERROR')
+      expect(err.message).to.match(/^key: /)
+    })
+
+    it('given an ip that is not an address, when posted, then 400 USAGE_ERROR naming ip', async () => {
+      const err = expectError(await verify({ key: 'x', ip: 'not-an-ip' }), 400, 'USAGE_ERROR')
+      expect(err.message).to.match(/^ip: /)
+    })
+
+    it('given a malformed scope in requiredScopes, when posted, then 400 USAGE_ERROR', async () => {
+      expectError(await verify({ key: 'x', requiredScopes: ['Not A Scope'] }), 400, 'USAGE_ERROR')
+    })
+
+    it('given a key that is not a string, when posted, then 400 USAGE_ERROR', async () => {
+      expectError(await verify({ key: 42 }), 400, 'USAGE_ERROR')
+    })
+
+    it('given an unknown field, when posted, then 400 USAGE_ERROR', async () => {
+      const err = expectError(await verify({ key: 'x', admin: true }), 400, 'USAGE_ERROR')
+      expect(err.message).to.include('admin')
+    })
+
+    it('given invalid JSON, when posted, then 400 with the {error: {code, message}} shape', async () => {
+      const res = await inject({ method: 'POST', url: '/v1/keys/verify', headers: { 'content-type': 'application/json' }, payload: '{"key": ' })
+      expectError(res, 400)
+    })
+
+    it('given a body over 16 KiB, when posted, then 413 PAYLOAD_TOO_LARGE', async () => {
+      const res = await verify({ key: 'x'.repeat(17 * 1024) })
+      expectError(res, 413, 'PAYLOAD_TOO_LARGE')
+    })
+
+    it('given an application/xml body, when posted, then 415 UNSUPPORTED_MEDIA_TYPE', async () => {
+      const res = await inject({ method: 'POST', url: '/v1/keys/verify', headers: { 'content-type': 'application/xml' }, payload: '<key>x</key>' })
+      expectError(res, 415, 'UNSUPPORTED_MEDIA_TYPE')
+    })
+
+    it('given a text/plain body, when posted, then 415 UNSUPPORTED_MEDIA_TYPE (not a 400 from parsing it as a string)', async () => {
+      const res = await inject({ method: 'POST', url: '/v1/keys/verify', headers: { 'content-type': 'text/plain' }, payload: 'mtry_svc_x' })
+      expectError(res, 415, 'UNSUPPORTED_MEDIA_TYPE')
+    })
+  })
+
+  describe('POST /v1/usage', () => {
+    it('given a valid report, when posted, then 202 {accepted: true} and after a flush key_usage_minute holds the counts', async () => {
+      const { key } = await issue()
+      const r1 = await inject({ method: 'POST', url: '/v1/usage', payload: { keyId: key.id, ip: '192.0.2.10', ok: true } })
+      const r2 = await inject({ method: 'POST', url: '/v1/usage', payload: { keyId: key.id, ip: '192.0.2.11', ok: false } })
+      const r3 = await inject({ method: 'POST', url: '/v1/usage', payload: { keyId: key.id, ip: '2001:db8::1', ok: true } })
+      for (const r of [r1, r2, r3]) {
+        expect(r.statusCode, r.body).to.equal(202)
+        expect(r.json()).to.deep.equal({ accepted: true })
+      }
+      await ctx.validation.usage.flush()
+      const t = clock.now().getTime()
+      const rows = await sql`select key_id, minute, ok_count, fail_count from key_usage_minute`
+      expect(rows.map((r) => ({ ...r }))).to.deep.equal([{ key_id: key.id, minute: new Date(t - (t % 60_000)), ok_count: 2, fail_count: 1 }])
+    })
+
+    it('given a keyId that is not a key id, when posted, then 400 USAGE_ERROR naming keyId', async () => {
+      const res = await inject({ method: 'POST', url: '/v1/usage', payload: { keyId: 'nope', ip: '192.0.2.10', ok: true } })
+      expect(expectError(res, 400, 'USAGE_ERROR').message).to.match(/^keyId: /)
+    })
+
+    it('given an ip that is not an address, when posted, then 400 USAGE_ERROR naming ip', async () => {
+      const res = await inject({ method: 'POST', url: '/v1/usage', payload: { keyId: 'key_0123456789abcdef', ip: '999.1.1.1', ok: true } })
+      expect(expectError(res, 400, 'USAGE_ERROR').message).to.match(/^ip: /)
+    })
+
+    it('given a report missing ok, when posted, then 400 and nothing is buffered', async () => {
+      const res = await inject({ method: 'POST', url: '/v1/usage', payload: { keyId: 'key_0123456789abcdef', ip: '192.0.2.10' } })
+      expectError(res, 400, 'USAGE_ERROR')
+      expect(ctx.validation.usage.pending).to.equal(0)
+    })
+  })
+
+  describe('admin routes', () => {
+    const SOME_ID = 'key_0123456789abcdef'
+    /** One request per admin route, bodies valid so that only authorisation decides. */
+    const adminRequests = (): InjectOptions[] =>
+      routes
+        .filter((r) => r.admin)
+        .map((r) => {
+          const url = r.path.replace('{id}', SOME_ID)
+          const method = r.method.toUpperCase() as 'GET'
+          const payload =
+            r.method === 'post' && r.path === '/v1/admin/api-keys' ? { name: 'x', type: 'user' } : r.method === 'patch' ? { enabled: false } : r.method === 'post' ? {} : undefined
+          return { method, url, ...(payload ? { payload } : {}) }
+        })
+
+    it('given no Authorization header, when any admin route is called, then 401 UNAUTHORIZED', async () => {
+      const requests = adminRequests()
+      expect(requests).to.have.length(7)
+      for (const req of requests) {
+        const res = await inject(req)
+        expectError(res, 401, 'UNAUTHORIZED')
+      }
+    })
+
+    it('given no Authorization header and an invalid body or query, when an admin route is called, then 401 before any input validation', async () => {
+      expectError(await inject({ method: 'POST', url: '/v1/admin/api-keys', payload: {} }), 401, 'UNAUTHORIZED')
+      expectError(await inject({ method: 'GET', url: '/v1/admin/api-keys?limit=0' }), 401, 'UNAUTHORIZED')
+    })
+
+    it('given a non-bearer Authorization header, when the key list is requested, then 401 UNAUTHORIZED', async () => {
+      const { secret } = await issueAdmin()
+      const res = await inject({ method: 'GET', url: '/v1/admin/api-keys', headers: { authorization: `Basic ${secret}` } })
+      expectError(res, 401, 'UNAUTHORIZED')
+    })
+
+    it('given a valid key without the admin scope, when any admin route is called, then 403 FORBIDDEN', async () => {
+      const { secret } = await issue({ scopes: ['keys:read'] })
+      // Each refusal counts as a failed attempt from its IP: one address per request keeps clear of the lockout.
+      for (const req of adminRequests()) {
+        expectError(await inject({ ...req, headers: bearer(secret), remoteAddress: freshIp() }), 403, 'FORBIDDEN')
+      }
+    })
+
+    it('given a revoked admin key, when the key list is requested, then 401 with code REVOKED', async () => {
+      const { secret, key } = await issueAdmin()
+      await revokeKey(ctx, { id: key.id })
+      const res = await inject({ method: 'GET', url: '/v1/admin/api-keys', headers: bearer(secret) })
+      expectError(res, 401, 'REVOKED')
+    })
+
+    it('given an unknown bearer key, when the key list is requested, then 401', async () => {
+      const res = await inject({ method: 'GET', url: '/v1/admin/api-keys', headers: bearer(generateRawKey('system')) })
+      expectError(res, 401, 'NOT_FOUND')
+    })
+
+    it('given an admin key from a blacklisted address, when the key list is requested, then 403 BLACKLISTED', async () => {
+      const { secret } = await issueAdmin()
+      await addToBlacklist(ctx, { target: ip })
+      const res = await inject({ method: 'GET', url: '/v1/admin/api-keys', headers: bearer(secret) })
+      expectError(res, 403, 'BLACKLISTED')
+    })
+
+    it('given an address locked out by failures, when a good admin key is used from it, then 429 RATE_LIMITED with Retry-After', async () => {
+      const { secret } = await issueAdmin()
+      for (let i = 0; i < ctx.config.rateLimit.maxAttempts; i++) await verify({ key: 'garbage' })
+      const res = await inject({ method: 'GET', url: '/v1/admin/api-keys', headers: bearer(secret) })
+      expectError(res, 429, 'RATE_LIMITED')
+      expect(Number(res.headers['retry-after'])).to.be.within(1, ctx.config.rateLimit.windowSeconds)
+    })
+
+    describe('with an admin key', () => {
+      let admin: Awaited<ReturnType<typeof issueAdmin>>
+      const asAdmin = (opts: InjectOptions) => inject({ ...opts, headers: { ...bearer(admin.secret), ...opts.headers } })
+
+      beforeEach(async () => {
+        admin = await issueAdmin()
+      })
+
+      it('given five keys, when listed with limit 2 and the cursor followed, then every key comes once, newest first, and the last page has no cursor', async () => {
+        const ids = [admin.key.id]
+        for (let i = 0; i < 4; i++) ids.push((await issue({ name: `k${i}` })).key.id)
+        const seen: string[] = []
+        let cursor: string | null = null
+        let pages = 0
+        do {
+          const url: string = `/v1/admin/api-keys?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`
+          const res = await asAdmin({ method: 'GET', url })
+          expect(res.statusCode, res.body).to.equal(200)
+          const page = res.json()
+          expect(page.keys.length).to.be.at.most(2)
+          seen.push(...page.keys.map((k: { id: string }) => k.id))
+          cursor = page.nextCursor
+          pages++
+        } while (cursor && pages < 10)
+        expect(pages).to.equal(3)
+        expect(seen).to.deep.equal([...ids].reverse())
+      })
+
+      it('given keys of several types, when listed with type=system, then only system keys come back', async () => {
+        await issue()
+        const res = await asAdmin({ method: 'GET', url: '/v1/admin/api-keys?type=system' })
+        expect(res.statusCode).to.equal(200)
+        expect(res.json().keys.map((k: { id: string }) => k.id)).to.deep.equal([admin.key.id])
+        expect(res.json().nextCursor).to.equal(null)
+      })
+
+      it('given a limit of 0 or a bogus cursor, when listed, then 400 USAGE_ERROR', async () => {
+        expectError(await asAdmin({ method: 'GET', url: '/v1/admin/api-keys?limit=0' }), 400, 'USAGE_ERROR')
+        expectError(await asAdmin({ method: 'GET', url: '/v1/admin/api-keys?cursor=bogus' }), 400, 'USAGE_ERROR')
+      })
+
+      it('given a create request, when posted, then 201 with the secret once and the key created by api:<admin key id>', async () => {
+        const res = await asAdmin({ method: 'POST', url: '/v1/admin/api-keys', payload: { name: 'ci', type: 'service', scopes: ['deploy'], owner: 'ops', expiresIn: '30d' } })
+        expect(res.statusCode, res.body).to.equal(201)
+        const body = res.json()
+        expect(body).to.have.all.keys('secret', 'key')
+        expect(body.secret).to.match(/^mtry_svc_/)
+        expect(body.key).to.include({ name: 'ci', type: 'service', status: 'active', owner: 'ops', createdBy: `api:${admin.key.id}` })
+        expect(body.key.scopes).to.deep.equal(['deploy'])
+        expect(body.key.expiresAt).to.equal(new Date(clock.now().getTime() + 30 * 24 * HOUR).toISOString())
+        const audit = await sql`select action, actor from api_key_audit_log where key_id = ${body.key.id}`
+        expect(audit.map((r) => ({ ...r }))).to.deep.equal([{ action: 'key.create', actor: `api:${admin.key.id}` }])
+        expect((await verify({ key: body.secret })).json()).to.include({ valid: true })
+      })
+
+      it('given a create body with an unknown type, when posted, then 400 USAGE_ERROR and no key is created', async () => {
+        const res = await asAdmin({ method: 'POST', url: '/v1/admin/api-keys', payload: { name: 'ci', type: 'superuser' } })
+        expectError(res, 400, 'USAGE_ERROR')
+        const [row] = await sql`select count(*)::int as n from api_keys`
+        expect(row!.n).to.equal(1)
+      })
+
+      it('given a key, when shown, then 200 with the key and its history', async () => {
+        const { key } = await issue({ name: 'shown' })
+        await disableKey(ctx, { id: key.id, reason: 'maintenance' })
+        const res = await asAdmin({ method: 'GET', url: `/v1/admin/api-keys/${key.id}` })
+        expect(res.statusCode, res.body).to.equal(200)
+        const body = res.json()
+        expect(body.key).to.include({ id: key.id, name: 'shown', status: 'disabled', disabledReason: 'maintenance' })
+        expect(body.history.map((h: { action: string; actor: string }) => [h.action, h.actor])).to.deep.equal([
+          ['key.create', 'test:runner'],
+          ['key.disable', 'test:runner'],
+        ])
+        expect(body.history[1].details).to.deep.equal({ reason: 'maintenance' })
+      })
+
+      it('given an active key, when PATCHed enabled:false, then it is disabled, audited as the admin key, and verify says DISABLED', async () => {
+        const { secret, key } = await issue()
+        const res = await asAdmin({ method: 'PATCH', url: `/v1/admin/api-keys/${key.id}`, payload: { enabled: false, reason: 'paused' } })
+        expect(res.statusCode, res.body).to.equal(200)
+        expect(res.json()).to.include({ id: key.id, status: 'disabled', disabledReason: 'paused' })
+        const [row] = await sql`select actor from api_key_audit_log where key_id = ${key.id} and action = 'key.disable'`
+        expect(row!.actor).to.equal(`api:${admin.key.id}`)
+        expect((await verify({ key: secret })).json()).to.deep.equal({ valid: false, code: 'DISABLED' })
+      })
+
+      it('given a disabled key, when PATCHed enabled:true, then it is active again and verifies', async () => {
+        const { secret, key } = await issue()
+        await disableKey(ctx, { id: key.id })
+        const res = await asAdmin({ method: 'PATCH', url: `/v1/admin/api-keys/${key.id}`, payload: { enabled: true } })
+        expect(res.statusCode, res.body).to.equal(200)
+        expect(res.json()).to.include({ id: key.id, status: 'active', disabledAt: null })
+        expect((await verify({ key: secret })).json()).to.include({ valid: true })
+      })
+
+      it('given an active key, when PATCHed enabled:true, then 409 CONFLICT', async () => {
+        const { key } = await issue()
+        expectError(await asAdmin({ method: 'PATCH', url: `/v1/admin/api-keys/${key.id}`, payload: { enabled: true } }), 409, 'CONFLICT')
+      })
+
+      it('given a key, when DELETEd with ?reason=, then it is revoked with that reason and verify says REVOKED', async () => {
+        const { secret, key } = await issue()
+        expect((await verify({ key: secret })).json()).to.include({ valid: true }) // now cached
+        const res = await asAdmin({ method: 'DELETE', url: `/v1/admin/api-keys/${key.id}?reason=leaked%20in%20a%20log` })
+        expect(res.statusCode, res.body).to.equal(200)
+        expect(res.json()).to.include({ id: key.id, status: 'revoked', revokedReason: 'leaked in a log' })
+        const [row] = await sql`select actor, details from api_key_audit_log where key_id = ${key.id} and action = 'key.revoke'`
+        expect(row!.actor).to.equal(`api:${admin.key.id}`)
+        expect((await verify({ key: secret })).json()).to.deep.equal({ valid: false, code: 'REVOKED' })
+      })
+
+      it('given a revoked key, when DELETEd again, then 409 CONFLICT', async () => {
+        const { key } = await issue()
+        expect((await asAdmin({ method: 'DELETE', url: `/v1/admin/api-keys/${key.id}` })).statusCode).to.equal(200)
+        expectError(await asAdmin({ method: 'DELETE', url: `/v1/admin/api-keys/${key.id}` }), 409, 'CONFLICT')
+      })
+
+      it('given a key, when rotated with grace 1h, then 200 with a new secret and the old key rotating for one hour, both valid', async () => {
+        const old = await issue({ name: 'rot', scopes: ['a'] })
+        const res = await asAdmin({ method: 'POST', url: `/v1/admin/api-keys/${old.key.id}/rotate`, payload: { grace: '1h', reason: 'routine' } })
+        expect(res.statusCode, res.body).to.equal(200)
+        const body = res.json()
+        expect(body).to.have.all.keys('secret', 'key', 'previous')
+        expect(body.secret).to.match(/^mtry_svc_/).and.not.equal(old.secret)
+        expect(body.key).to.include({ name: 'rot', status: 'active', rotatedFrom: old.key.id, createdBy: `api:${admin.key.id}` })
+        const graceEnd = new Date(clock.now().getTime() + HOUR).toISOString()
+        expect(body.previous).to.include({ id: old.key.id, status: 'rotating', replacedBy: body.key.id, graceExpiresAt: graceEnd })
+        expect((await verify({ key: body.secret })).json()).to.include({ valid: true })
+        const oldResult = (await verify({ key: old.secret })).json()
+        expect(oldResult).to.include({ valid: true })
+        expect(oldResult.key.rotating).to.deep.equal({ graceExpiresAt: graceEnd, replacedBy: body.key.id })
+      })
+
+      it('given a key, when rotated with force true, then the old key is revoked at once and verify says REVOKED', async () => {
+        const old = await issue()
+        expect((await verify({ key: old.secret })).json()).to.include({ valid: true }) // now cached
+        const res = await asAdmin({ method: 'POST', url: `/v1/admin/api-keys/${old.key.id}/rotate`, payload: { force: true } })
+        expect(res.statusCode, res.body).to.equal(200)
+        const body = res.json()
+        expect(body.previous).to.include({ id: old.key.id, status: 'revoked', graceExpiresAt: null })
+        expect((await verify({ key: old.secret })).json()).to.deep.equal({ valid: false, code: 'REVOKED' })
+        expect((await verify({ key: body.secret })).json()).to.include({ valid: true })
+      })
+
+      it('given a key, when rotated with both force and grace, then 400 USAGE_ERROR and nothing changes', async () => {
+        const old = await issue()
+        const res = await asAdmin({ method: 'POST', url: `/v1/admin/api-keys/${old.key.id}/rotate`, payload: { force: true, grace: '1h' } })
+        expectError(res, 400, 'USAGE_ERROR')
+        const [row] = await sql`select count(*)::int as n from api_keys`
+        expect(row!.n).to.equal(2)
+      })
+
+      it('given a rotated key, when rotated again, then 409 CONFLICT', async () => {
+        const old = await issue()
+        expect((await asAdmin({ method: 'POST', url: `/v1/admin/api-keys/${old.key.id}/rotate`, payload: {} })).statusCode).to.equal(200)
+        expectError(await asAdmin({ method: 'POST', url: `/v1/admin/api-keys/${old.key.id}/rotate`, payload: {} }), 409, 'CONFLICT')
+      })
+
+      it('given a well-formed id with no key, when shown, patched, revoked or rotated, then 404 NOT_FOUND', async () => {
+        const url = `/v1/admin/api-keys/${SOME_ID}`
+        const requests: InjectOptions[] = [
+          { method: 'GET', url },
+          { method: 'PATCH', url, payload: { enabled: false } },
+          { method: 'DELETE', url },
+          { method: 'POST', url: `${url}/rotate`, payload: {} },
+        ]
+        for (const req of requests) expectError(await asAdmin(req), 404, 'NOT_FOUND')
+      })
+
+      it('given a malformed id, when shown, patched, revoked or rotated, then 400 USAGE_ERROR', async () => {
+        const url = `/v1/admin/api-keys/not-a-key-id`
+        const requests: InjectOptions[] = [
+          { method: 'GET', url },
+          { method: 'PATCH', url, payload: { enabled: false } },
+          { method: 'DELETE', url },
+          { method: 'POST', url: `${url}/rotate`, payload: {} },
+        ]
+        for (const req of requests) expectError(await asAdmin(req), 400, 'USAGE_ERROR')
+      })
+
+      it('given no anomalies, when listed, then 200 {anomalies: []}', async () => {
+        const res = await asAdmin({ method: 'GET', url: '/v1/admin/anomalies' })
+        expect(res.statusCode, res.body).to.equal(200)
+        expect(res.json()).to.deep.equal({ anomalies: [] })
+      })
+
+      it('given an anomaly row, when listed, then it comes back in the API shape', async () => {
+        const { key } = await issue()
+        const first = new Date('2031-06-15T08:00:00.000Z')
+        const last = new Date('2031-06-15T08:05:00.000Z')
+        await sql`
+          insert into api_key_anomalies (anomaly_id, key_id, anomaly_type, severity, observed, threshold, window_seconds, first_seen_at, last_seen_at, count)
+          values ('anm_test1', ${key.id}, 'high_error_rate', 'high', 0.75, 0.5, 300, ${first}, ${last}, 3)`
+        const res = await asAdmin({ method: 'GET', url: '/v1/admin/anomalies' })
+        expect(res.statusCode, res.body).to.equal(200)
+        expect(res.json()).to.deep.equal({
+          anomalies: [
+            {
+              id: 'anm_test1',
+              keyId: key.id,
+              type: 'high_error_rate',
+              severity: 'high',
+              observed: 0.75,
+              threshold: 0.5,
+              windowSeconds: 300,
+              firstSeenAt: first.toISOString(),
+              lastSeenAt: last.toISOString(),
+              count: 3,
+              status: 'open',
+            },
+          ],
+        })
+      })
+
+      it('given an anomaly of another type, when listed with type=multiple_ips, then it is filtered out', async () => {
+        const { key } = await issue()
+        await sql`
+          insert into api_key_anomalies (anomaly_id, key_id, anomaly_type, severity, observed, threshold, window_seconds, first_seen_at, last_seen_at)
+          values ('anm_test2', ${key.id}, 'high_error_rate', 'low', 1, 1, 60, now(), now())`
+        const res = await asAdmin({ method: 'GET', url: '/v1/admin/anomalies?type=multiple_ips' })
+        expect(res.json()).to.deep.equal({ anomalies: [] })
+      })
+
+      it('given an unknown anomaly filter, when listed, then 400 USAGE_ERROR', async () => {
+        expectError(await asAdmin({ method: 'GET', url: '/v1/admin/anomalies?severity=apocalyptic' }), 400, 'USAGE_ERROR')
+      })
+    })
+  })
+
+  describe('secrets', () => {
+    it('given a key created and rotated over HTTP, when every other route answers, then no response contains either raw key', async () => {
+      const admin = await issueAdmin()
+      const headers = bearer(admin.secret)
+      const created = await inject({ method: 'POST', url: '/v1/admin/api-keys', headers, payload: { name: 'sec', type: 'user' } })
+      const { secret, key } = created.json()
+      expect(created.body).to.include(secret)
+      const rotated = await inject({ method: 'POST', url: `/v1/admin/api-keys/${key.id}/rotate`, headers, payload: { grace: '1h' } })
+      const next = rotated.json()
+      expect(rotated.body).to.include(next.secret)
+      const others = [
+        await inject({ method: 'GET', url: '/v1/admin/api-keys', headers }),
+        await inject({ method: 'GET', url: `/v1/admin/api-keys/${key.id}`, headers }),
+        await inject({ method: 'GET', url: `/v1/admin/api-keys/${next.key.id}`, headers }),
+        await verify({ key: secret }),
+        await verify({ key: next.secret }),
+        await inject({ method: 'PATCH', url: `/v1/admin/api-keys/${next.key.id}`, headers, payload: { enabled: false } }),
+        await inject({ method: 'DELETE', url: `/v1/admin/api-keys/${next.key.id}`, headers }),
+        await inject({ method: 'GET', url: '/v1/admin/anomalies', headers }),
+        await inject({ method: 'GET', url: '/metrics' }),
+      ]
+      for (const res of others) {
+        expect(res.statusCode, res.body).to.be.below(400)
+        for (const s of [secret, next.secret, admin.secret]) expect(res.body).not.to.include(s)
+      }
+    })
+  })
+
+  describe('GET /openapi.json', () => {
+    it('given the app, when /openapi.json is fetched, then it is OpenAPI 3.1.0 with the app version', async () => {
+      const res = await inject({ method: 'GET', url: '/openapi.json' })
+      expect(res.statusCode).to.equal(200)
+      expect(res.json()).to.include({ openapi: '3.1.0' })
+      expect(res.json().info.version).to.equal('9.9.9-test')
+    })
+
+    it('given the route table, when /openapi.json is fetched, then every route and the ops endpoints have a path entry with their method', async () => {
+      const doc = (await inject({ method: 'GET', url: '/openapi.json' })).json()
+      for (const r of routes) {
+        expect(doc.paths, r.path).to.have.property(r.path)
+        expect(doc.paths[r.path], `${r.method} ${r.path}`).to.have.property(r.method)
+        expect(doc.paths[r.path][r.method].responses, `${r.method} ${r.path}`).to.have.property(String(r.status))
+      }
+      for (const p of ['/healthz', '/readyz', '/metrics', '/docs']) expect(doc.paths[p], p).to.have.property('get')
+    })
+
+    it('given admin routes, when /openapi.json is fetched, then exactly those require the bearer scheme', async () => {
+      const doc = (await inject({ method: 'GET', url: '/openapi.json' })).json()
+      expect(doc.components.securitySchemes.adminKey).to.include({ type: 'http', scheme: 'bearer' })
+      for (const r of routes) {
+        const op = doc.paths[r.path][r.method]
+        if (r.admin) expect(op.security, r.path).to.deep.equal([{ adminKey: [] }])
+        else expect(op.security, r.path).to.equal(undefined)
+      }
+    })
+
+    it('given the zod schemas, when /openapi.json is fetched, then components.schemas has VerifyResult, ApiKey and Error', async () => {
+      const doc = (await inject({ method: 'GET', url: '/openapi.json' })).json()
+      expect(doc.components.schemas).to.include.keys('VerifyResult', 'ApiKey', 'Error')
+    })
+  })
+
+  describe('GET /docs', () => {
+    it('given the app, when /docs is fetched, then 200 HTML that loads swagger-ui', async () => {
+      const res = await inject({ method: 'GET', url: '/docs' })
+      expect(res.statusCode).to.equal(200)
+      expect(res.headers['content-type']).to.match(/^text\/html/)
+      expect(res.body).to.include('swagger-ui').and.include('/openapi.json')
+    })
+
+    it('given swagger-ui-dist, when /docs/swagger-ui.css is fetched, then 200 text/css', async () => {
+      const res = await inject({ method: 'GET', url: '/docs/swagger-ui.css' })
+      expect(res.statusCode).to.equal(200)
+      expect(res.headers['content-type']).to.match(/^text\/css/)
+      expect(res.body.length).to.be.above(1000)
+    })
+
+    it('given a path-traversal attempt, when /docs/../package.json (plain or encoded) is fetched, then 404 and no file leaks', async () => {
+      for (const url of ['/docs/../package.json', '/docs/..%2Fpackage.json', '/docs/..%2F..%2F..%2Fpackage.json']) {
+        const res = await inject({ method: 'GET', url })
+        expectError(res, 404, 'NOT_FOUND')
+        expect(res.body, url).not.to.include('"dependencies"')
+      }
+    })
+
+    it('given a file not on the list, when /docs/nope.js is fetched, then 404 NOT_FOUND', async () => {
+      expectError(await inject({ method: 'GET', url: '/docs/nope.js' }), 404, 'NOT_FOUND')
+    })
+  })
+
+  describe('GET /metrics', () => {
+    it('given two valid and one unknown-key verifies, when /metrics is scraped, then the outcome counters, cache counters and latency histogram match', async () => {
+      const { secret } = await issue()
+      await verify({ key: secret })
+      await verify({ key: secret })
+      await verify({ key: generateRawKey('service') })
+      const res = await inject({ method: 'GET', url: '/metrics' })
+      expect(res.statusCode).to.equal(200)
+      expect(res.headers['content-type']).to.match(/^text\/plain/)
+      const text = res.body
+      expect(text).to.match(/^momentry_validations_total\{outcome="valid"\} 2$/m)
+      expect(text).to.match(/^momentry_validations_total\{outcome="NOT_FOUND"\} 1$/m)
+      expect(text).to.match(/^momentry_cache_hits_total 1$/m)
+      expect(text).to.match(/^momentry_cache_misses_total 2$/m)
+      expect(text).to.match(/^# TYPE momentry_validation_duration_seconds histogram$/m)
+      expect(text).to.match(/^momentry_validation_duration_seconds_count\{outcome="valid"\} 2$/m)
+      expect(text).to.match(/^momentry_validation_duration_seconds_bucket\{le="\+Inf",outcome="NOT_FOUND"\} 1$/m)
+    })
+
+    it('given admin requests only, when /metrics is scraped, then no validation is counted (only /v1/keys/verify is)', async () => {
+      const admin = await issueAdmin()
+      await inject({ method: 'GET', url: '/v1/admin/api-keys', headers: bearer(admin.secret) })
+      const text = (await inject({ method: 'GET', url: '/metrics' })).body
+      expect(text).to.match(/^# TYPE momentry_validations_total counter$/m)
+      expect(text).not.to.match(/^momentry_validations_total\{/m)
+    })
+  })
+
+  describe('health', () => {
+    it('given the app, when /healthz is fetched, then 200 {status: ok}', async () => {
+      const res = await inject({ method: 'GET', url: '/healthz' })
+      expect(res.statusCode).to.equal(200)
+      expect(res.json()).to.deep.equal({ status: 'ok' })
+    })
+
+    it('given PostgreSQL and Redis up, when /readyz is fetched, then 200 ready with postgres and redis ok', async () => {
+      const res = await inject({ method: 'GET', url: '/readyz' })
+      expect(res.statusCode, res.body).to.equal(200)
+      expect(res.json()).to.deep.equal({ status: 'ready', checks: { postgres: 'ok', redis: 'ok' } })
+    })
+
+    it('given REDIS_URL pointing at a closed port, when /readyz is fetched, then 503 not ready with redis unreachable', async () => {
+      const config = loadConfig({ ...process.env, REDIS_URL: 'redis://127.0.0.1:1' })
+      const down = createContext({ config, sql, redis: () => connectRedis(config.redisUrl!, silentLogger), clock, log: silentLogger, actor: 'test:runner' })
+      const downApp = buildApp(down)
+      try {
+        const res = await downApp.inject({ method: 'GET', url: '/readyz' })
+        expect(res.statusCode, res.body).to.equal(503)
+        expect(res.json()).to.deep.equal({ status: 'not ready', checks: { postgres: 'ok', redis: 'unreachable' } })
+      } finally {
+        await downApp.close()
+        await down.validation.close()
+      }
+    })
+  })
+
+  describe('unknown routes', () => {
+    it('given a path no route serves, when requested, then 404 {error: {code: NOT_FOUND}}', async () => {
+      const err = expectError(await inject({ method: 'GET', url: '/v2/nothing?x=1' }), 404, 'NOT_FOUND')
+      expect(err.message).to.equal('no route GET /v2/nothing')
+    })
+
+    it('given a known path with the wrong method, when requested, then 404 NOT_FOUND', async () => {
+      expectError(await inject({ method: 'GET', url: '/v1/keys/verify' }), 404, 'NOT_FOUND')
+    })
+  })
+})
