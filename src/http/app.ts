@@ -1,38 +1,28 @@
 import Fastify from 'fastify'
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
+import { createServer } from 'node:http'
 
 import { normaliseIp } from '../core/blacklist/ip.js'
 import type { CoreContext } from '../core/context.js'
 import { classifyPostgresError } from '../core/db/connect.js'
-import { MomentryError } from '../core/errors.js'
 import { parseInput } from '../core/validate-input.js'
 import type { VerifyResult } from '../core/validation/verify-key.js'
 import { verifyKey } from '../core/validation/verify-key.js'
 import { DOCS_FILES, DOCS_HTML, readDocsFile } from './docs.js'
+import { HttpError, toHttpError } from './errors.js'
 import { createMetrics } from './metrics.js'
 import { buildOpenApi } from './openapi.js'
 import type { RouteSpec } from './routes.js'
-import { routes } from './routes.js'
+import { routes, verifyRoute } from './routes.js'
+import { verifyFastPath } from './verify-fast-path.js'
 
 export interface AppOptions {
   /** Largest accepted request body in bytes (default 16 KiB: keys are small). */
   bodyLimit?: number
+  /** Serve POST /v1/keys/verify on a framework-free path (what `serve` does). */
+  fastVerify?: boolean
   version?: string
 }
-
-/** An error with its HTTP status; rendered as `{error: {code, message}}`. */
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message)
-  }
-}
-
-const STATUS_BY_EXIT: Record<number, number> = { 1: 500, 2: 400, 3: 401, 4: 429, 5: 404, 6: 409, 7: 502, 8: 503 }
 
 const sourceIp = (req: FastifyRequest) => normaliseIp(req.socket.remoteAddress ?? '')
 
@@ -54,27 +44,25 @@ async function authorize(ctx: CoreContext, req: FastifyRequest): Promise<CoreCon
   }
 }
 
-function toHttpError(error: FastifyError | Error, log: CoreContext['log']): HttpError {
-  if (error instanceof HttpError) return error
-  const known = error instanceof MomentryError ? error : classifyPostgresError(error)
-  if (known) return new HttpError(STATUS_BY_EXIT[known.exitCode] ?? 500, known.code, known.line)
-  const fe = error as FastifyError
-  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new HttpError(413, 'PAYLOAD_TOO_LARGE', 'the request body is too large')
-  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json')
-  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return new HttpError(fe.statusCode, 'BAD_REQUEST', fe.message)
-  log.error(`unexpected error in a request: ${error.message}`)
-  return new HttpError(500, 'INTERNAL', 'unexpected error; see the server log')
-}
-
 /**
  * The fastify app of `momentry serve`. Routes come from `routes.ts` and only call the
  * core; the same zod schemas validate requests and generate /openapi.json.
  */
 export function buildApp(ctx: CoreContext, options: AppOptions = {}): FastifyInstance {
-  const app = Fastify({ bodyLimit: options.bodyLimit ?? 16 * 1024, logger: false, return503OnClosing: true })
+  const bodyLimit = options.bodyLimit ?? 16 * 1024
+  const metrics = createMetrics(ctx.validation)
+  const app = Fastify({
+    bodyLimit,
+    logger: false,
+    return503OnClosing: true,
+    // With fastVerify, POST /v1/keys/verify is answered before the framework (same schema,
+    // core call, metrics and error shape); inject() and every other route go through fastify.
+    ...(options.fastVerify
+      ? { serverFactory: (handler: Parameters<typeof createServer>[1]) => createServer(verifyFastPath(ctx, metrics, bodyLimit, handler!)) }
+      : {}),
+  })
   // JSON only: a text/plain body is a client mistake worth a clear 415, not a 400 later.
   app.removeContentTypeParser('text/plain')
-  const metrics = createMetrics(ctx.validation)
   let openapi: object | undefined
 
   const register = (r: RouteSpec) =>
@@ -82,19 +70,14 @@ export function buildApp(ctx: CoreContext, options: AppOptions = {}): FastifyIns
       method: r.method.toUpperCase() as 'GET',
       url: r.path.replace(/\{(\w+)\}/g, ':$1'),
       handler: async (req, reply) => {
-        const started = r.path === '/v1/keys/verify' ? performance.now() : 0
+        const started = r === verifyRoute ? performance.now() : 0
         // Who is asking comes first: an unauthenticated caller learns nothing about inputs.
         const caller = r.admin ? await authorize(ctx, req) : ctx
         const body = r.body ? parseInput(r.body, req.body ?? {}) : undefined
         const query = r.query ? parseInput(r.query, req.query ?? {}) : {}
         const params = r.params ? parseInput(r.params, req.params ?? {}) : {}
         const result = await r.handler({ ctx: caller, body, query, params, ip: sourceIp(req) })
-        if (started) {
-          const v = result as VerifyResult
-          const outcome = v.valid ? 'valid' : v.code
-          metrics.validations.inc({ outcome })
-          metrics.latency.observe({ outcome }, (performance.now() - started) / 1000)
-        }
+        if (started) metrics.observeVerify(result as VerifyResult, started)
         return reply.code(r.status).send(result)
       },
     })

@@ -40,10 +40,9 @@ export interface RouteSpec {
 
 const seconds = (d: string | undefined, label: string) => (d === undefined ? undefined : parseDuration(d, label, { allowZero: label === 'grace' }))
 
-/** Every route of `momentry serve`: handlers call the core, nothing else. */
-export const routes: RouteSpec[] = [
-  {
-    method: 'post',
+/** The hot route: also served by verify-fast-path.ts, with this very spec. */
+export const verifyRoute: RouteSpec = {
+  method: 'post',
     path: '/v1/keys/verify',
     summary: 'Validate a key. Always 200 for a decided outcome; see `valid` and `code`.',
     tag: 'keys',
@@ -52,7 +51,11 @@ export const routes: RouteSpec[] = [
     response: s.verifyResultSchema,
     errors: [400, 413],
     handler: ({ ctx, body, ip }) => verifyKey(ctx, { key: body.key, ip: body.ip ?? ip, requiredScopes: body.requiredScopes }),
-  },
+}
+
+/** Every route of `momentry serve`: handlers call the core, nothing else. */
+export const routes: RouteSpec[] = [
+  verifyRoute,
   {
     method: 'post',
     path: '/v1/usage',

@@ -11,7 +11,7 @@ export interface RunningServer {
 /** Start `serve`: validation state goes long-running (mirrors, pub/sub), then listen. */
 export async function startServer(ctx: CoreContext, options: AppOptions & { host: string; port: number }): Promise<RunningServer> {
   await ctx.validation.start()
-  const app = buildApp(ctx, options)
+  const app = buildApp(ctx, { ...options, fastVerify: true })
   const url = await app.listen({ host: options.host, port: options.port })
   let closing: Promise<void> | undefined
   return {

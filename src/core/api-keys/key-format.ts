@@ -1,5 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto'
-import { crc32 } from 'node:zlib'
+import { createHash, hash as cryptoHash, randomBytes } from 'node:crypto'
 
 import type { KeyType } from './key-types.js'
 
@@ -46,8 +45,30 @@ function encodeUint32(value: number): string {
   return out
 }
 
+/** The CRC-32 (IEEE) lookup table: a constant, computed once when the module loads. */
+function makeCrcTable(): Uint32Array {
+  const table = new Uint32Array(256)
+  for (let n = 0; n < 256; n++) {
+    let c = n
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+    table[n] = c >>> 0
+  }
+  return table
+}
+const CRC_TABLE = makeCrcTable()
+
+/**
+ * CRC-32 of an ASCII string, in JS: for a 52-character key head this is several times
+ * cheaper than a call into zlib. Non-ASCII input never reaches it (parseRawKey checks first).
+ */
+export function crc32Ascii(text: string): number {
+  let c = 0xffffffff
+  for (let i = 0; i < text.length; i++) c = CRC_TABLE[(c ^ text.charCodeAt(i)) & 0xff]! ^ (c >>> 8)
+  return (c ^ 0xffffffff) >>> 0
+}
+
 function checksum(head: string): string {
-  return encodeUint32(crc32(head))
+  return encodeUint32(crc32Ascii(head))
 }
 
 /** Random base62 text without modulo bias (bytes ≥ 248 are rejected). */
@@ -84,6 +105,11 @@ export function parseRawKey(candidate: string): KeyType | undefined {
 /** SHA-256 of the raw key: the only form in which a key is stored or looked up. */
 export function hashKey(raw: string): Buffer {
   return createHash('sha256').update(raw).digest()
+}
+
+/** The same hash as base64 text, the validation cache's key (one-shot `crypto.hash`, no Hash object). */
+export function hashKeyBase64(raw: string): string {
+  return cryptoHash('sha256', raw, 'base64')
 }
 
 export function keyStub(raw: string): string {

@@ -5,6 +5,7 @@ import { UsageError } from '../errors.js'
 
 /** `::ffff:203.0.113.7` (how Node reports IPv4 on a dual-stack socket) → `203.0.113.7`. */
 export function normaliseIp(ip: string): string {
+  if (ip.charCodeAt(0) !== 58 /* ':' */) return ip
   const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)
   return m ? m[1]! : ip
 }

@@ -3,7 +3,7 @@ import { LRUCache } from 'lru-cache'
 import type { KeyRecord } from '../api-keys/repo.js'
 
 /** A cached lookup: the key's record, or a remembered miss (no such hash). */
-export type CachedLookup = { record: KeyRecord } | { record: null }
+export type CachedLookup = { record: KeyRecord; /** The valid-result view, built on first success. */ view?: unknown } | { record: null }
 
 export interface KeyCacheOptions {
   max: number

@@ -59,6 +59,9 @@ export class ValidationRuntime {
   private subscriber?: Redis
   private blocklist?: BlockList
   private readonly lockedUntil = new Map<string, number>()
+  /** Blacklist answers per IP, valid until the list is next rebuilt. */
+  private readonly blacklistMemo = new Map<string, boolean>()
+  private blacklistSize = 0
   private refreshTimer?: NodeJS.Timeout
   private started = false
   private readonly names: ReturnType<typeof channels>
@@ -82,6 +85,11 @@ export class ValidationRuntime {
     const computed = Buffer.from(hash, 'base64')
     const found = await findKeyByHash(this.deps.sql(), computed)
     return found && timingSafeEqual(found.keyHash, computed) ? found.record : undefined
+  }
+
+  /** The key for a hash if it is in memory right now (no I/O), else undefined. */
+  peek(hash: string): CachedLookup | undefined {
+    return this.cache.peek(hash)
   }
 
   /** The key for a hash: from memory when cached, else one shared database read. */
@@ -115,8 +123,15 @@ export class ValidationRuntime {
   /** Is `ip` inside a blacklisted network? From the mirror when running, else one query. */
   isBlacklisted(ip: string): boolean | Promise<boolean> {
     if (this.blocklist) {
-      const family = ipFamily(ip)
-      return family ? this.blocklist.check(ip, family) : false
+      if (this.blacklistSize === 0) return false
+      let hit = this.blacklistMemo.get(ip)
+      if (hit === undefined) {
+        const family = ipFamily(ip)
+        hit = family ? this.blocklist.check(ip, family) : false
+        if (this.blacklistMemo.size >= 100_000) this.blacklistMemo.clear()
+        this.blacklistMemo.set(ip, hit)
+      }
+      return hit
     }
     return findContaining(this.deps.sql(), ip, this.deps.clock.now()).then(Boolean)
   }
@@ -180,6 +195,8 @@ export class ValidationRuntime {
   private async reloadBlacklist(): Promise<void> {
     const entries = await activeEntries(this.deps.sql(), this.deps.clock.now())
     this.blocklist = buildBlockList(entries.map((e) => parseNetwork(e.network)))
+    this.blacklistSize = entries.length
+    this.blacklistMemo.clear()
     const next = Math.min(...entries.map((e) => e.expiresAt?.getTime() ?? Infinity))
     if (Number.isFinite(next)) {
       const t = setTimeout(() => void this.reloadBlacklist().catch(() => {}), Math.max(0, next - this.deps.clock.now().getTime()) + 10)

@@ -1,8 +1,6 @@
-import { createHash } from 'node:crypto'
-
-import { parseRawKey } from '../api-keys/key-format.js'
 import { z } from 'zod'
 
+import { hashKeyBase64, parseRawKey } from '../api-keys/key-format.js'
 import { KEY_TYPES } from '../api-keys/key-types.js'
 import type { KeyRecord } from '../api-keys/repo.js'
 import { keyStatus } from '../api-keys/status.js'
@@ -50,8 +48,9 @@ export interface VerifyInput {
   requiredScopes?: readonly string[]
 }
 
+/** The valid-result view of a record; frozen, because the cache hands the same one to every caller. */
 function validKey(k: KeyRecord): ValidKey {
-  return {
+  return deepFreeze({
     id: k.keyId,
     name: k.name,
     type: k.type,
@@ -59,7 +58,24 @@ function validKey(k: KeyRecord): ValidKey {
     owner: k.owner,
     expiresAt: k.expiresAt?.toISOString() ?? null,
     ...(k.graceExpiresAt ? { rotating: { graceExpiresAt: k.graceExpiresAt.toISOString(), replacedBy: k.replacedBy } } : {}),
-  }
+  })
+}
+
+function deepFreeze<T extends object>(view: T & { scopes: string[]; rotating?: object }): T {
+  view.scopes = [...view.scopes]
+  Object.freeze(view.scopes)
+  if (view.rotating) Object.freeze(view.rotating)
+  return Object.freeze(view)
+}
+
+const BLACKLISTED: VerifyResult = Object.freeze({ valid: false, code: 'BLACKLISTED' }) as VerifyResult
+
+/** A failure: attributed to the key's usage when known, and counted against the source IP. */
+async function refuse(ctx: CoreContext, code: InvalidCode, ip: string | undefined, keyId?: string): Promise<VerifyResult> {
+  if (keyId) ctx.validation.usage.record({ keyId, ip, ok: false, at: ctx.clock.now() })
+  if (!ip) return { valid: false, code }
+  const count = await ctx.validation.fail(ip)
+  return count.counted ? { valid: false, code } : { valid: false, code: 'RATE_LIMITED', retryAfterSeconds: count.retryAfterSeconds }
 }
 
 /**
@@ -69,34 +85,35 @@ function validKey(k: KeyRecord): ValidKey {
  * or end of rotation grace) → required scopes. Failures count against the source IP;
  * the one that uses up its allowance is still answered, later ones get RATE_LIMITED.
  * Every attributable outcome is buffered as usage. Expected outcomes are values.
+ *
+ * In a started (long-running) context a cached key from a clean IP is decided without
+ * any I/O or awaiting: every check below is synchronous unless it has to go out.
  */
 export async function verifyKey(ctx: CoreContext, input: VerifyInput): Promise<VerifyResult> {
   const v = ctx.validation
   const ip = input.ip ? normaliseIp(input.ip) : undefined
   if (ip) {
-    if (await v.isBlacklisted(ip)) return { valid: false, code: 'BLACKLISTED' }
-    const wait = await v.lockedFor(ip)
+    const black = v.isBlacklisted(ip)
+    if (black === true || (black !== false && (await black))) return BLACKLISTED
+    const locked = v.lockedFor(ip)
+    const wait = typeof locked === 'number' ? locked : await locked
     if (wait > 0) return { valid: false, code: 'RATE_LIMITED', retryAfterSeconds: wait }
   }
-
-  const refuse = async (code: InvalidCode, keyId?: string): Promise<VerifyResult> => {
-    if (keyId) v.usage.record({ keyId, ip, ok: false, at: ctx.clock.now() })
-    if (!ip) return { valid: false, code }
-    const count = await v.fail(ip)
-    return count.counted ? { valid: false, code } : { valid: false, code: 'RATE_LIMITED', retryAfterSeconds: count.retryAfterSeconds }
-  }
-
-  if (!parseRawKey(input.key)) return refuse('MALFORMED')
-  const { record: k } = await v.lookup(createHash('sha256').update(input.key).digest('base64'))
-  if (!k) return refuse('NOT_FOUND')
+  if (!parseRawKey(input.key)) return refuse(ctx, 'MALFORMED', ip)
+  const hash = hashKeyBase64(input.key)
+  const entry = v.peek(hash) ?? (await v.lookup(hash))
+  const k = entry.record
+  if (!k) return refuse(ctx, 'NOT_FOUND', ip)
   const now = ctx.clock.now()
   const status = keyStatus(k, now)
-  if (status === 'revoked') return refuse('REVOKED', k.keyId)
-  if (status === 'disabled') return refuse('DISABLED', k.keyId)
-  if (status === 'expired') return refuse('EXPIRED', k.keyId)
+  if (status === 'revoked') return refuse(ctx, 'REVOKED', ip, k.keyId)
+  if (status === 'disabled') return refuse(ctx, 'DISABLED', ip, k.keyId)
+  if (status === 'expired') return refuse(ctx, 'EXPIRED', ip, k.keyId)
   if (input.requiredScopes) {
-    for (const scope of input.requiredScopes) if (!k.scopes.includes(scope)) return refuse('INSUFFICIENT_SCOPE', k.keyId)
+    for (const scope of input.requiredScopes) if (!k.scopes.includes(scope)) return refuse(ctx, 'INSUFFICIENT_SCOPE', ip, k.keyId)
   }
   v.usage.record({ keyId: k.keyId, ip, ok: true, at: now })
-  return { valid: true, key: validKey(k) }
+  const cached = entry as { view?: ValidKey }
+  cached.view ??= validKey(k)
+  return { valid: true, key: cached.view }
 }

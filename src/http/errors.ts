@@ -1,0 +1,33 @@
+import type { FastifyError } from 'fastify'
+
+import type { CoreContext } from '../core/context.js'
+import { classifyPostgresError } from '../core/db/connect.js'
+import { MomentryError } from '../core/errors.js'
+
+/** An error with its HTTP status; rendered as `{error: {code, message}}`. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message)
+  }
+}
+
+export const STATUS_BY_EXIT: Record<number, number> = { 1: 500, 2: 400, 3: 401, 4: 429, 5: 404, 6: 409, 7: 502, 8: 503 }
+
+/** Any thrown error as an HTTP status and `{error: {code, message}}`; unexpected ones are logged, not leaked. */
+export function toHttpError(error: FastifyError | Error, log: CoreContext['log']): HttpError {
+  if (error instanceof HttpError) return error
+  const known = error instanceof MomentryError ? error : classifyPostgresError(error)
+  if (known) return new HttpError(STATUS_BY_EXIT[known.exitCode] ?? 500, known.code, known.line)
+  const fe = error as FastifyError
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new HttpError(413, 'PAYLOAD_TOO_LARGE', 'the request body is too large')
+  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json')
+  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return new HttpError(fe.statusCode, 'BAD_REQUEST', fe.message)
+  log.error(`unexpected error in a request: ${error.message}`)
+  return new HttpError(500, 'INTERNAL', 'unexpected error; see the server log')
+}
+

@@ -1,0 +1,62 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
+
+import { normaliseIp } from '../core/blacklist/ip.js'
+import type { CoreContext } from '../core/context.js'
+import { parseInput } from '../core/validate-input.js'
+import type { VerifyResult } from '../core/validation/verify-key.js'
+import { HttpError, toHttpError } from './errors.js'
+import type { HttpMetrics } from './metrics.js'
+import { verifyRoute } from './routes.js'
+
+const JSON_TYPE = /^application\/json\s*(;|$)/i
+
+function send(res: ServerResponse, status: number, payload: unknown): void {
+  const body = JSON.stringify(payload)
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) })
+  res.end(body)
+}
+
+/**
+ * POST /v1/keys/verify without the framework: the route that is called millions of times
+ * skips fastify's per-request machinery (hooks, reply object, content-type parsers) but
+ * keeps everything that defines it — the route's zod schema, its core call, the metrics
+ * and the `{error: {code, message}}` shape. Anything else, including a verify request
+ * that is not JSON, goes to `fallback` (fastify), which answers it as usual.
+ */
+export function verifyFastPath(ctx: CoreContext, metrics: HttpMetrics, bodyLimit: number, fallback: RequestListener): RequestListener {
+  const fail = (res: ServerResponse, error: unknown) => {
+    const e = toHttpError(error as Error, ctx.log)
+    send(res, e.status, { error: { code: e.code, message: e.message } })
+  }
+  const answer = async (req: IncomingMessage, res: ServerResponse, text: string, started: number) => {
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch {
+      throw new HttpError(400, 'BAD_REQUEST', 'the body is not valid JSON')
+    }
+    const body = parseInput(verifyRoute.body!, json)
+    const ip = normaliseIp(req.socket.remoteAddress ?? '')
+    const result = (await verifyRoute.handler({ ctx, body, query: {}, params: {}, ip })) as VerifyResult
+    metrics.observeVerify(result, started)
+    send(res, verifyRoute.status, result)
+  }
+  return (req, res) => {
+    if (req.method !== 'POST' || req.url !== '/v1/keys/verify' || !JSON_TYPE.test(req.headers['content-type'] ?? '')) {
+      fallback(req, res)
+      return
+    }
+    const started = performance.now()
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size <= bodyLimit) chunks.push(chunk)
+    })
+    req.on('end', () => {
+      if (size > bodyLimit) return fail(res, new HttpError(413, 'PAYLOAD_TOO_LARGE', 'the request body is too large'))
+      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')
+      answer(req, res, text, started).catch((error: unknown) => fail(res, error))
+    })
+  }
+}
