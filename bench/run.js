@@ -230,14 +230,16 @@ async function main() {
       const times = []
       for (let trial = 0; trial < (quick ? 5 : 20); trial++) {
         const { secret, key } = await createKey(setup, { name: `victim-${trial}`, type: 'service' })
+        // A fresh source IP per trial: each refusal below counts as a failed attempt for its IP.
+        const ip = `198.51.100.${trial + 1}`
         for (const s of [a, b]) {
-          const r = await post(s.url, { key: secret })
+          const r = await post(s.url, { key: secret, ip })
           if (!r.valid) throw new Error(`victim not valid on ${s.url}: ${JSON.stringify(r)}`)
         }
         const res = await fetch(`${a.url}/v1/admin/api-keys/${key.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${adminKey}` } })
         if (res.status !== 200) throw new Error(`revoke answered ${res.status}`)
         const t = performance.now()
-        while (performance.now() - t < 2000 && (await post(b.url, { key: secret })).valid) {}
+        while (performance.now() - t < 2000 && (await post(b.url, { key: secret, ip })).valid) {}
         times.push(performance.now() - t)
       }
       await Promise.all([a.stop(), b.stop()])

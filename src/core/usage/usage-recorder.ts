@@ -120,21 +120,22 @@ export class UsageRecorder {
     const sql = this.deps.sql()
     const lastUsed = new Map<string, number>()
     for (const b of batch) if (b.lastOkAt > (lastUsed.get(b.keyId) ?? 0)) lastUsed.set(b.keyId, b.lastOkAt)
-    await sql.begin(async (tx) => {
-      await tx`
+    // One statement, one round trip: the upsert and the last_used_at update are atomic together.
+    const ids = [...lastUsed.keys()]
+    const ats = [...lastUsed.values()].map((t) => new Date(t).toISOString())
+    await sql`
+      with upserted as (
         insert into key_usage_minute (key_id, minute, ok_count, fail_count)
         select * from unnest(${batch.map((b) => b.keyId)}::text[], ${batch.map((b) => new Date(b.minute).toISOString())}::timestamptz[],
                              ${batch.map((b) => b.ok)}::int[], ${batch.map((b) => b.fail)}::int[])
         on conflict (key_id, minute) do update
           set ok_count = key_usage_minute.ok_count + excluded.ok_count,
-              fail_count = key_usage_minute.fail_count + excluded.fail_count`
-      if (lastUsed.size > 0) {
-        await tx`
-          update api_keys k set last_used_at = v.at
-          from unnest(${[...lastUsed.keys()]}::text[], ${[...lastUsed.values()].map((t) => new Date(t).toISOString())}::timestamptz[]) as v(id, at)
-          where k.key_id = v.id and (k.last_used_at is null or k.last_used_at < v.at - interval '1 minute')`
-      }
-    })
+              fail_count = key_usage_minute.fail_count + excluded.fail_count
+        returning 1
+      )
+      update api_keys k set last_used_at = v.at
+      from unnest(${ids}::text[], ${ats}::timestamptz[]) as v(id, at)
+      where k.key_id = v.id and (k.last_used_at is null or k.last_used_at < v.at - interval '1 minute')`
   }
 
   private async writeRedis(batch: Bucket[]): Promise<void> {
