@@ -18,19 +18,17 @@ export type KeyStatus = (typeof KEY_STATUSES)[number]
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
 
-export const keyNameSchema = z
-  .string()
-  .trim()
-  .min(1, 'must not be empty')
-  .max(100, 'must be at most 100 characters')
-  .refine((s) => !CONTROL.test(s), 'must not contain control characters')
+/** Free text a person typed: trimmed, non-empty, bounded, no control characters. */
+const plainText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    .refine((s) => !CONTROL.test(s), 'must not contain control characters')
 
-export const ownerSchema = z
-  .string()
-  .trim()
-  .min(1, 'must not be empty')
-  .max(200, 'must be at most 200 characters')
-  .refine((s) => !CONTROL.test(s), 'must not contain control characters')
+export const keyNameSchema = plainText(100)
+export const ownerSchema = plainText(200)
 
 /** `admin`, `keys:read`, `read:repository`, `billing.export` … lower-case, no spaces. */
 export const scopeSchema = z
@@ -43,12 +41,7 @@ export const scopesSchema = z
   .transform((scopes) => [...new Set(scopes)].sort())
 
 /** Why a key was revoked, disabled or rotated; kept in the key and the audit log. */
-export const reasonSchema = z
-  .string()
-  .trim()
-  .min(1, 'must not be empty')
-  .max(500, 'must be at most 500 characters')
-  .refine((s) => !CONTROL.test(s), 'must not contain control characters')
+export const reasonSchema = plainText(500)
 
 export const metadataSchema = z
   .record(
