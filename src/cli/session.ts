@@ -54,7 +54,8 @@ export function openSession(env: NodeJS.ProcessEnv = process.env, options: { clo
     log,
     actor: env.MOMENTRY_ACTOR || defaultActor(),
   }
-  const validation = new ValidationRuntime({ ...ctx, sql: () => ctx.sql, redis: () => ctx.redis() })
+  // Not `...ctx`: spreading would call the `sql` getter, connecting (or failing) eagerly.
+  const validation = new ValidationRuntime({ sql: () => ctx.sql, redis: () => ctx.redis(), bus, config, clock, log, actor: ctx.actor })
 
   return {
     ctx: Object.assign(ctx, { validation }),

@@ -62,6 +62,14 @@ describe('db, doctor and config commands', () => {
     expect(r.json.checks.find((c: any) => c.name === 'redis')).to.include({ status: 'warn' })
   })
 
+  it('given DATABASE_URL unset, when `doctor` runs, then it reports the mode and a failing postgres check with the fix, not an error', async () => {
+    const r = await runJson(['doctor'], { env: { DATABASE_URL: '' } })
+    expect(r.code).to.equal(8)
+    expect(r.json.mode).to.equal('no-database')
+    expect(r.json.checks[0]).to.include({ name: 'postgres', status: 'fail', detail: 'DATABASE_URL is not set' })
+    expect(r.json.checks.find((c: any) => c.name === 'redis').status).to.equal('ok')
+  })
+
   it('given PostgreSQL unreachable, when `doctor` runs in text mode, then the line names the fix and it exits 8', async () => {
     const r = await runCli(['doctor'], { env: { DATABASE_URL: 'postgres://x@127.0.0.1:1/x' } })
     expect(r.code).to.equal(8)

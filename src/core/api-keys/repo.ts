@@ -167,15 +167,6 @@ export async function markRotated(q: Queryable, keyId: string, m: RotationMark):
   return toRecord(row!)
 }
 
-/**
- * Record use without a write per validation: at most one update per key per minute.
- */
-export async function touchLastUsed(q: Queryable, keyId: string, at: Date): Promise<void> {
-  await q`
-    update api_keys set last_used_at = ${at}
-    where key_id = ${keyId} and (last_used_at is null or last_used_at < ${new Date(at.getTime() - 60_000)})`
-}
-
 export interface StatusCount {
   type: KeyType
   status: KeyStatus
