@@ -102,15 +102,41 @@ export async function findKey(q: Queryable, keyId: string, options: { forUpdate?
   return row ? toRecord(row) : undefined
 }
 
-/** What validation needs, fetched by the unique hash index. */
-export interface KeyForValidation {
-  keyHash: Buffer
-  record: KeyRecord
+/** What validation needs of a key, and nothing more (the hot path parses every column it reads). */
+export interface ValidationRecord {
+  keyId: string
+  name: string
+  type: KeyType
+  scopes: string[]
+  owner: string | null
+  enabled: boolean
+  expiresAt: Date | null
+  graceExpiresAt: Date | null
+  revokedAt: Date | null
+  replacedBy: string | null
 }
 
-export async function findKeyByHash(q: Queryable, hash: Buffer): Promise<KeyForValidation | undefined> {
-  const [row] = await q`select key_hash, ${columns(q)} from api_keys where key_hash = ${hash}`
-  return row ? { keyHash: row.key_hash, record: toRecord(row) } : undefined
+/** Look a key up by its SHA-256 through the unique index; returns the stored hash to compare. */
+export async function findKeyByHash(q: Queryable, hash: Buffer): Promise<{ keyHash: Buffer; record: ValidationRecord } | undefined> {
+  const [r] = await q`
+    select key_hash, key_id, name, key_type, scopes, owner, enabled, expires_at, grace_expires_at, revoked_at, replaced_by
+    from api_keys where key_hash = ${hash}`
+  if (!r) return undefined
+  return {
+    keyHash: r.key_hash,
+    record: {
+      keyId: r.key_id,
+      name: r.name,
+      type: r.key_type,
+      scopes: r.scopes,
+      owner: r.owner,
+      enabled: r.enabled,
+      expiresAt: r.expires_at,
+      graceExpiresAt: r.grace_expires_at,
+      revokedAt: r.revoked_at,
+      replacedBy: r.replaced_by,
+    },
+  }
 }
 
 export interface ListFilter {

@@ -1,9 +1,9 @@
 import { LRUCache } from 'lru-cache'
 
-import type { KeyRecord } from '../api-keys/repo.js'
+import type { ValidationRecord } from '../api-keys/repo.js'
 
 /** A cached lookup: the key's record, or a remembered miss (no such hash). */
-export type CachedLookup = { record: KeyRecord; /** The valid-result view, built on first success. */ view?: unknown } | { record: null }
+export type CachedLookup = { record: ValidationRecord; /** The valid-result view, built on first success. */ view?: unknown } | { record: null }
 
 export interface KeyCacheOptions {
   max: number
@@ -11,7 +11,7 @@ export interface KeyCacheOptions {
   /** Misses are remembered more briefly: a new key must not wait long to be seen. */
   negativeTtlSeconds?: number
   /** Fetch the record for a hash (base64) from the database; undefined when there is none. */
-  load: (hash: string) => Promise<KeyRecord | undefined>
+  load: (hash: string) => Promise<ValidationRecord | undefined>
 }
 
 /**

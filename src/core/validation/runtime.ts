@@ -3,7 +3,7 @@ import { timingSafeEqual } from 'node:crypto'
 
 import { z } from 'zod'
 
-import type { KeyRecord } from '../api-keys/repo.js'
+import type { ValidationRecord } from '../api-keys/repo.js'
 import { findKeyByHash } from '../api-keys/repo.js'
 import { appendAudit } from '../audit/repo.js'
 import { buildBlockList, ipFamily, parseNetwork } from '../blacklist/ip.js'
@@ -81,7 +81,7 @@ export class ValidationRuntime {
     return this.started
   }
 
-  private async load(hash: string): Promise<KeyRecord | undefined> {
+  private async load(hash: string): Promise<ValidationRecord | undefined> {
     const computed = Buffer.from(hash, 'base64')
     const found = await findKeyByHash(this.deps.sql(), computed)
     return found && timingSafeEqual(found.keyHash, computed) ? found.record : undefined

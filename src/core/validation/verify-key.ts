@@ -2,7 +2,7 @@ import { z } from 'zod'
 
 import { hashKeyBase64, parseRawKey } from '../api-keys/key-format.js'
 import { KEY_TYPES } from '../api-keys/key-types.js'
-import type { KeyRecord } from '../api-keys/repo.js'
+import type { ValidationRecord } from '../api-keys/repo.js'
 import { keyStatus } from '../api-keys/status.js'
 import { normaliseIp } from '../blacklist/ip.js'
 import type { CoreContext } from '../context.js'
@@ -49,7 +49,7 @@ export interface VerifyInput {
 }
 
 /** The valid-result view of a record; frozen, because the cache hands the same one to every caller. */
-function validKey(k: KeyRecord): ValidKey {
+function validKey(k: ValidationRecord): ValidKey {
   return deepFreeze({
     id: k.keyId,
     name: k.name,
