@@ -39,6 +39,7 @@ const envSchema = z.object({
     .string()
     .regex(/^([01]\d|2[0-3])-([01]\d|2[0-4])$/, 'expected HH-HH, e.g. 00-06')
     .default('00-06'),
+  ANOMALY_AUTO_DISABLE: z.enum(['critical', 'high', 'off'], { message: 'expected critical, high or off' }).default('off'),
   MOMENTRY_DATA_DIR: z.string().min(1).optional(),
   MOMENTRY_AUDIT_KEY: z
     .string()
@@ -72,6 +73,8 @@ export interface Config {
     minRequests: number
     maxIpsPerHour: number
     quietHours: { from: number; to: number }
+    /** Disable a key automatically on an anomaly of at least this severity. */
+    autoDisable: 'critical' | 'high' | 'off'
   }
   dataDir: string
   auditKey?: string
@@ -126,6 +129,7 @@ export function loadConfig(env: Env = process.env): Config {
       minRequests: e.ANOMALY_MIN_REQUESTS,
       maxIpsPerHour: e.ANOMALY_MAX_IPS_PER_HOUR,
       quietHours: { from, to },
+      autoDisable: e.ANOMALY_AUTO_DISABLE,
     },
     dataDir: e.MOMENTRY_DATA_DIR ?? defaultDataDir(env),
     auditKey: e.MOMENTRY_AUDIT_KEY,

@@ -16,6 +16,24 @@ export type MomentryEvent =
   | { type: 'key.enabled'; keyId: string; at: string }
   | { type: 'blacklist.changed'; network: string; change: 'added' | 'removed'; at: string }
   | { type: 'ip.locked_out'; ip: string; attempts: number; retryAfterSeconds: number; at: string }
+  | {
+      type: 'anomaly.detected'
+      /** The alert exactly as published on the Redis channel `momentry:anomaly:alerts`. */
+      alert: {
+        id: string
+        keyId: string
+        keyName: string
+        type: string
+        severity: string
+        observed: number
+        threshold: number
+        windowSeconds: number
+        detectedAt: string
+      }
+      /** False when this bumped an anomaly that was already open. */
+      created: boolean
+      at: string
+    }
 
 export type EventType = MomentryEvent['type']
 type Handler<E = MomentryEvent> = (event: E) => void | Promise<void>

@@ -8,6 +8,7 @@ import { listKeys, showKey } from '../core/api-keys/list-keys.js'
 import { rotateKey } from '../core/api-keys/rotate-key.js'
 import type { CoreContext } from '../core/context.js'
 import { parseDuration } from '../core/duration.js'
+import { recordUsage } from '../core/usage/record-usage.js'
 import { verifyKey } from '../core/validation/verify-key.js'
 import * as s from './schemas.js'
 
@@ -66,7 +67,7 @@ export const routes: RouteSpec[] = [
     response: s.usageAcceptedSchema,
     errors: [400],
     handler: async ({ ctx, body }) => {
-      ctx.validation.usage.record({ keyId: body.keyId, ip: body.ip, ok: body.ok, at: ctx.clock.now() })
+      recordUsage(ctx, body)
       return { accepted: true }
     },
   },

@@ -46,6 +46,7 @@ describe('config', () => {
           minRequests: 20,
           maxIpsPerHour: 5,
           quietHours: { from: 0, to: 6 },
+          autoDisable: 'off',
         },
         dataDir: '/home/tester/.local/share/momentry',
         auditKey: undefined,
@@ -100,6 +101,7 @@ describe('config', () => {
         minRequests: 10,
         maxIpsPerHour: 2,
         quietHours: { from: 22, to: 24 },
+        autoDisable: 'off',
       })
       expect(config.auditKey).to.equal(AUDIT_KEY)
       expect(config.gitea).to.deep.equal({ username: 'alice', password: 'gitea-pw' })

@@ -6,6 +6,8 @@ import type { Sql } from '../../src/core/db/connect.js'
 import { connectPostgres } from '../../src/core/db/connect.js'
 import { createEventBus } from '../../src/core/events.js'
 import { silentLogger } from '../../src/core/log.js'
+import type { Redis } from '../../src/core/redis.js'
+import { closeRedis, connectRedis } from '../../src/core/redis.js'
 
 /** The test run's database (created by global-setup). */
 export function testDatabaseUrl(): string {
@@ -32,4 +34,35 @@ export function testContext(sql: Sql, options: { clock?: Clock; actor?: string }
     log: silentLogger,
     actor: options.actor ?? 'test:runner',
   })
+}
+
+/**
+ * A context wired to the run's real Redis the way `serve` is (reconnecting client), with
+ * optional environment overrides (e.g. anomaly thresholds). `close()` flushes and disconnects.
+ */
+export function redisTestContext(
+  sql: Sql,
+  options: { clock?: Clock; env?: Record<string, string>; actor?: string } = {},
+): { ctx: CoreContext; close(): Promise<void> } {
+  const config = loadConfig({ ...process.env, ...options.env })
+  let redis: Promise<Redis> | undefined
+  const ctx = createContext({
+    config,
+    sql,
+    redis: () => (redis ??= connectRedis(config.redisUrl!, silentLogger, { reconnect: true })),
+    bus: createEventBus(silentLogger),
+    clock: options.clock,
+    log: silentLogger,
+    actor: options.actor ?? 'test:runner',
+  })
+  return {
+    ctx,
+    async close() {
+      await ctx.bus.drain()
+      await ctx.validation.close()
+      await ctx.bus.drain()
+      const client = await redis?.catch(() => undefined)
+      if (client) await closeRedis(client)
+    },
+  }
 }

@@ -17,7 +17,7 @@ import type { Redis } from '../../src/core/redis.js'
 import { closeRedis, connectRedis } from '../../src/core/redis.js'
 import { buildApp } from '../../src/http/app.js'
 import { routes } from '../../src/http/routes.js'
-import { openTestSql, truncateAll } from '../helpers/db.js'
+import { openTestSql, redisTestContext, truncateAll } from '../helpers/db.js'
 
 const HOUR = 3_600_000
 
@@ -26,30 +26,6 @@ const HOUR = 3_600_000
  * from global-setup), as `momentry serve` is: lockout counters, pub/sub and /readyz all
  * need it. testContext() leaves ctx.redis() undefined while config.redisUrl is set.
  */
-function redisContext(sql: Sql, clock: ReturnType<typeof fixedClock>): { ctx: CoreContext; close(): Promise<void> } {
-  const config = loadConfig(process.env)
-  let redis: Promise<Redis> | undefined
-  const ctx = createContext({
-    config,
-    sql,
-    redis: () => (redis ??= connectRedis(config.redisUrl!, silentLogger, { reconnect: true })),
-    bus: createEventBus(silentLogger),
-    clock,
-    log: silentLogger,
-    actor: 'test:runner',
-  })
-  return {
-    ctx,
-    async close() {
-      await ctx.bus.drain()
-      await ctx.validation.close()
-      await ctx.bus.drain()
-      const client = await redis?.catch(() => undefined)
-      if (client) await closeRedis(client)
-    },
-  }
-}
-
 /** A fresh source address per test: lockout counters live in Redis for the whole run. */
 let ipCounter = 0
 const freshIp = () => {
@@ -78,7 +54,7 @@ describe('HTTP API (buildApp, fastify inject)', () => {
     await truncateAll(sql)
     await sql`truncate ip_blacklist, key_usage_minute`
     clock = fixedClock(new Date())
-    ;({ ctx, close: closeCtx } = redisContext(sql, clock))
+    ;({ ctx, close: closeCtx } = redisTestContext(sql, { clock }))
     app = buildApp(ctx, { version: '9.9.9-test' })
     ip = freshIp()
   })

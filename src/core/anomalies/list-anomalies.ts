@@ -2,6 +2,7 @@ import { z } from 'zod'
 
 import type { CoreContext } from '../context.js'
 import { parseInput } from '../validate-input.js'
+import { ANOMALY_COLUMNS, toAnomalyView } from './repo.js'
 
 export const ANOMALY_TYPES = ['high_request_rate', 'high_error_rate', 'multiple_ips', 'unusual_time'] as const
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const
@@ -40,9 +41,7 @@ export async function listAnomalies(ctx: CoreContext, input: z.input<typeof list
   const i = parseInput(listAnomaliesInputSchema, input)
   const q = ctx.sql
   const rows = await q`
-    select anomaly_id, key_id, anomaly_type, severity, observed, threshold, window_seconds,
-           first_seen_at, last_seen_at, count, status
-    from api_key_anomalies
+    select ${q.unsafe(ANOMALY_COLUMNS)} from api_key_anomalies
     where true
       ${i.keyId ? q`and key_id = ${i.keyId}` : q``}
       ${i.type ? q`and anomaly_type = ${i.type}` : q``}
@@ -51,17 +50,5 @@ export async function listAnomalies(ctx: CoreContext, input: z.input<typeof list
       ${i.since ? q`and last_seen_at >= ${i.since}` : q``}
     order by last_seen_at desc, id desc
     limit ${i.limit}`
-  return rows.map((r) => ({
-    id: r.anomaly_id,
-    keyId: r.key_id,
-    type: r.anomaly_type,
-    severity: r.severity,
-    observed: r.observed,
-    threshold: r.threshold,
-    windowSeconds: r.window_seconds,
-    firstSeenAt: r.first_seen_at.toISOString(),
-    lastSeenAt: r.last_seen_at.toISOString(),
-    count: r.count,
-    status: r.status,
-  }))
+  return rows.map(toAnomalyView)
 }

@@ -9,6 +9,9 @@ export type AuditAction =
   | 'blacklist.add'
   | 'blacklist.remove'
   | 'ip.lockout'
+  | 'anomaly.detect'
+  | 'anomaly.acknowledge'
+  | 'anomaly.resolve'
 
 export interface AuditEntry {
   keyId: string | null

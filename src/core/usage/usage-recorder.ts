@@ -41,6 +41,8 @@ const MAX_BUCKETS = 100_000
  */
 export class UsageRecorder {
   private buckets = new Map<string, Bucket>()
+  /** Called after each batch reached PostgreSQL, with the keys it touched (anomaly detection). */
+  onFlushed?: (keyIds: string[]) => Promise<void>
   private timer?: NodeJS.Timeout
   private flushing?: Promise<void>
 
@@ -100,6 +102,13 @@ export class UsageRecorder {
       await this.writeRedis(batch)
     } catch (error) {
       this.deps.log.debug(`usage: Redis counters skipped: ${(error as Error).message}`)
+    }
+    if (this.onFlushed) {
+      try {
+        await this.onFlushed([...new Set(batch.map((b) => b.keyId))])
+      } catch (error) {
+        this.deps.log.warn(`anomaly detection failed: ${(error as Error).message}`)
+      }
     }
   }
 

@@ -14,6 +14,12 @@ import type { Sql } from '../db/connect.js'
 import type { EventBus, MomentryEvent } from '../events.js'
 import type { Logger } from '../log.js'
 import type { Redis } from '../redis.js'
+import { disableKey } from '../api-keys/change-key-state.js'
+import type { AnomalyAlert } from '../anomalies/detect-anomalies.js'
+import { detectAnomalies, newDetectionMemory } from '../anomalies/detect-anomalies.js'
+import type { Severity } from '../anomalies/detectors.js'
+import type { CoreContext } from '../context.js'
+import { ConflictError } from '../errors.js'
 import { UsageRecorder } from '../usage/usage-recorder.js'
 import type { CachedLookup } from './key-cache.js'
 import { KeyCache } from './key-cache.js'
@@ -39,7 +45,11 @@ export const channels = (prefix: string) => ({
   invalidate: `${prefix}cache:invalidate`,
   blacklist: `${prefix}blacklist:changed`,
   lockout: `${prefix}lockout`,
+  /** Every anomaly detection, as JSON: {id, keyId, keyName, type, severity, observed, threshold, windowSeconds, detectedAt}. */
+  alerts: `${prefix}anomaly:alerts`,
 })
+
+const SEVERITY_RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 }
 
 /** How often a long-running process re-reads the blacklist even without a message. */
 const BLACKLIST_REFRESH_MS = 30_000
@@ -164,6 +174,8 @@ export class ValidationRuntime {
   /** Become long-running: load mirrors, subscribe to other processes, flush usage every second. */
   async start(): Promise<void> {
     if (this.started) return
+    const memory = newDetectionMemory()
+    this.usage.onFlushed = (keyIds) => detectAnomalies(this.asContext('momentry:detector'), keyIds, memory).then(() => undefined)
     await this.reloadBlacklist()
     this.refreshTimer = setInterval(() => void this.reloadBlacklist().catch((e: Error) => this.deps.log.warn(`blacklist refresh failed: ${e.message}`)), BLACKLIST_REFRESH_MS)
     this.refreshTimer.unref()
@@ -177,7 +189,8 @@ export class ValidationRuntime {
       this.subscriber = redis.duplicate()
       this.subscriber.on('error', () => {})
       await this.subscriber.connect()
-      await this.subscriber.subscribe(Object.values(this.names), (message, channel) => this.onMessage(channel, message))
+      const { invalidate, blacklist, lockout } = this.names
+      await this.subscriber.subscribe([invalidate, blacklist, lockout], (message, channel) => this.onMessage(channel, message))
     }
     this.started = true
   }
@@ -245,6 +258,10 @@ export class ValidationRuntime {
       case 'blacklist.changed':
         if (this.started) await this.reloadBlacklist()
         return this.publish(this.names.blacklist, { network: event.network, change: event.change })
+      case 'anomaly.detected':
+        await this.publish(this.names.alerts, event.alert)
+        await this.rememberAnomaly(event.alert)
+        return this.autoDisable(event.alert)
       case 'ip.locked_out':
         await appendAudit(this.deps.sql(), {
           keyId: null,
@@ -257,6 +274,32 @@ export class ValidationRuntime {
         return this.publish(this.names.lockout, { ip: event.ip, retryAfterSeconds: event.retryAfterSeconds })
       default:
         return undefined
+    }
+  }
+
+  /** A context acting as `actor`, for responses the runtime makes on its own (auto-disable, detection). */
+  private asContext(actor: string): CoreContext {
+    const d = this.deps
+    return { sql: d.sql(), redis: d.redis, bus: d.bus, config: d.config, clock: d.clock, log: d.log, actor, validation: this }
+  }
+
+  /** Per-key anomaly state in Redis: the latest detection of each type, for dashboards. */
+  private async rememberAnomaly(alert: AnomalyAlert): Promise<void> {
+    const redis = this.redisClient
+    if (!redis?.isReady) return
+    const key = `${this.deps.config.redisPrefix}anomaly:state:${alert.keyId}`
+    await redis.multi().hSet(key, alert.type, JSON.stringify(alert)).expire(key, 86_400).exec()
+  }
+
+  /** ANOMALY_AUTO_DISABLE: switch the key off on a severe enough anomaly (audited, reversible). */
+  private async autoDisable(alert: AnomalyAlert): Promise<void> {
+    const mode = this.deps.config.anomaly.autoDisable
+    if (mode === 'off' || SEVERITY_RANK[alert.severity as Severity] < SEVERITY_RANK[mode]) return
+    try {
+      await disableKey(this.asContext('momentry:anomaly'), { id: alert.keyId, reason: `auto-disabled: ${alert.severity} ${alert.type} (${alert.id})` })
+      this.deps.log.warn(`disabled ${alert.keyId} after a ${alert.severity} ${alert.type} anomaly (ANOMALY_AUTO_DISABLE=${mode}); \`momentry api-key enable ${alert.keyId}\` reverses it`)
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error // already disabled or revoked: nothing to do
     }
   }
 

@@ -1,0 +1,39 @@
+import { Flags } from '@oclif/core'
+
+import { MomentryCommand } from '../../base-command.js'
+import { durationFlag } from '../../cli/flags.js'
+import type { AnomalyView } from '../../core/anomalies/list-anomalies.js'
+import { ANOMALY_STATUSES, ANOMALY_TYPES, SEVERITIES, listAnomalies } from '../../core/anomalies/list-anomalies.js'
+import { renderAnomalies } from '../../ui/anomalies.js'
+
+export default class AnomalyList extends MomentryCommand<AnomalyView[]> {
+  static override summary = 'List detected anomalies, most recently seen first.'
+  static override examples = [
+    '<%= config.bin %> anomaly list',
+    '<%= config.bin %> anomaly list --status open --severity critical --since 24h',
+    '<%= config.bin %> anomaly list --key key_8f3kQ2mZp0aXy7Lb --type multiple_ips --json',
+  ]
+
+  static override flags = {
+    key: Flags.string({ summary: 'Only anomalies of this key id.' }),
+    type: Flags.string({ summary: 'Only this detector.', options: [...ANOMALY_TYPES] }),
+    severity: Flags.string({ summary: 'Only this severity.', options: [...SEVERITIES] }),
+    status: Flags.string({ summary: 'Only this status.', options: [...ANOMALY_STATUSES] }),
+    since: durationFlag({ summary: 'Only those seen within this long, e.g. 24h.' }),
+    limit: Flags.integer({ summary: 'At most this many (1–1000).', default: 100, min: 1, max: 1000 }),
+  }
+
+  async run(): Promise<AnomalyView[]> {
+    const { flags } = await this.parse(AnomalyList)
+    const list = await listAnomalies(this.ctx, {
+      keyId: flags.key,
+      type: flags.type as AnomalyView['type'] | undefined,
+      severity: flags.severity as AnomalyView['severity'] | undefined,
+      status: flags.status as AnomalyView['status'] | undefined,
+      since: flags.since ? new Date(this.ctx.clock.now().getTime() - flags.since * 1000) : undefined,
+      limit: flags.limit,
+    })
+    this.render(list, renderAnomalies)
+    return list
+  }
+}

@@ -1,0 +1,84 @@
+import type { Queryable } from '../db/connect.js'
+import type { Detection } from './detectors.js'
+import type { AnomalyView } from './list-anomalies.js'
+
+export const ANOMALY_COLUMNS = `anomaly_id, key_id, anomaly_type, severity, observed, threshold, window_seconds,
+  first_seen_at, last_seen_at, count, status, details, acknowledged_at, acknowledged_by, resolved_at, resolved_by, resolution_note`
+
+export function toAnomalyView(r: Record<string, any>): AnomalyView {
+  return {
+    id: r.anomaly_id,
+    keyId: r.key_id,
+    type: r.anomaly_type,
+    severity: r.severity,
+    observed: r.observed,
+    threshold: r.threshold,
+    windowSeconds: r.window_seconds,
+    firstSeenAt: r.first_seen_at.toISOString(),
+    lastSeenAt: r.last_seen_at.toISOString(),
+    count: r.count,
+    status: r.status,
+  }
+}
+
+/**
+ * Record a detection: a new open anomaly, or — when one is already open or acknowledged
+ * for this key and type — one more occurrence of it (count + 1, latest observation, the
+ * higher severity). Returns the row and whether it is new.
+ */
+export async function upsertAnomaly(q: Queryable, id: string, keyId: string, d: Detection, at: Date): Promise<{ row: Record<string, any>; created: boolean }> {
+  const [row] = await q`
+    insert into api_key_anomalies as a (anomaly_id, key_id, anomaly_type, severity, observed, threshold, window_seconds, details, first_seen_at, last_seen_at)
+    values (${id}, ${keyId}, ${d.type}, ${d.severity}, ${d.observed}, ${d.threshold}, ${d.windowSeconds}, ${q.json(d.details as never)}, ${at}, ${at})
+    on conflict (key_id, anomaly_type) where status <> 'resolved' do update set
+      count = a.count + 1,
+      last_seen_at = excluded.last_seen_at,
+      observed = excluded.observed,
+      details = excluded.details,
+      severity = case when array_position(array['low','medium','high','critical'], excluded.severity)
+                         > array_position(array['low','medium','high','critical'], a.severity)
+                      then excluded.severity else a.severity end
+    returning ${q.unsafe(ANOMALY_COLUMNS)}, (xmax = 0) as created`
+  return { row: row!, created: row!.created }
+}
+
+export async function findAnomaly(q: Queryable, id: string, options: { forUpdate?: boolean } = {}): Promise<Record<string, any> | undefined> {
+  const [row] = await q`select ${q.unsafe(ANOMALY_COLUMNS)} from api_key_anomalies where anomaly_id = ${id} ${options.forUpdate ? q`for update` : q``}`
+  return row
+}
+
+export interface WindowCounts {
+  minuteTotal: number
+  windowOk: number
+  windowFail: number
+}
+
+/** Per key: validations in the current minute, ok/fail over the error window. One query for all keys. */
+export async function windowCounts(q: Queryable, keyIds: string[], minute: Date, windowStart: Date): Promise<Map<string, WindowCounts>> {
+  const rows = await q`
+    select key_id,
+           coalesce(sum(ok_count + fail_count) filter (where minute = ${minute}), 0)::int as minute_total,
+           coalesce(sum(ok_count), 0)::int as ok, coalesce(sum(fail_count), 0)::int as fail
+    from key_usage_minute
+    where key_id = any(${keyIds}::text[]) and minute >= ${windowStart} and minute <= ${minute}
+    group by key_id`
+  return new Map(rows.map((r) => [r.key_id as string, { minuteTotal: r.minute_total, windowOk: r.ok, windowFail: r.fail }]))
+}
+
+/** Uses per local hour of day over the 30 days before `until`, and the days since the first. */
+export async function usageByHour(q: Queryable, keyId: string, until: Date, timeZone: string) {
+  const since = new Date(until.getTime() - 30 * 86_400_000)
+  const rows = await q`
+    select extract(hour from minute at time zone ${timeZone})::int as hour, sum(ok_count + fail_count)::int as n, min(minute) as first
+    from key_usage_minute where key_id = ${keyId} and minute >= ${since} and minute < ${until}
+    group by 1`
+  const byHour = Array.from({ length: 24 }, () => 0)
+  let total = 0
+  let first = until.getTime()
+  for (const r of rows) {
+    byHour[r.hour] = r.n
+    total += r.n
+    first = Math.min(first, r.first.getTime())
+  }
+  return { byHour, total, days: (until.getTime() - first) / 86_400_000 }
+}

@@ -1,0 +1,22 @@
+import { z } from 'zod'
+
+import type { CoreContext } from '../context.js'
+import { parseInput } from '../validate-input.js'
+
+export const recordUsageInputSchema = z
+  .object({
+    keyId: z.string().regex(/^key_[0-9A-Za-z]{16}$/, 'a key id (key_…)'),
+    ip: z.union([z.ipv4(), z.ipv6()]).optional(),
+    ok: z.boolean(),
+  })
+  .strict()
+
+/**
+ * A service reports the outcome of a request it served with a key (e.g. the key was
+ * valid but the caller was refused downstream). Buffered like validations; failures feed
+ * the error-rate detector.
+ */
+export function recordUsage(ctx: CoreContext, input: z.input<typeof recordUsageInputSchema>): void {
+  const i = parseInput(recordUsageInputSchema, input)
+  ctx.validation.usage.record({ keyId: i.keyId, ip: i.ip, ok: i.ok, at: ctx.clock.now() })
+}
