@@ -32,6 +32,7 @@ await build({
     'prom-client',
     'swagger-ui-dist',
     'cli-table3',
+    'undici',
     'ink',
     'react',
   ],

@@ -11,7 +11,8 @@ export function toMomentryError(error: unknown, commandId?: string, databaseUrl?
   if (error instanceof Errors.CLIError && (error.oclif?.exit === 2 || error.name === 'CLIParseError' || 'parse' in error)) {
     // oclif sometimes leads with a generic header; the first specific line is the useful one.
     const lines = error.message.split('\n').map((l) => l.trim()).filter((l) => l && !/^The following errors occurred:?$/.test(l))
-    const first = lines[0] ?? 'invalid arguments'
+    // "Missing 1 required arg:" is followed by the argument it means: keep both on the line.
+    const first = lines[0]?.endsWith(':') && lines[1] ? `${lines[0]} ${lines[1].replace(/\s+/g, ' ')}` : (lines[0] ?? 'invalid arguments')
     return new UsageError(first.replace(/^Parsing --/, '--'), `See \`momentry ${commandId?.replaceAll(':', ' ') ?? ''} --help\``.replace('  ', ' '))
   }
   const message = error instanceof Error ? error.message : String(error)

@@ -20,6 +20,8 @@ import { detectAnomalies, newDetectionMemory } from '../anomalies/detect-anomali
 import type { Severity } from '../anomalies/detectors.js'
 import type { CoreContext } from '../context.js'
 import { ConflictError } from '../errors.js'
+import type { OutboxDeps } from '../webhooks/outbox.js'
+import { deliverDue, enqueueEvent } from '../webhooks/outbox.js'
 import { UsageRecorder } from '../usage/usage-recorder.js'
 import type { CachedLookup } from './key-cache.js'
 import { KeyCache } from './key-cache.js'
@@ -73,6 +75,10 @@ export class ValidationRuntime {
   private readonly blacklistMemo = new Map<string, boolean>()
   private blacklistSize = 0
   private refreshTimer?: NodeJS.Timeout
+  private drainTimer?: NodeJS.Timeout
+  private draining?: Promise<unknown>
+  /** Webhook deliveries for events this process raised: a one-shot run tries them before exiting. */
+  private readonly ownDeliveries: string[] = []
   private started = false
   private readonly names: ReturnType<typeof channels>
 
@@ -180,6 +186,8 @@ export class ValidationRuntime {
     this.refreshTimer = setInterval(() => void this.reloadBlacklist().catch((e: Error) => this.deps.log.warn(`blacklist refresh failed: ${e.message}`)), BLACKLIST_REFRESH_MS)
     this.refreshTimer.unref()
     this.usage.start()
+    this.drainTimer = setInterval(() => void this.drainOutbox(), 1000)
+    this.drainTimer.unref()
     const redis = await this.redis().catch((error: Error) => {
       this.deps.log.warn(`Redis is unavailable (${error.message}): no cross-process invalidation until restart`)
       return undefined
@@ -198,7 +206,14 @@ export class ValidationRuntime {
   /** Flush usage and stop listening. Safe to call more than once. */
   async close(): Promise<void> {
     clearInterval(this.refreshTimer)
+    clearInterval(this.drainTimer)
     await this.usage.stop()
+    await this.draining
+    if (this.ownDeliveries.length > 0) {
+      // The events this run raised, tried once with a short timeout; the outbox keeps the rest.
+      const ids = this.ownDeliveries.splice(0)
+      await deliverDue(this.outboxDeps(), { ids, timeoutMs: 2000 }).catch((e: Error) => this.deps.log.warn(`webhook delivery: ${e.message}`))
+    }
     const sub = this.subscriber
     this.subscriber = undefined
     if (sub) await sub.close().catch(() => sub.destroy())
@@ -246,8 +261,35 @@ export class ValidationRuntime {
     }
   }
 
-  /** Subscriber of the event bus: keep this process and every other one in step. */
+  private outboxDeps(): OutboxDeps {
+    return { sql: this.deps.sql, clock: this.deps.clock, log: this.deps.log }
+  }
+
+  /** Long-running: deliver whatever is due in the outbox (one drain at a time). */
+  private drainOutbox(): Promise<unknown> {
+    this.draining ??= deliverDue(this.outboxDeps(), { limit: 100 })
+      .catch((e: Error) => this.deps.log.warn(`webhook outbox: ${e.message}`))
+      .finally(() => (this.draining = undefined))
+    return this.draining
+  }
+
+  /**
+   * Subscriber of the event bus: keep this process and every other one in step first
+   * (invalidation is latency-critical), then put the event in the webhook outbox.
+   */
   private async onEvent(event: MomentryEvent): Promise<void> {
+    try {
+      await this.respond(event)
+    } finally {
+      try {
+        this.ownDeliveries.push(...(await enqueueEvent(this.outboxDeps(), event)))
+      } catch (error) {
+        this.deps.log.warn(`could not queue webhooks for ${event.type}: ${(error as Error).message}`)
+      }
+    }
+  }
+
+  private async respond(event: MomentryEvent): Promise<void> {
     switch (event.type) {
       case 'key.revoked':
       case 'key.rotated':

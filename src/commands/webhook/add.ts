@@ -1,0 +1,34 @@
+import { Args, Flags } from '@oclif/core'
+
+import { MomentryCommand } from '../../base-command.js'
+import { UsageError } from '../../core/errors.js'
+import type { WebhookEvent, WebhookView } from '../../core/webhooks/webhooks.js'
+import { addWebhook, WEBHOOK_EVENTS } from '../../core/webhooks/webhooks.js'
+
+type Result = { webhook: WebhookView; secret: string }
+
+export default class WebhookAdd extends MomentryCommand<Result> {
+  static override summary = 'Register a webhook endpoint; prints its signing secret (whsec_…) once.'
+  static override description = `Deliveries are signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256 of id.timestamp.body>). Events: ${WEBHOOK_EVENTS.join(', ')}.`
+  static override examples = [
+    '<%= config.bin %> webhook add https://ops.example.com/hooks/momentry --events key.revoked,anomaly.detected',
+    'WEBHOOK_SECRET=whsec_… <%= config.bin %> webhook add https://ops.example.com/hooks --events ip.locked_out --secret-env WEBHOOK_SECRET',
+  ]
+
+  static override args = { url: Args.string({ required: true, description: 'http(s) URL that receives POSTs', ignoreStdin: true }) }
+  static override flags = {
+    events: Flags.string({ summary: `Comma-separated events: ${WEBHOOK_EVENTS.join(', ')}.`, required: true }),
+    'secret-env': Flags.string({ summary: 'Use the signing secret in this environment variable instead of generating one.', helpValue: 'VAR' }),
+  }
+
+  async run(): Promise<Result> {
+    const { args, flags } = await this.parse(WebhookAdd)
+    const envName = flags['secret-env']
+    const secret = envName ? process.env[envName] : undefined
+    if (envName && !secret) throw new UsageError(`--secret-env: ${envName} is not set or empty`)
+    const result = await addWebhook(this.ctx, { url: args.url, events: flags.events.split(',').map((e) => e.trim()).filter(Boolean) as WebhookEvent[], secret })
+    this.render(result, (r) => r.secret)
+    this.note(`Added ${result.webhook.id} for ${result.webhook.events.join(', ')}. The signing secret above is shown once.`)
+    return result
+  }
+}

@@ -1,0 +1,16 @@
+import { MomentryCommand } from '../../base-command.js'
+import type { WebhookView } from '../../core/webhooks/webhooks.js'
+import { listWebhooks } from '../../core/webhooks/webhooks.js'
+import { renderWebhooks } from '../../ui/webhooks.js'
+
+export default class WebhookList extends MomentryCommand<WebhookView[]> {
+  static override summary = 'List webhook endpoints (never their secrets).'
+  static override examples = ['<%= config.bin %> webhook list', '<%= config.bin %> webhook list --json']
+
+  async run(): Promise<WebhookView[]> {
+    await this.parse(WebhookList)
+    const list = await listWebhooks(this.ctx)
+    this.render(list, renderWebhooks)
+    return list
+  }
+}

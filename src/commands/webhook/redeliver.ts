@@ -1,0 +1,21 @@
+import { Args } from '@oclif/core'
+
+import { MomentryCommand } from '../../base-command.js'
+import { ExitCode } from '../../core/errors.js'
+import type { DeliveryView } from '../../core/webhooks/outbox.js'
+import { redeliver } from '../../core/webhooks/webhooks.js'
+import { renderDelivery } from '../../ui/webhooks.js'
+
+export default class WebhookRedeliver extends MomentryCommand<DeliveryView> {
+  static override summary = 'Send a delivery again now (exit 7 if the endpoint does not answer 2xx).'
+  static override examples = ['<%= config.bin %> webhook redeliver msg_2kV0S2c9yq0Q8bqYbq4m']
+  static override args = { delivery: Args.string({ required: true, description: 'delivery id (msg_…)', ignoreStdin: true }) }
+
+  async run(): Promise<DeliveryView> {
+    const { args } = await this.parse(WebhookRedeliver)
+    const delivery = await redeliver(this.ctx, args.delivery)
+    if (delivery.status !== 'delivered') this.setExitCode(ExitCode.EXTERNAL)
+    this.render(delivery, renderDelivery)
+    return delivery
+  }
+}

@@ -1,0 +1,23 @@
+import type { DeliveryView } from '../core/webhooks/outbox.js'
+import type { WebhookView } from '../core/webhooks/webhooks.js'
+import { paint } from './paint.js'
+import { renderTable, shortTime } from './table.js'
+
+export function renderWebhooks(list: WebhookView[]): string {
+  if (list.length === 0) return 'No webhooks. Add one with `momentry webhook add URL --events key.revoked,anomaly.detected`.'
+  return renderTable(['id', 'url', 'events', 'created'], list.map((w) => [w.id, w.url, w.events.join(','), shortTime(w.createdAt)]))
+}
+
+const STATUS = { pending: 'yellow', delivered: 'green', failed: 'red' } as const
+
+export function renderDeliveries(list: DeliveryView[]): string {
+  if (list.length === 0) return 'No deliveries.'
+  return renderTable(
+    ['delivery', 'webhook', 'event', 'status', 'attempts', 'last answer', 'next attempt'],
+    list.map((d) => [d.id, d.webhookId, d.eventType, paint(STATUS[d.status], d.status), d.attempts, d.lastError ?? d.lastStatus ?? '—', d.status === 'pending' ? shortTime(d.nextAttemptAt) : '—']),
+  )
+}
+
+export function renderDelivery(d: DeliveryView): string {
+  return d.status === 'delivered' ? `${d.id} delivered (HTTP ${d.lastStatus})` : `${d.id} not delivered: ${d.lastError ?? d.status}; will retry at ${shortTime(d.nextAttemptAt)}`
+}

@@ -1,0 +1,132 @@
+import { createHmac } from 'node:crypto'
+import type { IncomingHttpHeaders, Server } from 'node:http'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+import { expect } from 'chai'
+
+import { expectJsonError, expectOneLineError } from '../helpers/assert.js'
+import { runCli, runJson } from '../helpers/cli.js'
+import { openTestSql, truncateAll } from '../helpers/db.js'
+import type { ServeProcess } from '../helpers/serve.js'
+import { startServe } from '../helpers/serve.js'
+
+interface Received {
+  headers: IncomingHttpHeaders
+  body: string
+}
+
+/** A receiver that answers `status` and verifies nothing itself: the test checks signatures independently. */
+function receiver(port = 0, status = 200): Promise<{ server: Server; url: string; got: Received[] }> {
+  const got: Received[] = []
+  const server = createServer((req, res) => {
+    let body = ''
+    req.on('data', (c) => (body += c))
+    req.on('end', () => {
+      got.push({ headers: req.headers, body })
+      res.statusCode = status
+      res.end()
+    })
+  })
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, got })))
+}
+
+/** The Standard Webhooks check, written here from the spec, not with momentry's code. */
+function signatureIsValid(secret: string, r: Received): boolean {
+  const id = String(r.headers['webhook-id'])
+  const ts = String(r.headers['webhook-timestamp'])
+  const expected = createHmac('sha256', Buffer.from(secret.replace(/^whsec_/, ''), 'base64')).update(`${id}.${ts}.${r.body}`).digest('base64')
+  return String(r.headers['webhook-signature']).split(' ').includes(`v1,${expected}`)
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+describe('webhooks (outbox, Standard Webhooks signatures)', function () {
+  this.timeout(60_000)
+  const sql = openTestSql()
+  const servers: Server[] = []
+  let serve: ServeProcess | undefined
+  beforeEach(async () => {
+    await truncateAll(sql)
+    await sql`truncate webhooks cascade`
+  })
+  afterEach(async () => {
+    await serve?.stop()
+    serve = undefined
+    await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))))
+  })
+  after(() => sql.end())
+
+  it('given a webhook for key events, when the CLI creates and revokes a key, then the receiver gets both at once, correctly signed and without secrets', async () => {
+    const rx = await receiver()
+    servers.push(rx.server)
+    const added = await runJson(['webhook', 'add', rx.url, '--events', 'key.created,key.revoked'])
+    expect(added.code).to.equal(0)
+    const secret = added.json.secret
+    expect(secret).to.match(/^whsec_/)
+    const key = await runJson(['api-key', 'create', '--name', 'hooked', '--type', 'service'])
+    await runJson(['api-key', 'revoke', key.json.key.id, '--reason', 'test'])
+    expect(rx.got.map((r) => JSON.parse(r.body).type)).to.deep.equal(['key.created', 'key.revoked'])
+    for (const r of rx.got) {
+      expect(signatureIsValid(secret, r), 'signature').to.equal(true)
+      expect(Math.abs(Number(r.headers['webhook-timestamp']) - Date.now() / 1000)).to.be.below(60)
+      expect(String(r.headers['webhook-id'])).to.match(/^msg_/)
+      expect(r.body).to.not.include(key.json.secret)
+      expect(r.body).to.not.include(key.json.secret.slice(9, 40))
+    }
+    expect(JSON.parse(rx.got[1]!.body).data).to.deep.include({ keyId: key.json.key.id, reason: 'test' })
+    const deliveries = await runJson(['webhook', 'deliveries'])
+    expect(deliveries.json.map((d: any) => d.status)).to.deep.equal(['delivered', 'delivered'])
+  })
+
+  it('given a receiver that is down, when an event is raised, then it waits in the outbox and serve delivers it once the receiver is back, exactly once', async () => {
+    const probe = await receiver()
+    const port = (probe.server.address() as AddressInfo).port
+    await new Promise((r) => probe.server.close(r)) // a port nobody listens on now
+    const added = await runJson(['webhook', 'add', `http://127.0.0.1:${port}/hook`, '--events', 'key.created'])
+    await runJson(['api-key', 'create', '--name', 'later', '--type', 'service'])
+    const [pending] = (await runJson(['webhook', 'deliveries'])).json
+    expect(pending).to.include({ status: 'pending', attempts: 1, eventType: 'key.created' })
+    expect(pending.lastError).to.match(/ECONNREFUSED/)
+
+    const rx = await receiver(port)
+    servers.push(rx.server)
+    await sql`update webhook_deliveries set next_attempt_at = now()` // skip the 5 s backoff
+    serve = await startServe()
+    for (let i = 0; i < 50 && rx.got.length === 0; i++) await sleep(100)
+    expect(rx.got).to.have.length(1)
+    expect(signatureIsValid(added.json.secret, rx.got[0]!)).to.equal(true)
+    await sleep(2500) // two more drain rounds of serve
+    expect(rx.got).to.have.length(1)
+    const [done] = (await runJson(['webhook', 'deliveries'])).json
+    expect(done).to.include({ status: 'delivered', attempts: 2, lastStatus: 200 })
+  })
+
+  it('given a receiver answering 500, then `webhook test` exits 7, and `redeliver` succeeds once it answers 2xx', async () => {
+    const bad = await receiver(0, 500)
+    servers.push(bad.server)
+    const added = await runJson(['webhook', 'add', bad.url, '--events', 'anomaly.detected'])
+    const test = await runJson(['webhook', 'test', added.json.webhook.id])
+    expect(test.code).to.equal(7)
+    expect(test.json).to.include({ status: 'pending', lastStatus: 500, lastError: 'HTTP 500' })
+    expect(JSON.parse(bad.got[0]!.body).type).to.equal('webhook.test')
+    await new Promise((r) => bad.server.close(r))
+    servers.length = 0
+    const good = await receiver((bad.server.address() as AddressInfo | null)?.port ?? Number(new URL(bad.url).port))
+    servers.push(good.server)
+    const again = await runJson(['webhook', 'redeliver', test.json.id])
+    expect(again.code).to.equal(0)
+    expect(again.json).to.include({ status: 'delivered', lastStatus: 200 })
+    expect(good.got[0]!.headers['webhook-id']).to.equal(test.json.id) // same id: receivers can de-duplicate
+  })
+
+  it('given bad input, then one line and the documented exit code', async () => {
+    expectOneLineError(await runCli(['webhook', 'add', 'ftp://x', '--events', 'key.created']), 2, /url: must be an http/)
+    expectOneLineError(await runCli(['webhook', 'add', 'https://x.example', '--events', 'key.exploded']), 2, /events are key.created/)
+    expectOneLineError(await runCli(['webhook', 'remove', 'nope']), 2, /not a webhook id/)
+    expectJsonError(await runJson(['webhook', 'remove', 'whk_aaaaaaaaaaaaaaaa']), 5, 'NOT_FOUND')
+    expectOneLineError(await runCli(['webhook', 'redeliver', 'msg_bad']), 2, /not a delivery id/)
+    const list = await runJson(['webhook', 'list'])
+    expect(list.json).to.deep.equal([])
+  })
+})
