@@ -2,6 +2,7 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { z } from 'zod'
 
+import { parseDuration } from './duration.js'
 import { ConfigError } from './errors.js'
 
 const int = (min: number, max: number) =>
@@ -40,6 +41,7 @@ const envSchema = z.object({
     .regex(/^([01]\d|2[0-3])-([01]\d|2[0-4])$/, 'expected HH-HH, e.g. 00-06')
     .default('00-06'),
   ANOMALY_AUTO_DISABLE: z.enum(['critical', 'high', 'off'], { message: 'expected critical, high or off' }).default('off'),
+  MOMENTRY_ROTATION_NOTICE: z.string().regex(/^\d{1,10}[smhdw]$/, 'expected a duration like 7d').default('7d'),
   MOMENTRY_DATA_DIR: z.string().min(1).optional(),
   MOMENTRY_AUDIT_KEY: z
     .string()
@@ -77,6 +79,8 @@ export interface Config {
     autoDisable: 'critical' | 'high' | 'off'
   }
   dataDir: string
+  /** How long before a scheduled rotation `key.rotation_due` fires. */
+  rotationNoticeSeconds: number
   auditKey?: string
   gitea: { username?: string; password?: string }
   n8n: { email?: string; password?: string }
@@ -132,6 +136,7 @@ export function loadConfig(env: Env = process.env): Config {
       autoDisable: e.ANOMALY_AUTO_DISABLE,
     },
     dataDir: e.MOMENTRY_DATA_DIR ?? defaultDataDir(env),
+    rotationNoticeSeconds: parseDuration(e.MOMENTRY_ROTATION_NOTICE, 'MOMENTRY_ROTATION_NOTICE', { allowZero: true }),
     auditKey: e.MOMENTRY_AUDIT_KEY,
     gitea: { username: e.GITEA_USERNAME, password: e.GITEA_PASSWORD },
     n8n: { email: e.N8N_EMAIL, password: e.N8N_PASSWORD },

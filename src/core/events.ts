@@ -14,6 +14,7 @@ export type MomentryEvent =
   | { type: 'key.revoked'; keyId: string; reason: string | null; at: string }
   | { type: 'key.disabled'; keyId: string; reason: string | null; at: string }
   | { type: 'key.enabled'; keyId: string; at: string }
+  | { type: 'key.rotation_due'; keyId: string; name: string; dueAt: string; at: string }
   | { type: 'blacklist.changed'; network: string; change: 'added' | 'removed'; at: string }
   | { type: 'ip.locked_out'; ip: string; attempts: number; retryAfterSeconds: number; at: string }
   | {

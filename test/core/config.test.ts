@@ -49,6 +49,7 @@ describe('config', () => {
           autoDisable: 'off',
         },
         dataDir: '/home/tester/.local/share/momentry',
+        rotationNoticeSeconds: 7 * 86_400,
         auditKey: undefined,
         gitea: { username: undefined, password: undefined },
         n8n: { email: undefined, password: undefined },

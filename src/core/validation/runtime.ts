@@ -15,6 +15,7 @@ import type { EventBus, MomentryEvent } from '../events.js'
 import type { Logger } from '../log.js'
 import type { Redis } from '../redis.js'
 import { disableKey } from '../api-keys/change-key-state.js'
+import { notifyRotationDue } from '../api-keys/rotate-key.js'
 import type { AnomalyAlert } from '../anomalies/detect-anomalies.js'
 import { detectAnomalies, newDetectionMemory } from '../anomalies/detect-anomalies.js'
 import type { Severity } from '../anomalies/detectors.js'
@@ -76,6 +77,7 @@ export class ValidationRuntime {
   private blacklistSize = 0
   private refreshTimer?: NodeJS.Timeout
   private drainTimer?: NodeJS.Timeout
+  private noticeTimer?: NodeJS.Timeout
   private draining?: Promise<unknown>
   /** Webhook deliveries for events this process raised: a one-shot run tries them before exiting. */
   private readonly ownDeliveries: string[] = []
@@ -188,6 +190,10 @@ export class ValidationRuntime {
     this.usage.start()
     this.drainTimer = setInterval(() => void this.drainOutbox(), 1000)
     this.drainTimer.unref()
+    const notice = () => void notifyRotationDue(this.asContext('momentry:scheduler')).catch((e: Error) => this.deps.log.warn(`rotation notice: ${e.message}`))
+    this.noticeTimer = setInterval(notice, 60_000)
+    this.noticeTimer.unref()
+    notice()
     const redis = await this.redis().catch((error: Error) => {
       this.deps.log.warn(`Redis is unavailable (${error.message}): no cross-process invalidation until restart`)
       return undefined
@@ -207,6 +213,7 @@ export class ValidationRuntime {
   async close(): Promise<void> {
     clearInterval(this.refreshTimer)
     clearInterval(this.drainTimer)
+    clearInterval(this.noticeTimer)
     await this.usage.stop()
     await this.draining
     if (this.ownDeliveries.length > 0) {
