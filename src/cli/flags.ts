@@ -75,3 +75,6 @@ export const keyIdArg = Args.custom<string>({
   ignoreStdin: true,
   parse: async (input) => assertKeyId(input),
 })
+
+/** A required positional id, never read from stdin (oclif would otherwise slurp a piped key). */
+export const idArg = (description: string) => Args.string({ required: true, description, ignoreStdin: true })

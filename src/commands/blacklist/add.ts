@@ -1,7 +1,7 @@
-import { Args, Flags } from '@oclif/core'
+import { Flags } from '@oclif/core'
 
 import { MomentryCommand } from '../../base-command.js'
-import { durationFlag } from '../../cli/flags.js'
+import { durationFlag, idArg } from '../../cli/flags.js'
 import type { BlacklistEntry } from '../../core/blacklist/blacklist.js'
 import { addToBlacklist } from '../../core/blacklist/blacklist.js'
 import { renderBlacklistChange } from '../../ui/blacklist.js'
@@ -16,7 +16,7 @@ export default class BlacklistAdd extends MomentryCommand<Result> {
     '<%= config.bin %> blacklist add 2001:db8::/32 --json',
   ]
 
-  static override args = { target: Args.string({ required: true, description: 'IP or CIDR range', ignoreStdin: true }) }
+  static override args = { target: idArg('IP or CIDR range') }
   static override flags = {
     reason: Flags.string({ summary: 'Why; kept with the entry and in the audit log.' }),
     'expires-in': durationFlag({ summary: 'Lift the entry automatically after this long, e.g. 7d.' }),

@@ -1,6 +1,5 @@
-import { Args } from '@oclif/core'
-
 import { MomentryCommand } from '../../base-command.js'
+import { idArg } from '../../cli/flags.js'
 import type { BlacklistEntry } from '../../core/blacklist/blacklist.js'
 import { removeFromBlacklist } from '../../core/blacklist/blacklist.js'
 import { renderBlacklistChange } from '../../ui/blacklist.js'
@@ -8,7 +7,7 @@ import { renderBlacklistChange } from '../../ui/blacklist.js'
 export default class BlacklistRemove extends MomentryCommand<BlacklistEntry> {
   static override summary = 'Lift a blacklist entry.'
   static override examples = ['<%= config.bin %> blacklist remove 198.51.100.0/24']
-  static override args = { target: Args.string({ required: true, description: 'IP or CIDR range, as listed', ignoreStdin: true }) }
+  static override args = { target: idArg('IP or CIDR range, as listed') }
 
   async run(): Promise<BlacklistEntry> {
     const { args } = await this.parse(BlacklistRemove)

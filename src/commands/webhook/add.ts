@@ -1,6 +1,7 @@
-import { Args, Flags } from '@oclif/core'
+import { Flags } from '@oclif/core'
 
 import { MomentryCommand } from '../../base-command.js'
+import { idArg } from '../../cli/flags.js'
 import { UsageError } from '../../core/errors.js'
 import type { WebhookEvent, WebhookView } from '../../core/webhooks/webhooks.js'
 import { addWebhook, WEBHOOK_EVENTS } from '../../core/webhooks/webhooks.js'
@@ -15,7 +16,7 @@ export default class WebhookAdd extends MomentryCommand<Result> {
     'WEBHOOK_SECRET=whsec_… <%= config.bin %> webhook add https://ops.example.com/hooks --events ip.locked_out --secret-env WEBHOOK_SECRET',
   ]
 
-  static override args = { url: Args.string({ required: true, description: 'http(s) URL that receives POSTs', ignoreStdin: true }) }
+  static override args = { url: idArg('http(s) URL that receives POSTs') }
   static override flags = {
     events: Flags.string({ summary: `Comma-separated events: ${WEBHOOK_EVENTS.join(', ')}.`, required: true }),
     'secret-env': Flags.string({ summary: 'Use the signing secret in this environment variable instead of generating one.', helpValue: 'VAR' }),

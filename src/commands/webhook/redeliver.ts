@@ -1,6 +1,5 @@
-import { Args } from '@oclif/core'
-
 import { MomentryCommand } from '../../base-command.js'
+import { idArg } from '../../cli/flags.js'
 import { ExitCode } from '../../core/errors.js'
 import type { DeliveryView } from '../../core/webhooks/outbox.js'
 import { redeliver } from '../../core/webhooks/webhooks.js'
@@ -9,7 +8,7 @@ import { renderDelivery } from '../../ui/webhooks.js'
 export default class WebhookRedeliver extends MomentryCommand<DeliveryView> {
   static override summary = 'Send a delivery again now (exit 7 if the endpoint does not answer 2xx).'
   static override examples = ['<%= config.bin %> webhook redeliver msg_2kV0S2c9yq0Q8bqYbq4m']
-  static override args = { delivery: Args.string({ required: true, description: 'delivery id (msg_…)', ignoreStdin: true }) }
+  static override args = { delivery: idArg('delivery id (msg_…)') }
 
   async run(): Promise<DeliveryView> {
     const { args } = await this.parse(WebhookRedeliver)

@@ -1,6 +1,5 @@
-import { Args } from '@oclif/core'
-
 import { MomentryCommand } from '../../base-command.js'
+import { idArg } from '../../cli/flags.js'
 import { ExitCode } from '../../core/errors.js'
 import type { DeliveryView } from '../../core/webhooks/outbox.js'
 import { testWebhook } from '../../core/webhooks/webhooks.js'
@@ -9,7 +8,7 @@ import { renderDelivery } from '../../ui/webhooks.js'
 export default class WebhookTest extends MomentryCommand<DeliveryView> {
   static override summary = 'Send a signed webhook.test event to an endpoint now (exit 7 if it does not answer 2xx).'
   static override examples = ['<%= config.bin %> webhook test whk_4kQ2mZp0aXy7Lb8f']
-  static override args = { id: Args.string({ required: true, description: 'webhook id (whk_…)', ignoreStdin: true }) }
+  static override args = { id: idArg('webhook id (whk_…)') }
 
   async run(): Promise<DeliveryView> {
     const { args } = await this.parse(WebhookTest)
