@@ -123,5 +123,6 @@ export function renderStats(s: KeyStats): string {
     matrix,
     `expiring within 7 days: ${s.expiringIn7Days}   within 30 days: ${s.expiringIn30Days}`,
     `rotation due: ${s.rotationDue}   open anomalies: ${s.openAnomalies}`,
+    `last 24 h: ${s.validationsLast24h} validations, ${s.failuresLast24h} failed   locked-out IPs: ${s.lockedOutIps ?? 'n/a (no Redis)'}`,
   ].join('\n')
 }

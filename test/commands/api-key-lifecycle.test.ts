@@ -272,5 +272,18 @@ describe('api-key lifecycle through the CLI', () => {
       expect(s.json.expiringIn7Days).to.equal(1)
       expect(s.json.expiringIn30Days).to.equal(1)
     })
+
+    it('given validations and a lockout, then stats counts validations and failures of the last 24 h and locked-out IPs', async () => {
+      const { secret } = await create('--scopes', 'a')
+      await validate(secret)
+      await validate(secret, '--require-scope', 'b')
+      const ip = `198.18.${Date.now() % 250}.${Math.floor(Math.random() * 250) + 1}`
+      for (let i = 0; i < 5; i++) await runJson(['api-key', 'validate', '--ip', ip], { input: 'mtry_nope' })
+      const s = await runJson(['api-key', 'stats'])
+      expect(s.json).to.include({ validationsLast24h: 2, failuresLast24h: 1 })
+      expect(s.json.lockedOutIps).to.be.at.least(1)
+      const text = await runCli(['api-key', 'stats'])
+      expect(text.stdout).to.match(/last 24 h: 2 validations, 1 failed/)
+    })
   })
 })

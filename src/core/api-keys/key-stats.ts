@@ -1,4 +1,5 @@
 import type { CoreContext } from '../context.js'
+import { listLockedOutIps } from '../validation/locked-out.js'
 import type { KeyStatus, KeyType } from './key-types.js'
 import { KEY_STATUSES, KEY_TYPES } from './key-types.js'
 import type { LifecycleCounts } from './repo.js'
@@ -6,6 +7,8 @@ import { countByTypeAndStatus, lifecycleCounts } from './repo.js'
 
 export interface KeyStats extends LifecycleCounts {
   total: number
+  /** IPs locked out now (null without Redis: lockouts are then per process). */
+  lockedOutIps: number | null
   /** Every type × status cell, zeros included, so the shape never changes. */
   byTypeAndStatus: Record<KeyType, Record<KeyStatus, number>>
   byStatus: Record<KeyStatus, number>
@@ -14,7 +17,7 @@ export interface KeyStats extends LifecycleCounts {
 /** Counts by type × status, keys expiring in 7/30 days, rotations due, open anomalies. */
 export async function keyStats(ctx: CoreContext): Promise<KeyStats> {
   const now = ctx.clock.now()
-  const [cells, lifecycle] = await Promise.all([countByTypeAndStatus(ctx.sql, now), lifecycleCounts(ctx.sql, now)])
+  const [cells, lifecycle, locked] = await Promise.all([countByTypeAndStatus(ctx.sql, now), lifecycleCounts(ctx.sql, now), listLockedOutIps(ctx)])
   const zero = () => Object.fromEntries(KEY_STATUSES.map((s) => [s, 0])) as Record<KeyStatus, number>
   const byTypeAndStatus = Object.fromEntries(KEY_TYPES.map((t) => [t, zero()])) as KeyStats['byTypeAndStatus']
   const byStatus = zero()
@@ -24,5 +27,5 @@ export async function keyStats(ctx: CoreContext): Promise<KeyStats> {
     byStatus[c.status] += c.count
     total += c.count
   }
-  return { total, byTypeAndStatus, byStatus, ...lifecycle }
+  return { total, lockedOutIps: locked ? locked.length : null, byTypeAndStatus, byStatus, ...lifecycle }
 }

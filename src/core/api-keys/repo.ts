@@ -211,11 +211,14 @@ export interface LifecycleCounts {
   expiringIn30Days: number
   rotationDue: number
   openAnomalies: number
+  validationsLast24h: number
+  failuresLast24h: number
 }
 
 export async function lifecycleCounts(q: Queryable, now: Date): Promise<LifecycleCounts> {
   const in7 = new Date(now.getTime() + 7 * 86_400_000)
   const in30 = new Date(now.getTime() + 30 * 86_400_000)
+  const day = new Date(now.getTime() - 86_400_000)
   const [row] = await q`
     select
       (select count(*)::int from api_keys where revoked_at is null and enabled
@@ -225,8 +228,17 @@ export async function lifecycleCounts(q: Queryable, now: Date): Promise<Lifecycl
       (select count(*)::int from api_keys where rotate_every_seconds is not null and replaced_by is null
          and revoked_at is null and enabled and (expires_at is null or expires_at > ${now})
          and created_at + make_interval(secs => rotate_every_seconds) <= ${now}) as due,
-      (select count(*)::int from api_key_anomalies where status <> 'resolved') as anomalies`
-  return { expiringIn7Days: row!.in7, expiringIn30Days: row!.in30, rotationDue: row!.due, openAnomalies: row!.anomalies }
+      (select count(*)::int from api_key_anomalies where status <> 'resolved') as anomalies,
+      (select coalesce(sum(ok_count + fail_count), 0)::int from key_usage_minute where minute >= ${day}) as uses,
+      (select coalesce(sum(fail_count), 0)::int from key_usage_minute where minute >= ${day}) as fails`
+  return {
+    expiringIn7Days: row!.in7,
+    expiringIn30Days: row!.in30,
+    rotationDue: row!.due,
+    openAnomalies: row!.anomalies,
+    validationsLast24h: row!.uses,
+    failuresLast24h: row!.fails,
+  }
 }
 
 /** Keys whose rotation interval has passed (for `rotate --due`), oldest first. */

@@ -21,6 +21,7 @@ import { detectAnomalies, newDetectionMemory } from '../anomalies/detect-anomali
 import type { Severity } from '../anomalies/detectors.js'
 import type { CoreContext } from '../context.js'
 import { ConflictError } from '../errors.js'
+import { listLockedOutIps } from './locked-out.js'
 import type { OutboxDeps } from '../webhooks/outbox.js'
 import { deliverDue, enqueueEvent } from '../webhooks/outbox.js'
 import { UsageRecorder } from '../usage/usage-recorder.js'
@@ -199,7 +200,7 @@ export class ValidationRuntime {
       return undefined
     })
     if (redis) {
-      await this.loadLockouts(redis)
+      await this.loadLockouts()
       this.subscriber = redis.duplicate()
       this.subscriber.on('error', () => {})
       await this.subscriber.connect()
@@ -240,16 +241,9 @@ export class ValidationRuntime {
   }
 
   /** Lockouts set before this process started (Redis keys of the limiter). */
-  private async loadLockouts(redis: Redis): Promise<void> {
-    const prefix = `${this.deps.config.redisPrefix}lockout:`
-    for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
-      for (const key of keys) {
-        const [count, ttl] = await Promise.all([redis.get(key), redis.pTTL(key)])
-        if (Number(count) >= this.deps.config.rateLimit.maxAttempts && ttl > 0) {
-          this.lockedUntil.set(key.slice(prefix.length), this.deps.clock.now().getTime() + ttl)
-        }
-      }
-    }
+  private async loadLockouts(): Promise<void> {
+    const now = this.deps.clock.now().getTime()
+    for (const l of (await listLockedOutIps(this.asContext(this.deps.actor))) ?? []) this.lockedUntil.set(l.ip, now + l.retryAfterSeconds * 1000)
   }
 
   private onMessage(channel: string, message: string): void {

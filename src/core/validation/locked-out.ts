@@ -1,0 +1,24 @@
+import type { CoreContext } from '../context.js'
+
+export interface LockedOutIp {
+  ip: string
+  retryAfterSeconds: number
+}
+
+/**
+ * IPs locked out right now, read from the lockout counters in Redis. Without Redis,
+ * lockouts live in each process's memory and cannot be listed: returns undefined.
+ */
+export async function listLockedOutIps(ctx: CoreContext): Promise<LockedOutIp[] | undefined> {
+  const redis = await ctx.redis().catch(() => undefined)
+  if (!redis) return undefined
+  const prefix = `${ctx.config.redisPrefix}lockout:`
+  const out: LockedOutIp[] = []
+  for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
+    for (const key of keys) {
+      const [count, ttl] = await Promise.all([redis.get(key), redis.pTTL(key)])
+      if (Number(count) >= ctx.config.rateLimit.maxAttempts && ttl > 0) out.push({ ip: key.slice(prefix.length), retryAfterSeconds: Math.ceil(ttl / 1000) })
+    }
+  }
+  return out.sort((a, b) => a.ip.localeCompare(b.ip))
+}
