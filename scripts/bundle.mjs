@@ -35,6 +35,8 @@ await build({
     'undici',
     'ink',
     'react',
+    'react/jsx-runtime',
+    '@napi-rs/keyring',
   ],
   logLevel: 'warning',
 })
