@@ -5,6 +5,7 @@ import type { CliSession } from './cli/session.js'
 import { openSession } from './cli/session.js'
 import type { CoreContext } from './core/context.js'
 import type { ExitCodeValue } from './core/errors.js'
+import type { Logger } from './core/log.js'
 
 /**
  * The one base class: `--json` on every command, a lazily built core context that is
@@ -16,10 +17,12 @@ export abstract class MomentryCommand<T> extends Command {
   private session?: CliSession
   /** Commands that keep running (serve, watch) set this: Redis then reconnects after a drop. */
   protected longRunning = false
+  /** Where core log lines go; stderr unless a command draws the screen itself (watch). */
+  protected logger?: Logger
 
   /** The core context; built on first use so commands that need nothing pay nothing. */
   protected get ctx(): CoreContext {
-    this.session ??= openSession(process.env, { longRunning: this.longRunning })
+    this.session ??= openSession(process.env, { longRunning: this.longRunning, log: this.logger })
     return this.session.ctx
   }
 

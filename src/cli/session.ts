@@ -8,6 +8,7 @@ import type { Sql } from '../core/db/connect.js'
 import { closePostgres, connectPostgres } from '../core/db/connect.js'
 import { ConfigError } from '../core/errors.js'
 import { createEventBus } from '../core/events.js'
+import type { Logger } from '../core/log.js'
 import { createStderrLogger } from '../core/log.js'
 import type { Redis } from '../core/redis.js'
 import { closeRedis, connectRedis } from '../core/redis.js'
@@ -24,10 +25,10 @@ export interface CliSession {
  * Build the context for one CLI run. Nothing connects here: PostgreSQL on the first
  * query, Redis on the first `ctx.redis()`. `close()` drains events and ends both.
  */
-export function openSession(env: NodeJS.ProcessEnv = process.env, options: { clock?: Clock; longRunning?: boolean } = {}): CliSession {
+export function openSession(env: NodeJS.ProcessEnv = process.env, options: { clock?: Clock; longRunning?: boolean; log?: Logger } = {}): CliSession {
   const clock = options.clock ?? systemClock
   const config = loadConfig(env)
-  const log = createStderrLogger({ debug: Boolean(env.MOMENTRY_DEBUG) })
+  const log = options.log ?? createStderrLogger({ debug: Boolean(env.MOMENTRY_DEBUG) })
   const bus = createEventBus(log)
   let sql: Sql | undefined
   let redis: Promise<Redis | undefined> | undefined

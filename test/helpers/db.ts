@@ -49,7 +49,7 @@ export function redisTestContext(
   const ctx = createContext({
     config,
     sql,
-    redis: () => (redis ??= connectRedis(config.redisUrl!, silentLogger, { reconnect: true })),
+    redis: async () => (config.redisUrl ? (redis ??= connectRedis(config.redisUrl, silentLogger, { reconnect: true })) : undefined),
     bus: createEventBus(silentLogger),
     clock: options.clock,
     log: silentLogger,

@@ -1,4 +1,5 @@
 import type { CoreContext } from '../context.js'
+import type { Redis } from '../redis.js'
 
 export interface LockedOutIp {
   ip: string
@@ -8,15 +9,16 @@ export interface LockedOutIp {
 /**
  * IPs locked out right now, read from the lockout counters in Redis. Without Redis,
  * lockouts live in each process's memory and cannot be listed: returns undefined.
+ * `redis` overrides the context's connection (the dashboard keeps its own, reconnecting one).
  */
-export async function listLockedOutIps(ctx: CoreContext): Promise<LockedOutIp[] | undefined> {
-  const redis = await ctx.redis().catch(() => undefined)
-  if (!redis) return undefined
+export async function listLockedOutIps(ctx: Pick<CoreContext, 'redis' | 'config'>, redis?: Redis): Promise<LockedOutIp[] | undefined> {
+  const client = redis ?? (await ctx.redis().catch(() => undefined))
+  if (!client?.isReady) return undefined
   const prefix = `${ctx.config.redisPrefix}lockout:`
   const out: LockedOutIp[] = []
-  for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
+  for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
     for (const key of keys) {
-      const [count, ttl] = await Promise.all([redis.get(key), redis.pTTL(key)])
+      const [count, ttl] = await Promise.all([client.get(key), client.pTTL(key)])
       if (Number(count) >= ctx.config.rateLimit.maxAttempts && ttl > 0) out.push({ ip: key.slice(prefix.length), retryAfterSeconds: Math.ceil(ttl / 1000) })
     }
   }
