@@ -23,6 +23,9 @@ if (url && email && password) {
       env = { N8N_URL: url, MOMENTRY_DATA_DIR: dir }
     })
     after(async () => {
+      // Leave the instance as found, even after a failure half way.
+      const left = await runJson(['n8n', 'list'], { env })
+      for (const k of left.json?.keys ?? []) if (String(k.label).startsWith('momentry-test-')) await runJson(['n8n', 'delete', k.id], { env })
       rmSync(dir, { recursive: true, force: true })
       await sql.end()
     })

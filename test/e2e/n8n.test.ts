@@ -142,13 +142,21 @@ describe('n8n commands against a fake n8n (integrations.md contract)', function 
     const a = await runJson(['n8n', 'create', '--label', 'ci', '--scopes', 'workflow:read,workflow:list', '--expires-in', '30d'], { env })
     const r = await runJson(['n8n', 'rotate', a.json.key.id], { env })
     expect(r.code, r.stderr).to.equal(0)
-    expect(r.json.key).to.include({ label: 'ci' })
+    expect(r.json.key.label).to.match(/^ci-rot-\d{8}T\d{6}Z$/) // labels are unique per user in n8n
     expect(r.json.key.scopes).to.deep.equal(['workflow:read', 'workflow:list'])
     expect(Math.abs(Date.parse(r.json.key.expiresAt) - Date.parse(a.json.key.expiresAt))).to.be.below(60_000)
     expect(r.json.previous).to.deep.equal({ id: a.json.key.id, deleted: true })
     expect(n8n.keys.map((k) => k.rawApiKey)).to.deep.equal([r.json.secret])
     const order = n8n.seen.filter((s) => s.method !== 'GET' && s.url !== '/rest/login').map((s) => s.method)
     expect(order).to.deep.equal(['POST', 'POST', 'DELETE'])
+  })
+
+  it('given a label the user already has, when `n8n create` runs, then it is a conflict (exit 6) before any create; n8n’s own 500 for it is a conflict too', async () => {
+    await runJson(['n8n', 'create', '--label', 'ci', '--scopes', 'workflow:read'], { env })
+    const r = await runJson(['n8n', 'create', '--label', 'ci', '--scopes', 'workflow:read'], { env })
+    expectJsonError(r, 6, 'CONFLICT')
+    expect(r.json.error.message).to.match(/already has an API key labelled ci/)
+    expect(n8n.seen.filter((s) => s.method === 'POST' && s.url === '/rest/api-keys')).to.have.length(1)
   })
 
   it('given the public API disabled, when keys are listed or created, then the empty 404 is named as such (exit 7)', async () => {

@@ -53,7 +53,7 @@ export async function startFakeN8n(users = [{ id: 'u1', email: 'owner@example.co
         return send(res, 400, { code: 'invalid_type', expected: 'string', received: 'undefined', path: ['emailOrLdapLoginId'], message: 'Required' })
       }
       const user = users.find((u) => u.email === body.emailOrLdapLoginId && u.password === body.password)
-      if (!user) return send(res, 401, { code: 401, message: 'Wrong username or password. Do you have caps lock on?' })
+      if (!user) return send(res, 401, { code: 401, message: 'Wrong username or password. Do you have caps lock on?', stacktrace: 'ResponseError: Wrong username or password.' })
       const jwt = `${b64({ alg: 'HS256' })}.${b64({ id: user.id, hash: randomBytes(6).toString('hex') })}.${randomBytes(16).toString('base64url')}`
       sessions.set(jwt, user)
       return send(res, 200, { data: { id: user.id, email: user.email, role: user.role } }, { 'set-cookie': [`n8n-auth=${jwt}; Max-Age=604800; Path=/; HttpOnly; Secure; SameSite=Lax`] })
@@ -79,7 +79,11 @@ export async function startFakeN8n(users = [{ id: 'u1', email: 'owner@example.co
         if (!Array.isArray(body.scopes) || body.scopes.length === 0) return send(res, 400, { code: 400, message: 'scopes: Array must contain at least 1 element(s)' })
         if (!('expiresAt' in body)) return send(res, 400, { code: 'invalid_type', expected: 'number', received: 'undefined', path: ['expiresAt'], message: 'Required' })
         if (body.expiresAt !== null && (typeof body.expiresAt !== 'number' || body.expiresAt <= Date.now() / 1000)) return send(res, 400, { code: 400, message: 'Expiration date must be in the future or null' })
-        if (body.scopes.some((s: string) => !allowed.includes(s))) return send(res, 400, { code: 400, message: 'Invalid scopes for user role' })
+        if (body.scopes.some((s: string) => !allowed.includes(s))) return send(res, 400, { code: 400, message: 'Invalid scopes for user role', stacktrace: 'ResponseError: Invalid scopes for user role' })
+        // n8n 1.123: UNIQUE(userId, label) surfaces as a 500 (see /work/n8n-real/observed.md).
+        if (keys.some((k) => k.userId === user.id && k.label === body.label)) {
+          return send(res, 500, { code: 0, message: 'There is already an entry with this name', stacktrace: 'QueryFailedError: SQLITE_CONSTRAINT: UNIQUE constraint failed' })
+        }
         const id = randomBytes(12).toString('base64url').replace(/[-_]/g, 'x').slice(0, 16)
         const exp = body.expiresAt as number | null
         const rawApiKey = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: user.id, iss: 'n8n', aud: 'public-api', jti: id, ...(exp ? { exp } : {}) })}.${randomBytes(24).toString('base64url')}`

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { appendAudit } from '../audit/repo.js'
 import type { CoreContext } from '../context.js'
 import { printable } from '../duration.js'
-import { ExternalServiceError, NotFoundError, UsageError } from '../errors.js'
+import { ConflictError, ExitCode, ExternalServiceError, NotFoundError, UsageError } from '../errors.js'
 import { parseInput } from '../validate-input.js'
 import type { N8nKey, N8nSession } from './n8n-client.js'
 import { createN8nKeyRemote, deleteN8nKeyRemote, listN8nKeysRemote, listN8nScopes } from './n8n-client.js'
@@ -92,8 +92,28 @@ export interface IssuedN8nKey {
   key: N8nKeyView
 }
 
+/** `ci` → `ci-rot-20261122T031400Z`, within n8n's 50 characters (labels are unique per user). */
+export function rotatedLabel(label: string, at: Date): string {
+  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+  return `${label.replace(/-rot-\d{8}T\d{6}Z$/, '').slice(0, 50 - 21)}-rot-${stamp}`
+}
+
+async function assertLabelFree(s: N8nSession, label: string): Promise<void> {
+  if ((await listN8nKeysRemote(s)).some((k) => k.label === label)) {
+    throw new ConflictError(`n8n already has an API key labelled ${label} for ${s.email}`, 'Labels are unique per user in n8n: pick another --label, or delete the old key (`momentry n8n list` shows ids)')
+  }
+}
+
 async function mint(ctx: CoreContext, s: N8nSession, input: { label: string; scopes: string[]; expiresAt: Date | null }, action: 'n8n.key.create' | 'n8n.key.rotate', extra: Record<string, unknown> = {}): Promise<IssuedN8nKey> {
-  const created = await createN8nKeyRemote(s, { label: input.label, scopes: input.scopes, expiresAt: input.expiresAt ? Math.floor(input.expiresAt.getTime() / 1000) : null })
+  await assertLabelFree(s, input.label)
+  const body = { label: input.label, scopes: input.scopes, expiresAt: input.expiresAt ? Math.floor(input.expiresAt.getTime() / 1000) : null }
+  const created = await createN8nKeyRemote(s, body).catch(async (error) => {
+    // The label is free, so a conflict means a key made in this same second: n8n's JWT has a
+    // one-second iat, so the next second gives a different key.
+    if ((error as { exitCode?: number }).exitCode !== ExitCode.CONFLICT) throw error
+    await new Promise((r) => setTimeout(r, 1100))
+    return createN8nKeyRemote(s, body)
+  })
   const now = ctx.clock.now()
   const last4 = created.rawApiKey.slice(-4)
   try {
@@ -188,8 +208,9 @@ export interface RotatedN8nKey extends IssuedN8nKey {
 }
 
 /**
- * Replace a tracked key: create the new one first (same label and scopes; a key that had a
- * lifetime gets the same lifetime from now), then delete the old one and confirm it is gone.
+ * Replace a tracked key: create the new one first (a derived label, since n8n labels are
+ * unique per user; same scopes; a key that had a lifetime gets the same lifetime from now),
+ * then delete the old one and confirm it is gone.
  */
 export async function rotateN8nKey(ctx: CoreContext, s: N8nSession, input: { id: string }): Promise<RotatedN8nKey> {
   const id = assertN8nKeyId(input.id)
@@ -197,7 +218,7 @@ export async function rotateN8nKey(ctx: CoreContext, s: N8nSession, input: { id:
   if (!old) throw new NotFoundError(`momentry does not track an n8n API key ${id} at ${s.target.url}`, 'Only keys created with `momentry n8n create` can be rotated; `momentry n8n list` shows which are tracked')
   const now = ctx.clock.now()
   const lifetime = old.expires_at ? old.expires_at.getTime() - old.created_at.getTime() : null
-  const issued = await mint(ctx, s, { label: old.label, scopes: old.scopes, expiresAt: lifetime && lifetime > 0 ? new Date(now.getTime() + lifetime) : null }, 'n8n.key.rotate', { rotatedFrom: id })
+  const issued = await mint(ctx, s, { label: rotatedLabel(old.label, now), scopes: old.scopes, expiresAt: lifetime && lifetime > 0 ? new Date(now.getTime() + lifetime) : null }, 'n8n.key.rotate', { rotatedFrom: id })
   const previous: RotatedN8nKey['previous'] = { id, deleted: false }
   try {
     await deleteN8nKey(ctx, s, { id }, { replacedBy: issued.key.id })
