@@ -51,6 +51,8 @@ const envSchema = z.object({
   GITEA_PASSWORD: z.string().min(1).optional(),
   N8N_EMAIL: z.string().min(1).optional(),
   N8N_PASSWORD: z.string().min(1).optional(),
+  MOMENTRY_CREDENTIAL_STORE: z.enum(['auto', 'keychain', 'file'], { message: 'expected auto, keychain or file' }).default('auto'),
+  MOMENTRY_HTTP_TIMEOUT_SECONDS: int(1, 600).default(15),
 })
 
 export type EnvName = keyof typeof envSchema.shape
@@ -82,8 +84,13 @@ export interface Config {
   /** How long before a scheduled rotation `key.rotation_due` fires. */
   rotationNoticeSeconds: number
   auditKey?: string
-  gitea: { username?: string; password?: string }
-  n8n: { email?: string; password?: string }
+  /** `url` only when GITEA_URL / N8N_URL was set explicitly (it then wins over the stored URL). */
+  gitea: { url?: string; username?: string; password?: string }
+  n8n: { url?: string; email?: string; password?: string }
+  /** Where `auth login` stores credentials: the OS keychain with a file fallback, or one of them only. */
+  credentialStore: 'auto' | 'keychain' | 'file'
+  /** Connect, headers and body timeouts of calls to Gitea and n8n. */
+  httpTimeoutSeconds: number
 }
 
 export interface ConfigEntry {
@@ -138,8 +145,10 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: e.MOMENTRY_DATA_DIR ?? defaultDataDir(env),
     rotationNoticeSeconds: parseDuration(e.MOMENTRY_ROTATION_NOTICE, 'MOMENTRY_ROTATION_NOTICE', { allowZero: true }),
     auditKey: e.MOMENTRY_AUDIT_KEY,
-    gitea: { username: e.GITEA_USERNAME, password: e.GITEA_PASSWORD },
-    n8n: { email: e.N8N_EMAIL, password: e.N8N_PASSWORD },
+    gitea: { url: env.GITEA_URL ? e.GITEA_URL : undefined, username: e.GITEA_USERNAME, password: e.GITEA_PASSWORD },
+    n8n: { url: env.N8N_URL ? e.N8N_URL : undefined, email: e.N8N_EMAIL, password: e.N8N_PASSWORD },
+    credentialStore: e.MOMENTRY_CREDENTIAL_STORE,
+    httpTimeoutSeconds: e.MOMENTRY_HTTP_TIMEOUT_SECONDS,
   }
 }
 

@@ -1,7 +1,10 @@
 import type { CoreContext } from './context.js'
 import { classifyPostgresError } from './db/connect.js'
 import { migrationStatus } from './db/migrate.js'
+import type { CredentialStore, Service } from './credentials/credential-store.js'
 import { MomentryError } from './errors.js'
+import { checkGiteaLogin, giteaTarget } from './gitea/gitea-client.js'
+import { loginN8n, n8nTarget } from './n8n/n8n-client.js'
 
 export interface DoctorCheck {
   name: string
@@ -70,10 +73,44 @@ async function checkRedis(ctx: CoreContext): Promise<DoctorCheck> {
   }
 }
 
+async function checkKeychain(store: CredentialStore): Promise<DoctorCheck> {
+  const probe = await store.probeKeychain()
+  if (probe.available) return { name: 'keychain', status: 'ok', detail: 'OS keychain available (service momentry)' }
+  if (store.mode === 'file') return { name: 'keychain', status: 'ok', detail: `not used (MOMENTRY_CREDENTIAL_STORE=file); credentials in ${store.file} (0600)` }
+  const detail = `no usable OS keychain (${probe.reason})`
+  if (store.mode === 'keychain') return { name: 'keychain', status: 'fail', detail, fix: 'Unlock or install a keychain (e.g. gnome-keyring), or unset MOMENTRY_CREDENTIAL_STORE to use the 0600 file' }
+  return { name: 'keychain', status: 'warn', detail: `${detail}; credentials fall back to ${store.file} (0600)`, fix: 'Fine for servers and CI; install a Secret Service (e.g. gnome-keyring) to use the keychain' }
+}
+
+/**
+ * A service nobody logged in to is reported, not failed: most installs use one of the two
+ * or neither. Configured credentials that do not work are a failure.
+ */
+async function checkService(store: CredentialStore, service: Service, timeoutSeconds: number): Promise<DoctorCheck> {
+  const label = service === 'gitea' ? 'Gitea' : 'n8n'
+  try {
+    const cred = await store.resolve(service)
+    if (cred.source === 'none' || !cred.username || !cred.password) {
+      return { name: service, status: 'warn', detail: `not configured (no credentials; URL ${cred.url})`, fix: `Run \`momentry auth login ${service}\` if you use ${label}` }
+    }
+    if (service === 'gitea') await checkGiteaLogin({ target: giteaTarget(cred.url, timeoutSeconds), username: cred.username, password: cred.password })
+    else await loginN8n(n8nTarget(cred.url, timeoutSeconds), cred.username, cred.password)
+    return { name: service, status: 'ok', detail: `${label} at ${cred.url}, logged in as ${cred.username} (credentials from ${cred.source})` }
+  } catch (error) {
+    return failure(service, error)
+  }
+}
+
 /** Check every dependency once and say how to fix what fails. Never throws. */
-export async function runDoctor(ctx: CoreContext): Promise<DoctorReport> {
-  const [pg, redis] = await Promise.all([checkPostgres(ctx), checkRedis(ctx)])
-  const checks = [...pg, redis]
+export async function runDoctor(ctx: CoreContext, integrations?: { credentials: CredentialStore }): Promise<DoctorReport> {
+  const store = integrations?.credentials
+  const timeout = Math.min(ctx.config.httpTimeoutSeconds, 5)
+  const [pg, redis, ...rest] = await Promise.all([
+    checkPostgres(ctx),
+    checkRedis(ctx),
+    ...(store ? [checkKeychain(store), checkService(store, 'gitea', timeout), checkService(store, 'n8n', timeout)] : []),
+  ])
+  const checks = [...(pg as DoctorCheck[]), redis as DoctorCheck, ...(rest as DoctorCheck[])]
   const mode = !ctx.config.databaseUrl ? 'no-database' : ctx.config.redisUrl ? 'servers' : 'no-redis'
   return { mode, checks, ok: checks.every((c) => c.status !== 'fail') }
 }

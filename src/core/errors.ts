@@ -80,7 +80,7 @@ export class ConnectionError extends MomentryError {
 }
 
 export class ExternalServiceError extends MomentryError {
-  constructor(message: string, options: { hint?: string; status?: number; cause?: unknown } = {}) {
-    super(message, { code: 'EXTERNAL_SERVICE_ERROR', exitCode: ExitCode.EXTERNAL, ...options })
+  constructor(message: string, options: { hint?: string; status?: number; cause?: unknown; code?: string } = {}) {
+    super(message, { exitCode: ExitCode.EXTERNAL, ...options, code: options.code ?? 'EXTERNAL_SERVICE_ERROR' })
   }
 }

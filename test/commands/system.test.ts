@@ -48,6 +48,9 @@ describe('db, doctor and config commands', () => {
       ['postgres', 'ok'],
       ['migrations', 'ok'],
       ['redis', 'ok'],
+      ['keychain', 'ok'],
+      ['gitea', 'warn'],
+      ['n8n', 'warn'],
     ])
   })
 

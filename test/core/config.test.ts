@@ -51,8 +51,10 @@ describe('config', () => {
         dataDir: '/home/tester/.local/share/momentry',
         rotationNoticeSeconds: 7 * 86_400,
         auditKey: undefined,
-        gitea: { username: undefined, password: undefined },
-        n8n: { email: undefined, password: undefined },
+        gitea: { url: undefined, username: undefined, password: undefined },
+        n8n: { url: undefined, email: undefined, password: undefined },
+        credentialStore: 'auto',
+        httpTimeoutSeconds: 15,
       })
     })
 
@@ -105,8 +107,8 @@ describe('config', () => {
         autoDisable: 'off',
       })
       expect(config.auditKey).to.equal(AUDIT_KEY)
-      expect(config.gitea).to.deep.equal({ username: 'alice', password: 'gitea-pw' })
-      expect(config.n8n).to.deep.equal({ email: 'a@example.com', password: 'n8n-pw' })
+      expect(config.gitea).to.deep.equal({ url: 'https://git.example', username: 'alice', password: 'gitea-pw' })
+      expect(config.n8n).to.deep.equal({ url: 'https://n8n.example', email: 'a@example.com', password: 'n8n-pw' })
     })
 
     it('given empty strings for every variable, when loaded, then they count as unset and the defaults apply', () => {

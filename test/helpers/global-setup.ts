@@ -22,6 +22,9 @@ process.env.REDIS_URL = redisUrl
 process.env.MOMENTRY_REDIS_PREFIX = prefix
 process.env.MOMENTRY_DATA_DIR = `/tmp/${dbName}`
 process.env.NO_COLOR = '1'
+// Never touch a developer's real keychain; the keychain path is tested with an in-memory backend.
+process.env.MOMENTRY_CREDENTIAL_STORE = 'file'
+for (const name of ['GITEA_URL', 'GITEA_USERNAME', 'GITEA_PASSWORD', 'N8N_URL', 'N8N_EMAIL', 'N8N_PASSWORD']) delete process.env[name]
 delete process.env.MOMENTRY_DEBUG
 
 export async function mochaGlobalSetup(): Promise<void> {

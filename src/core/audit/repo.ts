@@ -12,6 +12,12 @@ export type AuditAction =
   | 'anomaly.detect'
   | 'anomaly.acknowledge'
   | 'anomaly.resolve'
+  | 'gitea.token.create'
+  | 'gitea.token.delete'
+  | 'gitea.token.rotate'
+  | 'n8n.key.create'
+  | 'n8n.key.delete'
+  | 'n8n.key.rotate'
 
 export interface AuditEntry {
   keyId: string | null

@@ -1,0 +1,41 @@
+import { writeFile } from 'node:fs/promises'
+
+import { Flags } from '@oclif/core'
+
+import { MomentryCommand } from '../../base-command.js'
+import type { Inventory } from '../../core/reports/inventory.js'
+import { buildInventory } from '../../core/reports/inventory.js'
+import { ConfigError } from '../../core/errors.js'
+import type { InventoryFormat } from '../../ui/inventory.js'
+import { INVENTORY_FORMATS, renderInventory } from '../../ui/inventory.js'
+
+export default class ReportInventory extends MomentryCommand<Inventory> {
+  static override summary = 'Every credential in one list: momentry keys, Gitea tokens and n8n API keys, with age, expiry, last use and status.'
+  static override description = 'Built from momentry’s own records (no network): Gitea and n8n do not report last use. Never contains a secret.'
+  static override examples = [
+    '<%= config.bin %> report inventory',
+    '<%= config.bin %> report inventory --format csv --out inventory.csv',
+    '<%= config.bin %> report inventory --format md > INVENTORY.md',
+    '<%= config.bin %> report inventory --json',
+  ]
+
+  static override flags = {
+    format: Flags.string({ summary: 'Output format.', options: [...INVENTORY_FORMATS], default: 'table' }),
+    out: Flags.string({ summary: 'Write the report to this file instead of stdout.', helpValue: 'FILE' }),
+  }
+
+  async run(): Promise<Inventory> {
+    const { flags } = await this.parse(ReportInventory)
+    const inventory = await buildInventory(this.ctx)
+    const text = renderInventory(inventory, flags.format as InventoryFormat)
+    if (flags.out) {
+      await writeFile(flags.out, text.endsWith('\n') ? text : `${text}\n`).catch((error: NodeJS.ErrnoException) => {
+        throw new ConfigError(`cannot write ${flags.out} (${error.code ?? error.message})`, 'Check the directory exists and is writable')
+      })
+      this.note(`Wrote ${inventory.items.length} credential(s) to ${flags.out} (${flags.format}).`)
+    } else {
+      this.render(inventory, () => text)
+    }
+    return inventory
+  }
+}

@@ -1,0 +1,97 @@
+import type { CoreContext } from '../context.js'
+import { keyStatus } from '../api-keys/status.js'
+
+/** One credential of the stack, whatever issued it. Never a secret. */
+export interface InventoryItem {
+  kind: 'momentry-key' | 'gitea-token' | 'n8n-api-key'
+  id: string
+  name: string
+  /** momentry key type (integration, service, …); null for Gitea and n8n. */
+  type: string | null
+  /** momentry: owner; Gitea: the user; n8n: null (the logged-in user at creation). */
+  owner: string | null
+  /** Where it lives: null for momentry keys, the server URL otherwise. */
+  service: string | null
+  scopes: string[]
+  createdAt: string
+  createdBy: string
+  expiresAt: string | null
+  /** Known for momentry keys only: Gitea and n8n do not report last use. */
+  lastUsedAt: string | null
+  ageDays: number
+  status: string
+}
+
+export interface Inventory {
+  generatedAt: string
+  items: InventoryItem[]
+  counts: Record<InventoryItem['kind'], number>
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null)
+
+/**
+ * Every credential momentry knows of, from its own records (no network): momentry keys,
+ * Gitea tokens and n8n keys, oldest kind first, newest first within a kind.
+ */
+export async function buildInventory(ctx: CoreContext): Promise<Inventory> {
+  const now = ctx.clock.now()
+  const age = (d: Date) => Math.max(0, Math.floor((now.getTime() - d.getTime()) / 86_400_000))
+  const [keys, gitea, n8n] = await Promise.all([
+    ctx.sql`select key_id, name, key_type, owner, scopes, created_at, created_by, expires_at, last_used_at, enabled, revoked_at, grace_expires_at
+            from api_keys order by created_at desc, id desc`,
+    ctx.sql`select gitea_url, gitea_token_id::text as id, username, token_name, scopes, created_at, created_by, deleted_at
+            from gitea_tokens order by created_at desc, id desc`,
+    ctx.sql`select n8n_url, n8n_key_id, label, scopes, expires_at, created_at, created_by, deleted_at
+            from n8n_api_keys order by created_at desc, id desc`,
+  ])
+  const items: InventoryItem[] = [
+    ...keys.map((k): InventoryItem => ({
+      kind: 'momentry-key',
+      id: k.key_id,
+      name: k.name,
+      type: k.key_type,
+      owner: k.owner,
+      service: null,
+      scopes: k.scopes,
+      createdAt: k.created_at.toISOString(),
+      createdBy: k.created_by,
+      expiresAt: iso(k.expires_at),
+      lastUsedAt: iso(k.last_used_at),
+      ageDays: age(k.created_at),
+      status: keyStatus({ enabled: k.enabled, revokedAt: k.revoked_at, expiresAt: k.expires_at, graceExpiresAt: k.grace_expires_at }, now),
+    })),
+    ...gitea.map((t): InventoryItem => ({
+      kind: 'gitea-token',
+      id: t.id,
+      name: t.token_name,
+      type: null,
+      owner: t.username,
+      service: t.gitea_url,
+      scopes: t.scopes,
+      createdAt: t.created_at.toISOString(),
+      createdBy: t.created_by,
+      expiresAt: null,
+      lastUsedAt: null,
+      ageDays: age(t.created_at),
+      status: t.deleted_at ? 'deleted' : 'active',
+    })),
+    ...n8n.map((k): InventoryItem => ({
+      kind: 'n8n-api-key',
+      id: k.n8n_key_id,
+      name: k.label,
+      type: null,
+      owner: null,
+      service: k.n8n_url,
+      scopes: k.scopes,
+      createdAt: k.created_at.toISOString(),
+      createdBy: k.created_by,
+      expiresAt: iso(k.expires_at),
+      lastUsedAt: null,
+      ageDays: age(k.created_at),
+      status: k.deleted_at ? 'deleted' : k.expires_at && k.expires_at.getTime() <= now.getTime() ? 'expired' : 'active',
+    })),
+  ]
+  const counts = { 'momentry-key': keys.length, 'gitea-token': gitea.length, 'n8n-api-key': n8n.length }
+  return { generatedAt: now.toISOString(), items, counts }
+}
