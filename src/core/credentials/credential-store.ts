@@ -44,11 +44,17 @@ export interface KeyringBackend {
 
 export const KEYCHAIN_SERVICE = 'momentry'
 
-/** The real keychain via @napi-rs/keyring, loaded only when first needed (it is native). */
+/**
+ * The real keychain via @napi-rs/keyring, loaded only when first needed (it is native).
+ * On Linux it is pinned to the Secret Service (gnome-keyring, KWallet, KeePassXC): the
+ * binding's silent fallback, the kernel keyutils keyring, lives in kernel memory per login
+ * session and expires — seen here, a `login` "stored" there was gone for the next command.
+ * Without a Secret Service the store falls back to the 0600 file, as it says.
+ */
 export function napiKeyring(): KeyringBackend {
   const entry = async (account: string) => {
     const { Entry } = await import('@napi-rs/keyring')
-    return new Entry(KEYCHAIN_SERVICE, account)
+    return new Entry(KEYCHAIN_SERVICE, account, { linux: { store: 'secret-service' } })
   }
   return {
     get: async (account) => (await entry(account)).getPassword() ?? null,
@@ -74,6 +80,7 @@ export function memoryKeyring(): KeyringBackend & { entries: Map<string, string>
  */
 export function keychainReason(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error)
+  if (/dbus/i.test(message)) return 'no Secret Service reachable over D-Bus'
   const first = message.split('\n')[0]!.replace(/\s*(stack backtrace|Backtrace).*$/i, '').trim()
   return first.slice(0, 120) || 'unknown error'
 }
