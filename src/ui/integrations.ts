@@ -49,6 +49,7 @@ export function renderGiteaRotated(r: RotatedGiteaToken): { stdout: string; stde
 export function renderGiteaVerify(r: GiteaVerifyResult): string {
   if (r.status === 'valid') return `valid: belongs to ${r.login}`
   if (r.status === 'insufficient_scope') return `valid but lacks read:user, so momentry cannot see whose it is (403: ${r.message})`
+  if (r.status === 'refused') return `refused: Gitea will not accept it for its user (403: ${r.message})`
   return r.status === 'malformed' ? 'invalid: not a token (printable ASCII, no blanks)' : 'invalid: Gitea does not accept this token (401; unknown or deleted)'
 }
 

@@ -134,7 +134,7 @@ describe('gitea commands against a fake Gitea (integrations.md contract)', funct
     expect(gitea.seen).to.have.length(0)
   })
 
-  it('given tokens with and without read:user, when `gitea verify` reads them from stdin or --token-env, then 200 → valid + login (0), 403 → lacks scope (3), 401 → invalid (3)', async () => {
+  it('given tokens with and without read:user, when `gitea verify` reads them from stdin or --token-env, then 200 → valid + login (0), 403 required scope → valid, lacks scope (0), 401 → invalid (3)', async () => {
     const withUser = gitea.addToken('alice', 'a', ['read:user'])
     const noUser = gitea.addToken('alice', 'b', ['read:repository'])
     const ok = await runJson(['gitea', 'verify'], { env, input: `${withUser.sha1}\n` })
@@ -145,8 +145,14 @@ describe('gitea commands against a fake Gitea (integrations.md contract)', funct
     expect(verifyCall.url).to.equal('/api/v1/user')
 
     const scoped = await runJson(['gitea', 'verify', '--token-env', 'T'], { env: { ...env, T: noUser.sha1 } })
-    expect(scoped.code).to.equal(3)
+    expect(scoped.code).to.equal(0)
     expect(scoped.json).to.include({ valid: true, status: 'insufficient_scope', httpStatus: 403 })
+
+    gitea.users.get('alice')!.mustChangePassword = true // any 403 but "required scope": the token cannot be used
+    const refused = await runJson(['gitea', 'verify'], { env, input: withUser.sha1 })
+    expect(refused.code).to.equal(3)
+    expect(refused.json).to.include({ valid: false, status: 'refused', httpStatus: 403 })
+    gitea.users.get('alice')!.mustChangePassword = false
 
     const bad = await runCli(['gitea', 'verify'], { env, input: 'f'.repeat(40) })
     expect(bad.code).to.equal(3)

@@ -134,7 +134,7 @@ describe('n8n commands against a fake n8n (integrations.md contract)', function 
 
     n8n.enforceScopes = true
     const scoped = await runJson(['n8n', 'verify'], { env, input: read.json.secret })
-    expect(scoped.code).to.equal(3)
+    expect(scoped.code).to.equal(0)
     expect(scoped.json).to.include({ valid: true, status: 'insufficient_scope', httpStatus: 403 })
   })
 
@@ -149,6 +149,18 @@ describe('n8n commands against a fake n8n (integrations.md contract)', function 
     expect(n8n.keys.map((k) => k.rawApiKey)).to.deep.equal([r.json.secret])
     const order = n8n.seen.filter((s) => s.method !== 'GET' && s.url !== '/rest/login').map((s) => s.method)
     expect(order).to.deep.equal(['POST', 'POST', 'DELETE'])
+  })
+
+  it('given a tracked key that is not among the logged-in user’s keys, when `n8n rotate` runs, then not found (exit 5) and nothing is created', async () => {
+    const a = await runJson(['n8n', 'create', '--label', 'elsewhere', '--scopes', 'workflow:read'], { env })
+    n8n.keys.splice(0, n8n.keys.length) // deleted in n8n, or another user's: n8n lists only the session user's keys
+    const r = await runJson(['n8n', 'rotate', a.json.key.id], { env })
+    expectJsonError(r, 5, 'NOT_FOUND')
+    expect(r.json.error.message).to.match(/is not among the keys of/)
+    expect(n8n.keys).to.have.length(0)
+    expect(n8n.seen.filter((s) => s.method === 'POST' && s.url === '/rest/api-keys')).to.have.length(1) // only the original create
+    const [row] = await sql`select deleted_at from n8n_api_keys where n8n_key_id = ${a.json.key.id}`
+    expect(row!.deleted_at).to.equal(null)
   })
 
   it('given a label the user already has, when `n8n create` runs, then it is a conflict (exit 6) before any create; n8n’s own 500 for it is a conflict too', async () => {

@@ -74,6 +74,7 @@ export async function startFakeGitea(users: FakeUser[] = [{ login: 'admin', pass
 
     if (url.pathname === '/api/v1/user' && req.method === 'GET') {
       if (auth.kind === 'none') return send(res, 401, { message: 'token is required', url: `${fake.url}/api/swagger` })
+      if (auth.user.mustChangePassword) return send(res, 403, { message: 'You must change your password. Change it at: /user/change_password' })
       if (auth.kind === 'token' && !auth.token.scopes.some((s) => ['all', 'read:user', 'write:user'].includes(s))) {
         return send(res, 403, { message: `token does not have at least one of required scope(s), required=[read:user], token scope=${auth.token.scopes.join(',')}`, url: `${fake.url}/api/swagger` })
       }

@@ -13,7 +13,7 @@ const HOW = 'Pipe the key in (`printenv N8N_API_KEY | momentry n8n verify`) or n
 export default class N8nVerify extends MomentryCommand<N8nVerifyResult> {
   static override summary = 'Check an n8n API key: exit 0 valid, 3 invalid (or expired, deleted) or valid but lacking workflow:list.'
   static override description =
-    'Calls GET /api/v1/workflows?limit=1 with the key. 401 → invalid; 403 → valid but lacks workflow:list (exit 3, status insufficient_scope). Unlicensed n8n does not enforce scopes, so "valid" does not mean "valid for these scopes". The key is read from stdin or --token-env.'
+    'Calls GET /api/v1/workflows?limit=1 with the key. 401 → invalid; 403 → valid but lacks workflow:list (exit 0, status insufficient_scope). Unlicensed n8n does not enforce scopes, so "valid" does not mean "valid for these scopes". The key is read from stdin or --token-env.'
   static override examples = ['printenv N8N_API_KEY | <%= config.bin %> n8n verify', '<%= config.bin %> n8n verify --token-env N8N_API_KEY --json']
   static override args = { key: Args.string({ description: 'the key (discouraged: visible in ps and shell history)', ignoreStdin: true }) }
   static override flags = { 'token-env': Flags.string({ summary: 'Read the key from this environment variable.', helpValue: 'VAR' }) }
@@ -22,7 +22,7 @@ export default class N8nVerify extends MomentryCommand<N8nVerifyResult> {
     const { args, flags } = await this.parse(N8nVerify)
     const key = await readToken(args.key, flags['token-env'], HOW)
     const result = await verifyN8nKey(await serviceTargetFor(this.ctx, 'n8n'), key)
-    if (result.status !== 'valid') this.setExitCode(ExitCode.KEY_INVALID)
+    if (!result.valid) this.setExitCode(ExitCode.KEY_INVALID)
     this.render(result, renderN8nVerify)
     return result
   }

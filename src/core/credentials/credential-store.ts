@@ -261,9 +261,10 @@ export function normaliseUrl(value: string): string {
   try {
     url = new URL(value)
   } catch {
-    throw new UsageError(`"${value.slice(0, 80)}" is not a URL`, 'Give e.g. https://gitea.example.com')
+    throw new UsageError(`"${/@/.test(value) ? '(not shown: it may hold a password)' : value.slice(0, 80)}" is not a URL`, 'Give e.g. https://gitea.example.com')
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`"${value.slice(0, 80)}" is not an http:// or https:// URL`, 'Give e.g. https://gitea.example.com')
+  // Before anything that echoes the value: a URL with credentials must never be printed.
   if (url.username || url.password) throw new UsageError('the URL must not contain a user or password', 'Give the user with --username and the password on stdin')
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`"${value.slice(0, 80)}" is not an http:// or https:// URL`, 'Give e.g. https://gitea.example.com')
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
 }

@@ -152,14 +152,20 @@ export type GiteaVerifyResult =
   | { valid: true; status: 'valid'; login: string; httpStatus: 200 }
   | { valid: true; status: 'insufficient_scope'; login: null; httpStatus: 403; message: string }
   | { valid: false; status: 'invalid'; httpStatus: 401 }
+  | { valid: false; status: 'refused'; httpStatus: 403; message: string }
   | { valid: false; status: 'malformed'; httpStatus: null }
 
-/** GET /api/v1/user with the token: 200 valid, 401 invalid, 403 valid but lacking read:user. */
+/** GET /api/v1/user with the token: 200 valid, 401 invalid, 403 "required scope" valid but lacking read:user, other 403 refused. */
 export async function verifyGiteaToken(target: ServiceTarget, token: string): Promise<GiteaVerifyResult> {
   if (!TOKEN_SHAPE.test(token)) return { valid: false, status: 'malformed', httpStatus: null }
   const res = await callService(target, 'GET', '/api/v1/user', { headers: { authorization: `token ${token}` } })
   if (res.status === 200) return { valid: true, status: 'valid', login: parseBody(target, 'the user lookup', res, userSchema).login, httpStatus: 200 }
   if (res.status === 401) return { valid: false, status: 'invalid', httpStatus: 401 }
-  if (res.status === 403) return { valid: true, status: 'insufficient_scope', login: null, httpStatus: 403, message: serviceMessage(res) ?? 'forbidden' }
+  if (res.status === 403) {
+    // Gitea also answers 403 for a user who must change their password or may not sign in:
+    // only "does not have … required scope" means a working token that lacks read:user.
+    const message = serviceMessage(res) ?? 'forbidden'
+    return /required scope/i.test(message) ? { valid: true, status: 'insufficient_scope', login: null, httpStatus: 403, message } : { valid: false, status: 'refused', httpStatus: 403, message }
+  }
   throw unexpectedStatus(target, 'the token check', res)
 }

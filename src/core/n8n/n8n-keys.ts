@@ -216,6 +216,12 @@ export async function rotateN8nKey(ctx: CoreContext, s: N8nSession, input: { id:
   const id = assertN8nKeyId(input.id)
   const old = await trackedRow(ctx, s.target.url, id)
   if (!old) throw new NotFoundError(`momentry does not track an n8n API key ${id} at ${s.target.url}`, 'Only keys created with `momentry n8n create` can be rotated; `momentry n8n list` shows which are tracked')
+  // n8n lists only the logged-in user's keys and answers 200 to any delete: make sure the old
+  // key is this user's and still there *before* minting a replacement, or a rotation by the
+  // wrong user would report a live key as deleted.
+  if (!(await listN8nKeysRemote(s)).some((k) => k.id === id)) {
+    throw new NotFoundError(`n8n API key ${id} is not among the keys of ${s.email} at ${s.target.url}`, 'It was deleted in n8n, or belongs to another n8n user: log in as its owner with `momentry auth login n8n`; nothing was created')
+  }
   const now = ctx.clock.now()
   const lifetime = old.expires_at ? old.expires_at.getTime() - old.created_at.getTime() : null
   const issued = await mint(ctx, s, { label: rotatedLabel(old.label, now), scopes: old.scopes, expiresAt: lifetime && lifetime > 0 ? new Date(now.getTime() + lifetime) : null }, 'n8n.key.rotate', { rotatedFrom: id })
