@@ -142,16 +142,22 @@ export class CredentialStore {
     const credential = storedCredentialSchema.parse(value)
     let keychainError: string | undefined
     if (this.mode !== 'file') {
+      let stored = false
       try {
         await this.keyring.set(service, JSON.stringify(credential))
-        await this.removeFromFile(service) // one place only: a stale file entry would confuse `auth status`
-        return { store: 'keychain' }
+        stored = true
       } catch (error) {
         keychainError = keychainReason(error)
         if (this.mode === 'keychain') {
           throw new ConfigError(`the OS keychain is not usable here (${keychainError})`, 'Unset MOMENTRY_CREDENTIAL_STORE (or set it to file) to use the 0600 file fallback')
         }
         this.noticeFallback(keychainError)
+      }
+      if (stored) {
+        // One place only: a stale file entry would confuse `auth status`. Outside the keychain's
+        // try, so a bad file is reported as such, not as a keychain failure.
+        await this.removeFromFile(service)
+        return { store: 'keychain' }
       }
     }
     await this.writeFileEntry(service, credential)
