@@ -38,6 +38,7 @@ export function renderGiteaList(r: GiteaTokenList): string {
 }
 
 export function renderGiteaDeleted(r: DeletedGiteaToken): string {
+  if (r.alreadyGone) return `Gitea token ${r.id} of ${r.user} was already gone from Gitea; momentry no longer tracks it.`
   return `Deleted Gitea token ${r.id} of ${r.user}${r.tracked ? '' : ' (it was not tracked by momentry)'}.`
 }
 

@@ -126,6 +126,30 @@ describe('gitea commands against a fake Gitea (integrations.md contract)', funct
     expect(again.json.error.status).to.equal(404)
   })
 
+  it('given two rotations of one token at once, then exactly one replaces it and the other is refused (6) or finds it no longer tracked (5)', async () => {
+    const a = await runJson(['gitea', 'create', '--user', 'alice', '--name', 'contested', '--scopes', 'read:user'], { env })
+    gitea.delayMs = 300 // each Gitea call takes a while: the two runs overlap
+    const runs = await Promise.all([1, 2].map(() => runJson(['gitea', 'rotate', String(a.json.token.id)], { env })))
+    gitea.delayMs = 0
+    const codes = runs.map((r) => r.code).sort()
+    expect(codes[0], runs.map((r) => r.stderr).join('\n')).to.equal(0)
+    expect([5, 6]).to.include(codes[1])
+    expect(gitea.tokens).to.have.length(1) // one replacement, the old one deleted
+    expect(await sql`select 1 from gitea_tokens where deleted_at is null`).to.have.length(1)
+  })
+
+  it('given a tracked token already deleted in Gitea, when `gitea delete ID` runs, then momentry stops tracking it (exit 0, audited) and the drift clears', async () => {
+    const a = await runJson(['gitea', 'create', '--user', 'alice', '--name', 'deleted-in-ui', '--scopes', 'read:user'], { env })
+    gitea.tokens.splice(0, gitea.tokens.length)
+    expect((await runJson(['gitea', 'list', '--user', 'alice'], { env })).json.drift).to.include({ gone: 1 })
+    const r = await runJson(['gitea', 'delete', String(a.json.token.id)], { env })
+    expect(r.code, r.stderr).to.equal(0)
+    expect(r.json).to.deep.equal({ id: a.json.token.id, user: 'alice', tracked: true, alreadyGone: true })
+    expect((await runJson(['gitea', 'list', '--user', 'alice'], { env })).json.drift).to.include({ gone: 0 })
+    const [audit] = await sql`select details from api_key_audit_log where action = 'gitea.token.delete'`
+    expect(audit!.details).to.include({ alreadyGone: true, tokenId: a.json.token.id })
+  })
+
   it('given a name or a hex-looking id, when `gitea delete` runs, then it is a usage error (exit 2) before any request', async () => {
     for (const bad of ['deploy', '0x1f', '1.5', '-3', '0', '9'.repeat(20)]) {
       const r = await runCli(['gitea', 'delete', bad], { env })

@@ -15,6 +15,8 @@ export interface SeenRequest {
 export interface FakeServer {
   url: string
   fault: Fault
+  /** Milliseconds to wait before answering (to make concurrent CLI runs overlap). */
+  delayMs: number
   seen: SeenRequest[]
   close(): Promise<void>
 }
@@ -36,11 +38,12 @@ export function send(res: ServerResponse, status: number, body?: unknown, header
  * before handing the request to the fake's own routes.
  */
 export async function startFake(handle: (req: SeenRequest, res: ServerResponse) => void): Promise<FakeServer> {
-  const fake: FakeServer = { url: '', fault: 'none', seen: [], close: async () => {} }
+  const fake: FakeServer = { url: '', fault: 'none', delayMs: 0, seen: [], close: async () => {} }
   const server: Server = createServer((req, res) => {
     let body = ''
     req.on('data', (c) => (body += c))
-    req.on('end', () => {
+    req.on('end', async () => {
+      if (fake.delayMs) await new Promise((r) => setTimeout(r, fake.delayMs))
       const seen = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body }
       fake.seen.push(seen)
       switch (fake.fault) {

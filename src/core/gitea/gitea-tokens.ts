@@ -4,6 +4,7 @@ import { appendAudit } from '../audit/repo.js'
 import type { CoreContext } from '../context.js'
 import { printable } from '../duration.js'
 import { MomentryError, NotFoundError, UsageError } from '../errors.js'
+import { withRotationLock } from '../integrations/rotation-lock.js'
 import { parseInput } from '../validate-input.js'
 import type { GiteaSession, GiteaToken } from './gitea-client.js'
 import { createGiteaTokenRemote, deleteGiteaTokenRemote, GITEA_SCOPES, listGiteaTokensRemote } from './gitea-client.js'
@@ -182,6 +183,8 @@ export interface DeletedGiteaToken {
   user: string
   /** Whether momentry had been tracking it. */
   tracked: boolean
+  /** Tracked, but already deleted in Gitea: momentry stopped tracking it. */
+  alreadyGone?: boolean
 }
 
 /** Delete a token by numeric id (for the user momentry recorded, else `user`, else the logged-in one). */
@@ -190,7 +193,15 @@ export async function deleteGiteaToken(ctx: CoreContext, s: GiteaSession, input:
   const givenUser = input.user === undefined ? undefined : parseInput(userSchema, input.user, '--user')
   const row = await trackedRow(ctx, s.target.url, id)
   const user = row?.username ?? givenUser ?? s.username
-  await deleteGiteaTokenRemote(s, user, id)
+  try {
+    await deleteGiteaTokenRemote(s, user, id)
+  } catch (error) {
+    // Tracked, but Gitea (asked as its owner) no longer has it: stop tracking it, so the
+    // "gone from server" drift can be cleared without creating a new credential.
+    if (!(row && error instanceof MomentryError && error.status === 404)) throw error
+    await markDeleted(ctx, s, user, id, { alreadyGone: true })
+    return { id, user, tracked: true, alreadyGone: true }
+  }
   const tracked = await markDeleted(ctx, s, user, id)
   return { id, user, tracked }
 }
@@ -214,6 +225,10 @@ export function rotatedName(name: string, at: Date): string {
  */
 export async function rotateGiteaToken(ctx: CoreContext, s: GiteaSession, input: { id: string }): Promise<RotatedGiteaToken> {
   const id = parseGiteaTokenId(input.id)
+  return withRotationLock(ctx, `Gitea token ${id}`, `gitea:${s.target.url}:${id}`, () => rotateLocked(ctx, s, id))
+}
+
+async function rotateLocked(ctx: CoreContext, s: GiteaSession, id: number): Promise<RotatedGiteaToken> {
   const old = await trackedRow(ctx, s.target.url, id)
   if (!old) {
     throw new NotFoundError(`momentry does not track a Gitea token ${id} at ${s.target.url}`, 'Only tokens created with `momentry gitea create` can be rotated; `momentry gitea list` shows which are tracked')

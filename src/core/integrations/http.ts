@@ -115,8 +115,12 @@ export async function callService(
 /** The `message` of a JSON error body, if there is one (both services use that field). */
 export function serviceMessage(res: ServiceResponse): string | undefined {
   try {
-    const body = JSON.parse(res.text) as { message?: unknown }
-    if (typeof body?.message === 'string') return body.message.split('\n')[0]!.slice(0, 200)
+    const body = JSON.parse(res.text) as { message?: unknown; path?: unknown }
+    if (typeof body?.message === 'string') {
+      // n8n's DTO failures are a bare zod issue: {"code":"invalid_type","path":["expiresAt"],"message":"Required"}
+      const path = Array.isArray(body.path) && body.path.length > 0 ? `${body.path.join('.')}: ` : ''
+      return `${path}${body.message.split('\n')[0]!}`.replace(/[\r\n]+/g, ' ').slice(0, 200)
+    }
   } catch {
     // not JSON
   }

@@ -4,6 +4,7 @@ import { appendAudit } from '../audit/repo.js'
 import type { CoreContext } from '../context.js'
 import { printable } from '../duration.js'
 import { ConflictError, ExitCode, ExternalServiceError, NotFoundError, UsageError } from '../errors.js'
+import { withRotationLock } from '../integrations/rotation-lock.js'
 import { parseInput } from '../validate-input.js'
 import type { N8nKey, N8nSession } from './n8n-client.js'
 import { createN8nKeyRemote, deleteN8nKeyRemote, listN8nKeysRemote, listN8nScopes } from './n8n-client.js'
@@ -214,6 +215,10 @@ export interface RotatedN8nKey extends IssuedN8nKey {
  */
 export async function rotateN8nKey(ctx: CoreContext, s: N8nSession, input: { id: string }): Promise<RotatedN8nKey> {
   const id = assertN8nKeyId(input.id)
+  return withRotationLock(ctx, `n8n API key ${id}`, `n8n:${s.target.url}:${id}`, () => rotateLocked(ctx, s, id))
+}
+
+async function rotateLocked(ctx: CoreContext, s: N8nSession, id: string): Promise<RotatedN8nKey> {
   const old = await trackedRow(ctx, s.target.url, id)
   if (!old) throw new NotFoundError(`momentry does not track an n8n API key ${id} at ${s.target.url}`, 'Only keys created with `momentry n8n create` can be rotated; `momentry n8n list` shows which are tracked')
   // n8n lists only the logged-in user's keys and answers 200 to any delete: make sure the old
