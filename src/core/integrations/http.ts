@@ -1,4 +1,3 @@
-import { Agent, request } from 'undici'
 import type { z } from 'zod'
 
 import { ExternalServiceError } from '../errors.js'
@@ -75,6 +74,8 @@ export async function callService(
   if (options.json !== undefined) headers['content-type'] = 'application/json'
   // An agent per call: the connect timeout lives on the agent, and closing it leaves no
   // keep-alive socket holding a CLI process open.
+  // Loaded on first use: commands that never call Gitea or n8n do not pay for undici.
+  const { Agent, request } = await import('undici')
   const agent = new Agent({ connect: { timeout: target.timeoutMs }, headersTimeout: target.timeoutMs, bodyTimeout: target.timeoutMs })
   try {
     const res = await request(`${target.url}${path}`, {

@@ -1,4 +1,4 @@
-import { request } from 'undici'
+import type { request } from 'undici'
 
 import { randomBase62 } from '../api-keys/key-format.js'
 import type { Clock } from '../clock.js'
@@ -122,6 +122,8 @@ async function send(url: string, secret: string, id: string, payload: unknown, t
   const body = JSON.stringify(payload)
   const timestamp = Math.floor(clock.now().getTime() / 1000)
   try {
+    // undici (~110 files) is loaded on the first delivery, not by every CLI run that imports this.
+    const { request } = await import('undici')
     const res = await request(url, {
       method: 'POST',
       body,
