@@ -4,7 +4,7 @@ import type { Colour } from './paint.js'
 import { paint } from './paint.js'
 import { renderTable, shortTime } from './table.js'
 
-const SEVERITY_COLOUR: Record<AnomalyView['severity'], Colour> = { low: 'cyan', medium: 'yellow', high: 'magenta', critical: 'red' }
+export const SEVERITY_COLOUR: Record<AnomalyView['severity'], Colour> = { low: 'cyan', medium: 'yellow', high: 'magenta', critical: 'red' }
 
 export const severityText = (s: AnomalyView['severity']) => paint(SEVERITY_COLOUR[s], s)
 

@@ -1,11 +1,12 @@
 import { Box, Text, useInput } from 'ink'
 import { useSyncExternalStore } from 'react'
 
+import { ANOMALY_TYPES, SEVERITIES } from '../../core/anomalies/list-anomalies.js'
 import type { WatchAlert } from '../../core/watch/dashboard.js'
+import { SEVERITY_COLOUR } from '../anomalies.js'
 import { clockTime, compactNumber, sparkline } from './format.js'
 import type { Connection, WatchModel, WatchState } from './model.js'
 
-const SEVERITY_COLOUR: Record<string, string> = { low: 'cyan', medium: 'yellow', high: 'magenta', critical: 'red' }
 const STATE_COLOUR: Record<string, string> = { live: 'green', connecting: 'yellow', reconnecting: 'yellow', down: 'red', off: 'gray' }
 const RIGHT = 36
 
@@ -134,13 +135,13 @@ function Counts({ state, c }: { state: WatchState; c: Paint }) {
   const counts = state.snapshot?.counts
   return (
     <Panel title={`Unresolved anomalies: ${counts?.total ?? '…'}`} height={11}>
-      {(['critical', 'high', 'medium', 'low'] as const).map((s) => (
+      {[...SEVERITIES].reverse().map((s) => (
         <Text key={s} wrap="truncate-end">
           <Text color={c(SEVERITY_COLOUR[s])}>{s.padEnd(18)}</Text>
           {String(counts?.bySeverity[s] ?? 0).padStart(6)}
         </Text>
       ))}
-      {(['high_request_rate', 'high_error_rate', 'multiple_ips', 'unusual_time'] as const).map((t) => (
+      {ANOMALY_TYPES.map((t) => (
         <Text key={t} wrap="truncate-end">
           {t.padEnd(18)}
           {String(counts?.byType[t] ?? 0).padStart(6)}

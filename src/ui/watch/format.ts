@@ -43,10 +43,3 @@ export function alertLine(a: AnomalyAlert): string {
     a.id,
   ].join(' ')
 }
-
-/** Cut to `width` terminal cells with an ellipsis (inputs here are ASCII and key names). */
-export function fit(text: string, width: number): string {
-  if (width <= 0) return ''
-  const chars = [...text]
-  return chars.length <= width ? text.padEnd(width) : `${chars.slice(0, Math.max(0, width - 1)).join('')}…`
-}

@@ -1,13 +1,12 @@
+import { SEVERITIES } from '../../core/anomalies/list-anomalies.js'
 import type { RedisFeedState } from '../../core/watch/alert-feed.js'
 import type { AnomalyAlert } from '../../core/watch/alert-feed.js'
 import type { DashboardSnapshot, WatchAlert } from '../../core/watch/dashboard.js'
 import type { PostgresState } from '../../core/watch/watch.js'
 
-export const SEVERITY_ORDER = ['low', 'medium', 'high', 'critical'] as const
-export type Severity = (typeof SEVERITY_ORDER)[number]
-/** `f` cycles the minimum severity shown. */
-export const FILTERS = ['low', 'medium', 'high', 'critical'] as const
-export type SeverityFilter = (typeof FILTERS)[number]
+/** `f` cycles the minimum severity shown, in the core's order (low … critical). */
+const FILTERS = SEVERITIES
+export type SeverityFilter = (typeof SEVERITIES)[number]
 
 /** The feed keeps this many alerts (one per anomaly, newest first); older ones fall off. */
 export const MAX_ALERTS = 200
@@ -52,7 +51,7 @@ export interface KeyPress {
   ctrl?: boolean
 }
 
-const rank = (s: string) => SEVERITY_ORDER.indexOf(s as Severity)
+const rank = (s: string) => SEVERITIES.indexOf(s as SeverityFilter)
 
 /** Newest first by detection time; ties keep their order. */
 const byNewest = (a: WatchAlert, b: WatchAlert) => b.detectedAt.localeCompare(a.detectedAt)
