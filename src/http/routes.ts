@@ -9,6 +9,7 @@ import { rotateKey } from '../core/api-keys/rotate-key.js'
 import type { CoreContext } from '../core/context.js'
 import { parseDuration } from '../core/duration.js'
 import { recordUsage } from '../core/usage/record-usage.js'
+import type { VerifyInput } from '../core/validation/verify-key.js'
 import { verifyKey } from '../core/validation/verify-key.js'
 import * as s from './schemas.js'
 
@@ -41,6 +42,11 @@ export interface RouteSpec {
 
 const seconds = (d: string | undefined, label: string) => (d === undefined ? undefined : parseDuration(d, label, { allowZero: label === 'grace' }))
 
+/** What a verify request asks the core: the body's IP (from a trusted proxy) or else the socket's. */
+export function verifyInput(body: z.output<typeof s.verifyBody>, socketIp: string): VerifyInput {
+  return { key: body.key, ip: body.ip ?? socketIp, requiredScopes: body.requiredScopes }
+}
+
 /** The hot route: also served by verify-fast-path.ts, with this very spec. */
 export const verifyRoute: RouteSpec = {
   method: 'post',
@@ -51,7 +57,7 @@ export const verifyRoute: RouteSpec = {
     status: 200,
     response: s.verifyResultSchema,
     errors: [400, 413],
-    handler: ({ ctx, body, ip }) => verifyKey(ctx, { key: body.key, ip: body.ip ?? ip, requiredScopes: body.requiredScopes }),
+    handler: ({ ctx, body, ip }) => verifyKey(ctx, verifyInput(body, ip)),
 }
 
 /** Every route of `momentry serve`: handlers call the core, nothing else. */

@@ -4,9 +4,11 @@ import { normaliseIp } from '../core/blacklist/ip.js'
 import type { CoreContext } from '../core/context.js'
 import { parseInput } from '../core/validate-input.js'
 import type { VerifyResult } from '../core/validation/verify-key.js'
+import { verifyKey, verifyKeyInMemory } from '../core/validation/verify-key.js'
 import { HttpError, toHttpError } from './errors.js'
 import type { HttpMetrics } from './metrics.js'
-import { verifyRoute } from './routes.js'
+import { verifyInput, verifyRoute } from './routes.js'
+import { verifyBody } from './schemas.js'
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i
 
@@ -20,26 +22,46 @@ function send(res: ServerResponse, status: number, payload: unknown): void {
  * POST /v1/keys/verify without the framework: the route that is called millions of times
  * skips fastify's per-request machinery (hooks, reply object, content-type parsers) but
  * keeps everything that defines it — the route's zod schema, its core call, the metrics
- * and the `{error: {code, message}}` shape. Anything else, including a verify request
+ * and the `{error: {code, message}}` shape. A cached key from a clean IP is answered
+ * synchronously, inside the request's 'end' event, with no promise in between. Anything else, including a verify request
  * that is not JSON, goes to `fallback` (fastify), which answers it as usual.
  */
 export function verifyFastPath(ctx: CoreContext, metrics: HttpMetrics, bodyLimit: number, fallback: RequestListener): RequestListener {
+  // A valid answer is the same text for as long as its key's cache entry lives: the view
+  // is frozen and shared by the cache, so its JSON is kept beside it (and goes with it).
+  const validBodies = new WeakMap<object, string>()
+  const bodyOf = (result: VerifyResult): string => {
+    if (!result.valid) return JSON.stringify(result)
+    let text = validBodies.get(result.key)
+    if (text === undefined) validBodies.set(result.key, (text = JSON.stringify(result)))
+    return text
+  }
+  const reply = (res: ServerResponse, result: VerifyResult, started: number) => {
+    metrics.observeVerify(result, started)
+    const body = bodyOf(result)
+    res.writeHead(verifyRoute.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) })
+    res.end(body)
+  }
   const fail = (res: ServerResponse, error: unknown) => {
     const e = toHttpError(error as Error, ctx.log)
     send(res, e.status, { error: { code: e.code, message: e.message } })
   }
-  const answer = async (req: IncomingMessage, res: ServerResponse, text: string, started: number) => {
+  /** Answer the request: synchronously when the core can decide from memory, else after its I/O. */
+  const answer = (req: IncomingMessage, res: ServerResponse, text: string, started: number): void => {
     let json: unknown
     try {
       json = JSON.parse(text)
     } catch {
       throw new HttpError(400, 'BAD_REQUEST', 'the body is not valid JSON')
     }
-    const body = parseInput(verifyRoute.body!, json)
-    const ip = normaliseIp(req.socket.remoteAddress ?? '')
-    const result = (await verifyRoute.handler({ ctx, body, query: {}, params: {}, ip })) as VerifyResult
-    metrics.observeVerify(result, started)
-    send(res, verifyRoute.status, result)
+    const body = parseInput(verifyBody, json)
+    const input = verifyInput(body, body.ip ? '' : normaliseIp(req.socket.remoteAddress ?? ''))
+    const decided = verifyKeyInMemory(ctx, input)
+    if (decided) return reply(res, decided, started)
+    verifyKey(ctx, input).then(
+      (result) => reply(res, result, started),
+      (error: unknown) => fail(res, error),
+    )
   }
   return (req, res) => {
     if (req.method !== 'POST' || req.url !== '/v1/keys/verify' || !JSON_TYPE.test(req.headers['content-type'] ?? '')) {
@@ -56,7 +78,11 @@ export function verifyFastPath(ctx: CoreContext, metrics: HttpMetrics, bodyLimit
     req.on('end', () => {
       if (size > bodyLimit) return fail(res, new HttpError(413, 'PAYLOAD_TOO_LARGE', 'the request body is too large'))
       const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')
-      answer(req, res, text, started).catch((error: unknown) => fail(res, error))
+      try {
+        answer(req, res, text, started)
+      } catch (error) {
+        fail(res, error)
+      }
     })
   }
 }

@@ -7,7 +7,8 @@ import { generateRawKey, KEY_LENGTH } from '../../src/core/api-keys/key-format.j
 import { fixedClock } from '../../src/core/clock.js'
 import type { CoreContext } from '../../src/core/context.js'
 import type { Sql } from '../../src/core/db/connect.js'
-import { verifyKey } from '../../src/core/validation/verify-key.js'
+import { addToBlacklist } from '../../src/core/blacklist/blacklist.js'
+import { verifyKey, verifyKeyInMemory } from '../../src/core/validation/verify-key.js'
 import { openTestSql, testContext, truncateAll } from '../helpers/db.js'
 
 const T0 = '2031-06-15T08:30:00.000Z'
@@ -239,5 +240,104 @@ describe('verifyKey', () => {
       const result = await verifyKey(ctx, { key: secret })
       expect(result.valid && result.key.type).to.equal(type)
     }
+  })
+
+  describe('verifyKeyInMemory (the synchronous answer of a started runtime)', () => {
+    let queries: string[]
+    let counted: Sql
+    let live: CoreContext
+
+    beforeEach(async () => {
+      queries = []
+      counted = openTestSql({ onQuery: (q) => queries.push(q) })
+      live = testContext(counted, { clock })
+      await live.validation.start()
+    })
+
+    afterEach(async () => {
+      await live.validation.close()
+      await counted.end()
+    })
+
+    it('given a runtime that was not started, when asked about a cached key, then it defers (undefined)', async () => {
+      const { secret } = await createKey(ctx, { name: 'cold', type: 'service' })
+      expect((await verifyKey(ctx, { key: secret })).valid).to.equal(true)
+      expect(verifyKeyInMemory(ctx, { key: secret })).to.equal(undefined)
+    })
+
+    it('given a cached valid key, when asked, then it answers valid with no query, the same frozen view as verifyKey, one cache hit and one usage event', async () => {
+      const { secret, key } = await createKey(ctx, { name: 'hot', type: 'service', scopes: ['read'] })
+      const first = await verifyKey(live, { key: secret, ip: '192.0.2.1' })
+      queries.length = 0
+      const hits = live.validation.cache.hits
+      const pending = live.validation.usage.pending
+      const answer = verifyKeyInMemory(live, { key: secret, ip: '192.0.2.1', requiredScopes: ['read'] })
+      expect(answer).to.deep.equal({ valid: true, key: { id: key.id, name: 'hot', type: 'service', scopes: ['read'], owner: null, expiresAt: null } })
+      expect(answer!.valid && first.valid && answer.key).to.equal(first.valid && first.key)
+      expect(Object.isFrozen(answer!.valid && answer.key)).to.equal(true)
+      expect(live.validation.cache.hits).to.equal(hits + 1)
+      expect(live.validation.usage.pending).to.equal(pending === 0 ? 1 : pending)
+      expect(queries).to.deep.equal([])
+    })
+
+    it('given keys it cannot decide from memory (never seen, malformed, wrong length), when asked, then it defers and verifyKey gives NOT_FOUND or MALFORMED', async () => {
+      const unseen = generateRawKey('service')
+      const cases: Array<[string, string]> = [
+        [unseen, 'NOT_FOUND'],
+        [breakChecksum(unseen), 'MALFORMED'],
+        [`${unseen}x`, 'MALFORMED'],
+        ['', 'MALFORMED'],
+      ]
+      for (const [key, code] of cases) {
+        expect(verifyKeyInMemory(live, { key })).to.equal(undefined)
+        expect(await verifyKey(live, { key })).to.deep.equal({ valid: false, code })
+        // A remembered miss is still not an in-memory answer: the refusal is counted by verifyKey.
+        expect(verifyKeyInMemory(live, { key })).to.equal(undefined)
+      }
+    })
+
+    it('given a cached key that has since expired or lacks a required scope, when asked, then it defers and verifyKey refuses it', async () => {
+      const { secret } = await createKey(ctx, { name: 'brief', type: 'service', expiresInSeconds: 60, scopes: ['read'] })
+      expect((await verifyKey(live, { key: secret })).valid).to.equal(true)
+      expect(verifyKeyInMemory(live, { key: secret, requiredScopes: ['write'] })).to.equal(undefined)
+      expect(await verifyKey(live, { key: secret, requiredScopes: ['write'] })).to.deep.equal({ valid: false, code: 'INSUFFICIENT_SCOPE' })
+      clock.advance(MINUTE)
+      expect(verifyKeyInMemory(live, { key: secret })).to.equal(undefined)
+      expect(await verifyKey(live, { key: secret })).to.deep.equal({ valid: false, code: 'EXPIRED' })
+    })
+
+    it('given a blacklisted IP and a locked-out IP, when a cached valid key comes from them, then it answers BLACKLISTED and RATE_LIMITED from memory', async () => {
+      const { secret } = await createKey(ctx, { name: 'guarded', type: 'service' })
+      expect((await verifyKey(live, { key: secret })).valid).to.equal(true)
+      await addToBlacklist(live, { target: '198.51.100.0/24' })
+      await live.bus.drain()
+      expect(verifyKeyInMemory(live, { key: secret, ip: '198.51.100.9' })).to.deep.equal({ valid: false, code: 'BLACKLISTED' })
+      const attacker = '203.0.113.66'
+      for (let i = 0; i < live.config.rateLimit.maxAttempts; i++) await verifyKey(live, { key: generateRawKey('service'), ip: attacker })
+      queries.length = 0
+      const answer = verifyKeyInMemory(live, { key: secret, ip: attacker })
+      expect(answer).to.include({ valid: false, code: 'RATE_LIMITED' })
+      expect(answer && !answer.valid && answer.retryAfterSeconds).to.be.greaterThan(0)
+      expect(verifyKeyInMemory(live, { key: secret, ip: '192.0.2.200' })?.valid).to.equal(true)
+      expect(queries).to.deep.equal([])
+    })
+
+    it('given arbitrary strings and one-character changes of a cached key, when asked, then it never says valid for anything but that key, and any answer matches verifyKey', async () => {
+      const { secret } = await createKey(ctx, { name: 'target', type: 'service' })
+      expect((await verifyKey(live, { key: secret })).valid).to.equal(true)
+      const mutation = fc
+        .tuple(fc.nat({ max: secret.length - 1 }), fc.constantFrom(...'0aZ_-.'))
+        .map(([i, c]) => secret.slice(0, i) + c + secret.slice(i + 1))
+      await fc.assert(
+        fc.asyncProperty(fc.oneof(mutation, fc.string({ maxLength: KEY_LENGTH + 2 }), fc.constant(secret)), async (key) => {
+          const answer = verifyKeyInMemory(live, { key })
+          if (answer === undefined) return key !== secret
+          expect(answer.valid).to.equal(key === secret)
+          expect(await verifyKey(live, { key })).to.deep.equal(answer)
+          return true
+        }),
+        { numRuns: 300 },
+      )
+    })
   })
 })

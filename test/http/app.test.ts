@@ -693,6 +693,14 @@ describe('HTTP API (buildApp, fastify inject)', () => {
       expect(text).to.match(/^# TYPE momentry_validation_duration_seconds histogram$/m)
       expect(text).to.match(/^momentry_validation_duration_seconds_count\{outcome="valid"\} 2$/m)
       expect(text).to.match(/^momentry_validation_duration_seconds_bucket\{le="\+Inf",outcome="NOT_FOUND"\} 1$/m)
+      // Buckets are cumulative, in bound order, ending at the count; the sum is the seconds spent.
+      const buckets = [...text.matchAll(/^momentry_validation_duration_seconds_bucket\{le="([^"]+)",outcome="valid"\} (\d+)$/gm)]
+      expect(buckets.map((m) => m[1])).to.deep.equal(['0.00005', '0.0001', '0.00025', '0.0005', '0.001', '0.0025', '0.005', '0.01', '0.025', '0.1', '+Inf'])
+      const counts = buckets.map((m) => Number(m[2]))
+      expect(counts).to.deep.equal([...counts].sort((a, b) => a - b))
+      expect(counts.at(-1)).to.equal(2)
+      const sum = Number(/^momentry_validation_duration_seconds_sum\{outcome="valid"\} (\S+)$/m.exec(text)?.[1])
+      expect(sum).to.be.greaterThan(0).and.lessThan(5)
     })
 
     it('given admin requests only, when /metrics is scraped, then no validation is counted (only /v1/keys/verify is)', async () => {

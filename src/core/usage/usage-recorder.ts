@@ -40,7 +40,9 @@ const MAX_BUCKETS = 100_000
  * Long-running processes flush every second and on shutdown; the CLI flushes on exit.
  */
 export class UsageRecorder {
-  private buckets = new Map<string, Bucket>()
+  /** Buckets by minute, then by key id: no key string is built per recorded event. */
+  private buckets = new Map<number, Map<string, Bucket>>()
+  private size = 0
   /** Called after each batch reached PostgreSQL, with the keys it touched (anomaly detection). */
   onFlushed?: (keyIds: string[]) => Promise<void>
   private timer?: NodeJS.Timeout
@@ -51,12 +53,14 @@ export class UsageRecorder {
   record(e: UsageEvent): void {
     const t = e.at.getTime()
     const minute = t - (t % MINUTE)
-    const id = `${e.keyId}|${minute}`
-    let b = this.buckets.get(id)
+    let perKey = this.buckets.get(minute)
+    let b = perKey?.get(e.keyId)
     if (!b) {
-      if (this.buckets.size >= MAX_BUCKETS) return
+      if (this.size >= MAX_BUCKETS) return
       b = { keyId: e.keyId, minute, ok: 0, fail: 0, ips: new Set(), lastOkAt: 0 }
-      this.buckets.set(id, b)
+      if (!perKey) this.buckets.set(minute, (perKey = new Map()))
+      perKey.set(e.keyId, b)
+      this.size++
     }
     if (e.ok) {
       b.ok++
@@ -66,7 +70,7 @@ export class UsageRecorder {
   }
 
   get pending(): number {
-    return this.buckets.size
+    return this.size
   }
 
   /** Write everything buffered so far. Concurrent calls share one write. */
@@ -88,9 +92,10 @@ export class UsageRecorder {
   }
 
   private async write(): Promise<void> {
-    if (this.buckets.size === 0) return
-    const batch = [...this.buckets.values()]
+    if (this.size === 0) return
+    const batch = [...this.buckets.values()].flatMap((perKey) => [...perKey.values()])
     this.buckets = new Map()
+    this.size = 0
     try {
       await this.writePostgres(batch)
     } catch (error) {
@@ -112,11 +117,15 @@ export class UsageRecorder {
     }
   }
 
+  /** Put a bucket that could not be written back, adding to one recorded meanwhile. */
   private merge(b: Bucket): void {
-    const id = `${b.keyId}|${b.minute}`
-    const cur = this.buckets.get(id)
+    let perKey = this.buckets.get(b.minute)
+    const cur = perKey?.get(b.keyId)
     if (!cur) {
-      if (this.buckets.size < MAX_BUCKETS) this.buckets.set(id, b)
+      if (this.size >= MAX_BUCKETS) return
+      if (!perKey) this.buckets.set(b.minute, (perKey = new Map()))
+      perKey.set(b.keyId, b)
+      this.size++
       return
     }
     cur.ok += b.ok

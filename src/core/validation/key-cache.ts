@@ -56,11 +56,20 @@ export class KeyCache {
     })
   }
 
-  /** The cached entry without any I/O, or undefined. */
+  /** The cached entry without any I/O, or undefined; counted as a hit when found. */
   peek(hash: string): CachedLookup | undefined {
     const hit = this.cache.get(hash)
     if (hit) this.hits++
     return hit
+  }
+
+  /** `peek` without counting: for a caller that counts the hit only once it decided (`countHit`). */
+  find(hash: string): CachedLookup | undefined {
+    return this.cache.get(hash)
+  }
+
+  countHit(): void {
+    this.hits++
   }
 
   /** The entry, loading it (once, however many callers wait) on a miss. */

@@ -1,11 +1,12 @@
 import { z } from 'zod'
 
-import { hashKeyBase64, parseRawKey } from '../api-keys/key-format.js'
+import { KEY_LENGTH, hashKeyBase64, parseRawKey } from '../api-keys/key-format.js'
 import { KEY_TYPES } from '../api-keys/key-types.js'
 import type { ValidationRecord } from '../api-keys/repo.js'
 import { keyStatus } from '../api-keys/status.js'
 import { normaliseIp } from '../blacklist/ip.js'
 import type { CoreContext } from '../context.js'
+import type { CachedLookup } from './key-cache.js'
 
 export const INVALID_CODES = [
   'MALFORMED',
@@ -79,6 +80,51 @@ async function refuse(ctx: CoreContext, code: InvalidCode, ip: string | undefine
 }
 
 /**
+ * The decision when it needs no I/O and no waiting, else undefined (then `verifyKey`
+ * decides). Only a started (long-running) runtime answers here: a key whose lookup is
+ * cached, from an IP its mirrors know about. Refusals that count against the IP go to
+ * `verifyKey` (the count lives in Redis); blacklisted and locked-out IPs are answered.
+ *
+ * The format check is skipped on a cache hit on purpose: a hash found in the cache is the
+ * hash of a stored key, so the key is well formed; a key that is not never reaches the
+ * cache, so MALFORMED is still decided before any lookup.
+ */
+export function verifyKeyInMemory(ctx: CoreContext, input: VerifyInput): VerifyResult | undefined {
+  const v = ctx.validation
+  if (!v.longRunning) return undefined
+  const ip = input.ip ? normaliseIp(input.ip) : undefined
+  if (ip) {
+    const black = v.isBlacklisted(ip)
+    if (black === true) return BLACKLISTED
+    if (black !== false) return undefined
+    const wait = v.lockedFor(ip)
+    if (typeof wait !== 'number') return undefined
+    if (wait > 0) return { valid: false, code: 'RATE_LIMITED', retryAfterSeconds: wait }
+  }
+  if (input.key.length !== KEY_LENGTH) return undefined
+  // Not counted yet: when this returns undefined, verifyKey looks again and counts.
+  const entry = v.cache.find(hashKeyBase64(input.key))
+  const k = entry?.record
+  if (!k) return undefined
+  const now = ctx.clock.now()
+  const status = keyStatus(k, now)
+  if (status !== 'active' && status !== 'rotating') return undefined
+  if (input.requiredScopes) {
+    for (const scope of input.requiredScopes) if (!k.scopes.includes(scope)) return undefined
+  }
+  v.cache.countHit()
+  return accept(ctx, entry, k, ip, now)
+}
+
+/** The valid outcome: usage buffered, and the cached entry's frozen view handed out. */
+function accept(ctx: CoreContext, entry: CachedLookup, k: ValidationRecord, ip: string | undefined, now: Date): VerifyResult {
+  ctx.validation.usage.record({ keyId: k.keyId, ip, ok: true, at: now })
+  const cached = entry as { view?: ValidKey }
+  cached.view ??= validKey(k)
+  return { valid: true, key: cached.view }
+}
+
+/**
  * Decide whether a raw key may be used. Checks, in order: source IP blacklisted → IP
  * locked out → format and checksum (no I/O) → lookup by SHA-256 (cache, then one shared
  * database read compared with timingSafeEqual) → revoked → disabled → expired (own expiry
@@ -87,9 +133,11 @@ async function refuse(ctx: CoreContext, code: InvalidCode, ip: string | undefine
  * Every attributable outcome is buffered as usage. Expected outcomes are values.
  *
  * In a started (long-running) context a cached key from a clean IP is decided without
- * any I/O or awaiting: every check below is synchronous unless it has to go out.
+ * any I/O (`verifyKeyInMemory`, which callers on a hot path may call directly).
  */
 export async function verifyKey(ctx: CoreContext, input: VerifyInput): Promise<VerifyResult> {
+  const decided = verifyKeyInMemory(ctx, input)
+  if (decided) return decided
   const v = ctx.validation
   const ip = input.ip ? normaliseIp(input.ip) : undefined
   if (ip) {
@@ -112,8 +160,5 @@ export async function verifyKey(ctx: CoreContext, input: VerifyInput): Promise<V
   if (input.requiredScopes) {
     for (const scope of input.requiredScopes) if (!k.scopes.includes(scope)) return refuse(ctx, 'INSUFFICIENT_SCOPE', ip, k.keyId)
   }
-  v.usage.record({ keyId: k.keyId, ip, ok: true, at: now })
-  const cached = entry as { view?: ValidKey }
-  cached.view ??= validKey(k)
-  return { valid: true, key: cached.view }
+  return accept(ctx, entry, k, ip, now)
 }

@@ -1,0 +1,122 @@
+import { expect } from 'chai'
+import fc from 'fast-check'
+
+import type { Sql } from '../../src/core/db/connect.js'
+import { connectPostgres } from '../../src/core/db/connect.js'
+import { silentLogger } from '../../src/core/log.js'
+import type { Redis } from '../../src/core/redis.js'
+import { closeRedis, connectRedis } from '../../src/core/redis.js'
+import { UsageRecorder } from '../../src/core/usage/usage-recorder.js'
+import { openTestSql, testDatabaseUrl, truncateAll } from '../helpers/db.js'
+
+const T0 = Date.parse('2031-06-15T08:30:00.000Z')
+const MINUTE = 60_000
+
+interface Row {
+  key_id: string
+  minute: string
+  ok: number
+  fail: number
+}
+
+describe('UsageRecorder (real PostgreSQL and Redis)', () => {
+  let sql: Sql
+  let redis: Redis
+  const prefix = `${process.env.MOMENTRY_REDIS_PREFIX}usage-test:`
+
+  before(async () => {
+    sql = openTestSql()
+    redis = await connectRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', silentLogger)
+  })
+
+  after(async () => {
+    await sql.end()
+    await closeRedis(redis)
+  })
+
+  beforeEach(async () => {
+    await truncateAll(sql)
+  })
+
+  const rows = async (): Promise<Row[]> =>
+    (await sql`select key_id, minute, ok_count as ok, fail_count as fail from key_usage_minute order by key_id, minute`).map((r) => ({
+      key_id: r.key_id as string,
+      minute: (r.minute as Date).toISOString(),
+      ok: r.ok as number,
+      fail: r.fail as number,
+    }))
+
+  const recorder = (getSql: () => Sql = () => sql) => new UsageRecorder({ sql: getSql, redis: () => redis, prefix, log: silentLogger })
+
+  it('given events for two keys across two minutes, when flushed, then one row per key and minute holds the counts, Redis has the counters, and nothing is pending', async () => {
+    const r = recorder()
+    const at = (ms: number) => new Date(T0 + ms)
+    r.record({ keyId: 'key_a', ip: '192.0.2.1', ok: true, at: at(1_000) })
+    r.record({ keyId: 'key_a', ip: '192.0.2.2', ok: false, at: at(2_000) })
+    r.record({ keyId: 'key_b', ok: true, at: at(3_000) })
+    r.record({ keyId: 'key_a', ip: '192.0.2.1', ok: true, at: at(MINUTE + 5_000) })
+    expect(r.pending).to.equal(3)
+    await r.flush()
+    expect(r.pending).to.equal(0)
+    expect(await rows()).to.deep.equal([
+      { key_id: 'key_a', minute: new Date(T0).toISOString(), ok: 1, fail: 1 },
+      { key_id: 'key_a', minute: new Date(T0 + MINUTE).toISOString(), ok: 1, fail: 0 },
+      { key_id: 'key_b', minute: new Date(T0).toISOString(), ok: 1, fail: 0 },
+    ])
+    expect(await redis.hGetAll(`${prefix}usage:key_a:${T0 / MINUTE}`)).to.deep.equal({ ok: '1', fail: '1' })
+    expect(await redis.pfCount(`${prefix}ips:key_a:${Math.floor(T0 / 3_600_000)}`)).to.equal(2)
+  })
+
+  it('given PostgreSQL refusing a flush, when more events arrive and the next flush succeeds, then every event is counted exactly once', async () => {
+    const broken = connectPostgres(testDatabaseUrl().replace(/\/momentry_test_[^/?]+/, '/momentry_no_such_database'), { max: 1 })
+    let current = broken
+    const r = recorder(() => current)
+    try {
+      r.record({ keyId: 'key_a', ok: true, at: new Date(T0 + 1_000) })
+      r.record({ keyId: 'key_a', ok: false, at: new Date(T0 + 2_000) })
+      await r.flush()
+      expect(r.pending, 'kept after the failed write').to.equal(1)
+      r.record({ keyId: 'key_a', ok: true, at: new Date(T0 + 3_000) })
+      r.record({ keyId: 'key_c', ok: true, at: new Date(T0 + 4_000) })
+      current = sql
+      await r.flush()
+      expect(await rows()).to.deep.equal([
+        { key_id: 'key_a', minute: new Date(T0).toISOString(), ok: 2, fail: 1 },
+        { key_id: 'key_c', minute: new Date(T0).toISOString(), ok: 1, fail: 0 },
+      ])
+      expect(r.pending).to.equal(0)
+    } finally {
+      await broken.end({ timeout: 1 })
+    }
+  })
+
+  it('given any sequence of events flushed at any points, then the table holds exactly the per-key, per-minute sums', async () => {
+    const event = fc.record({
+      keyId: fc.constantFrom('key_a', 'key_b', 'key_c'),
+      offset: fc.integer({ min: 0, max: 3 * MINUTE - 1 }),
+      ok: fc.boolean(),
+      flushAfter: fc.boolean(),
+    })
+    await fc.assert(
+      fc.asyncProperty(fc.array(event, { maxLength: 40 }), async (events) => {
+        await sql`truncate key_usage_minute`
+        const r = recorder()
+        const expected = new Map<string, Row>()
+        for (const e of events) {
+          const at = T0 + e.offset
+          r.record({ keyId: e.keyId, ok: e.ok, at: new Date(at) })
+          const minute = new Date(at - (at % MINUTE)).toISOString()
+          const row = expected.get(`${e.keyId} ${minute}`) ?? { key_id: e.keyId, minute, ok: 0, fail: 0 }
+          if (e.ok) row.ok++
+          else row.fail++
+          expected.set(`${e.keyId} ${minute}`, row)
+          if (e.flushAfter) await r.flush()
+        }
+        await r.flush()
+        const want = [...expected.values()].sort((a, b) => (a.key_id + a.minute < b.key_id + b.minute ? -1 : 1))
+        expect(await rows()).to.deep.equal(want)
+      }),
+      { numRuns: 25 },
+    )
+  })
+})
