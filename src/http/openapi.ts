@@ -1,5 +1,5 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi'
-import { z } from 'zod'
+import * as z from 'zod'
 
 import type { RouteSpec } from './routes.js'
 import { errorSchema, healthSchema } from './schemas.js'

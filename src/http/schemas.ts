@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 
 import { anomalyViewSchema } from '../core/anomalies/list-anomalies.js'
 import { KEY_STATUSES, KEY_TYPES, metadataSchema, scopeSchema } from '../core/api-keys/key-types.js'

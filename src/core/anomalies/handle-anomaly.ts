@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 
 import { reasonSchema } from '../api-keys/key-types.js'
 import { appendAudit } from '../audit/repo.js'

@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 
 export const KEY_TYPES = ['system', 'user', 'service', 'integration', 'emergency'] as const
 export type KeyType = (typeof KEY_TYPES)[number]

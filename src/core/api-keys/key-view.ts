@@ -1,5 +1,5 @@
 import { formatDuration } from '../duration.js'
-import { z } from 'zod'
+import * as z from 'zod'
 
 import { KEY_STATUSES, KEY_TYPES } from './key-types.js'
 import type { KeyRecord } from './repo.js'

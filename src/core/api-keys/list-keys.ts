@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 
 import { auditForKey } from '../audit/repo.js'
 import type { CoreContext } from '../context.js'

@@ -1,7 +1,7 @@
 import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
-import { z } from 'zod'
+import * as z from 'zod'
 
 import type { Config } from '../config.js'
 import { ConfigError, UsageError } from '../errors.js'

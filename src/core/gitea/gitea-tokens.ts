@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 
 import { appendAudit } from '../audit/repo.js'
 import type { CoreContext } from '../context.js'

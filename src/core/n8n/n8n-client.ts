@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 
 import type { ResolvedCredential } from '../credentials/credential-store.js'
 import { ConfigError, ExitCode, ExternalServiceError, MomentryError } from '../errors.js'

@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 
 import type { CoreContext } from '../context.js'
 import { parseInput } from '../validate-input.js'

@@ -1,7 +1,7 @@
 import type { BlockList } from 'node:net'
 import { timingSafeEqual } from 'node:crypto'
 
-import { z } from 'zod'
+import * as z from 'zod'
 
 import type { ValidationRecord } from '../api-keys/repo.js'
 import { findKeyByHash } from '../api-keys/repo.js'

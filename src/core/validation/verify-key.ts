@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 
 import { KEY_LENGTH, hashKeyBase64, parseRawKey } from '../api-keys/key-format.js'
 import { KEY_TYPES } from '../api-keys/key-types.js'

@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 
 import { ANOMALY_TYPES, SEVERITIES } from '../anomalies/list-anomalies.js'
 import type { CoreContext } from '../context.js'

@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 
 import { randomBase62 } from '../api-keys/key-format.js'
 import type { CoreContext } from '../context.js'
