@@ -21,6 +21,6 @@ export { KEY_TYPES, KEY_STATUSES, GRACE_SECONDS } from './core/api-keys/key-type
 export type { KeyType, KeyStatus } from './core/api-keys/key-types.js'
 export type { KeyView } from './core/api-keys/key-view.js'
 export { parseRawKey, hashKey } from './core/api-keys/key-format.js'
-export { verifyKey } from './core/validation/verify-key.js'
+export { verifyKey, verifyKeyInMemory } from './core/validation/verify-key.js'
 export type { VerifyResult, VerifyInput, InvalidCode } from './core/validation/verify-key.js'
 export { parseDuration, formatDuration } from './core/duration.js'
