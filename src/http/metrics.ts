@@ -29,9 +29,18 @@ interface Tally {
  */
 function verifyMetrics(registry: Registry): (outcome: string, seconds: number) => void {
   const tallies = new Map<string, Tally>()
-  // The registry only calls get() (and reset() on clear): a read-only view of the tallies.
+  // The registry calls get() when scraped and reset() from resetMetrics(); both metrics read
+  // the same tallies, so resetting either zeroes both. Exposed in the Prometheus text format
+  // (the registry's default); the counter's name already ends in _total as that format wants.
   const snapshot = (name: string, help: string, type: 'counter' | 'histogram', values: () => MetricValue<string>[]) =>
-    registry.registerMetric({ name, help, type, aggregator: 'sum', get: async () => ({ name, help, type, aggregator: 'sum', values: values() }), reset() {} } as unknown as Metric)
+    registry.registerMetric({
+      name,
+      help,
+      type,
+      aggregator: 'sum',
+      get: async () => ({ name, help, type, aggregator: 'sum', values: values() }),
+      reset: () => tallies.clear(),
+    } as unknown as Metric)
   snapshot('momentry_validations_total', 'Validations by outcome (valid or the invalid code)', 'counter', () =>
     [...tallies].map(([outcome, t]) => ({ value: t.count, labels: { outcome } })),
   )

@@ -23,8 +23,9 @@ function send(res: ServerResponse, status: number, payload: unknown): void {
  * skips fastify's per-request machinery (hooks, reply object, content-type parsers) but
  * keeps everything that defines it — the route's zod schema, its core call, the metrics
  * and the `{error: {code, message}}` shape. A cached key from a clean IP is answered
- * synchronously, inside the request's 'end' event, with no promise in between. Anything else, including a verify request
- * that is not JSON, goes to `fallback` (fastify), which answers it as usual.
+ * synchronously, inside the request's 'end' event, with no promise in between. Anything
+ * else, including a verify request that is not JSON, goes to `fallback` (fastify), which
+ * answers it as usual.
  */
 export function verifyFastPath(ctx: CoreContext, metrics: HttpMetrics, bodyLimit: number, fallback: RequestListener): RequestListener {
   // A valid answer is the same text for as long as its key's cache entry lives: the view
@@ -43,6 +44,8 @@ export function verifyFastPath(ctx: CoreContext, metrics: HttpMetrics, bodyLimit
     res.end(body)
   }
   const fail = (res: ServerResponse, error: unknown) => {
+    // A failure after the answer started (a throw while writing it) can only end the connection.
+    if (res.headersSent) return void res.destroy()
     const e = toHttpError(error as Error, ctx.log)
     send(res, e.status, { error: { code: e.code, message: e.message } })
   }
@@ -58,10 +61,9 @@ export function verifyFastPath(ctx: CoreContext, metrics: HttpMetrics, bodyLimit
     const input = verifyInput(body, body.ip ? '' : normaliseIp(req.socket.remoteAddress ?? ''))
     const decided = verifyKeyInMemory(ctx, input)
     if (decided) return reply(res, decided, started)
-    verifyKey(ctx, input).then(
-      (result) => reply(res, result, started),
-      (error: unknown) => fail(res, error),
-    )
+    verifyKey(ctx, input)
+      .then((result) => reply(res, result, started))
+      .catch((error: unknown) => fail(res, error))
   }
   return (req, res) => {
     if (req.method !== 'POST' || req.url !== '/v1/keys/verify' || !JSON_TYPE.test(req.headers['content-type'] ?? '')) {
