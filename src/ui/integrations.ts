@@ -63,13 +63,24 @@ export function renderN8nIssued(r: IssuedN8nKey): { stdout: string; stderr: stri
 }
 
 export function renderN8nList(r: N8nKeyList): string {
-  const summary = `${r.keys.length} key(s) at ${r.url}; drift: ${r.drift.gone} gone, ${r.drift.untracked} untracked`
+  const others = r.otherUsers ? `; ${r.otherUsers} of other n8n users (their drift is visible only to them)` : ''
+  const summary = `${r.keys.length} key(s) at ${r.url} seen as ${r.user}; drift: ${r.drift.gone} gone, ${r.drift.untracked} untracked${others}`
   if (r.keys.length === 0) return summary
-  const rows = r.keys.map((k) => [k.id, k.label, k.scopes.join(',') || '—', `…${k.last4}`, shortTime(k.createdAt), shortTime(k.expiresAt), drift(k.drift)])
-  return `${renderTable(['id', 'label', 'scopes', 'key', 'created', 'expires', 'drift'], rows)}\n${summary}`
+  const rows = r.keys.map((k) => [
+    k.id,
+    k.label,
+    k.owner ?? '?',
+    k.scopes.join(',') || '—',
+    `…${k.last4}`,
+    shortTime(k.createdAt),
+    shortTime(k.expiresAt),
+    k.onServer === null ? paint('gray', 'other user') : drift(k.drift),
+  ])
+  return `${renderTable(['id', 'label', 'owner', 'scopes', 'key', 'created', 'expires', 'drift'], rows)}\n${summary}`
 }
 
 export function renderN8nDeleted(r: DeletedN8nKey): string {
+  if (r.alreadyGone) return `n8n API key ${r.id} (${r.label}) was already gone from n8n; momentry no longer tracks it.`
   return `Deleted n8n API key ${r.id} (${r.label}); n8n no longer lists it${r.tracked ? '' : ' (it was not tracked by momentry)'}.`
 }
 

@@ -163,6 +163,59 @@ describe('n8n commands against a fake n8n (integrations.md contract)', function 
     expect(row!.deleted_at).to.equal(null)
   })
 
+  it('given keys of two n8n users, when the member lists, deletes or rotates the owner’s key, then it is shown as another user’s without a verdict, and delete and rotate are exit 5 naming its owner with nothing sent', async () => {
+    const memberEnv = { ...env, N8N_EMAIL: 'member@example.com', N8N_PASSWORD: 'Member-pw1' }
+    const own = await runJson(['n8n', 'create', '--label', 'owner-key', '--scopes', 'workflow:read'], { env })
+    const mine = await runJson(['n8n', 'create', '--label', 'member-key', '--scopes', 'workflow:read'], { env: memberEnv })
+    expect(own.json.key).to.include({ owner: 'owner@example.com' })
+    expect((await sql`select n8n_user_id, n8n_user from n8n_api_keys where n8n_key_id = ${mine.json.key.id}`)[0]).to.deep.equal({ n8n_user_id: 'u2', n8n_user: 'member@example.com' })
+
+    const list = await runJson(['n8n', 'list'], { env: memberEnv })
+    expect(list.code, list.stderr).to.equal(0)
+    expect(list.json).to.include({ user: 'member@example.com', otherUsers: 1 })
+    expect(list.json.drift).to.deep.equal({ gone: 0, untracked: 0 })
+    expect(list.json.keys.find((k: any) => k.id === own.json.key.id)).to.include({ owner: 'owner@example.com', onServer: null, drift: null })
+    expect(list.json.keys.find((k: any) => k.id === mine.json.key.id)).to.include({ owner: 'member@example.com', onServer: true, drift: null })
+    const table = await runCli(['n8n', 'list'], { env: memberEnv })
+    expect(table.stdout + table.stderr).to.match(/other user/).and.to.match(/1 of other n8n users/)
+
+    const writes = () => n8n.seen.filter((x) => x.method !== 'GET' && x.url !== '/rest/login').length
+    const before = writes()
+    for (const verb of ['delete', 'rotate']) {
+      const r = await runJson(['n8n', verb, own.json.key.id], { env: memberEnv })
+      expectJsonError(r, 5, 'NOT_FOUND')
+      expect(r.json.error.message).to.match(/belongs to the n8n user owner@example\.com, not member@example\.com/)
+    }
+    expect(writes()).to.equal(before)
+    expect(n8n.keys).to.have.length(2)
+    expect((await sql`select count(*)::int as n from n8n_api_keys where deleted_at is null`)[0]!.n).to.equal(2)
+  })
+
+  it('given a tracked key deleted in n8n, when its owner runs `n8n delete`, then momentry stops tracking it (exit 0, audited) and the drift clears; a row without a recorded owner stays exit 5', async () => {
+    const a = await runJson(['n8n', 'create', '--label', 'gone-in-ui', '--scopes', 'workflow:read'], { env })
+    n8n.keys.splice(0, n8n.keys.length)
+    expect((await runJson(['n8n', 'list'], { env })).json.drift).to.deep.equal({ gone: 1, untracked: 0 })
+    const r = await runJson(['n8n', 'delete', a.json.key.id], { env })
+    expect(r.code, r.stderr).to.equal(0)
+    expect(r.json).to.deep.equal({ id: a.json.key.id, label: 'gone-in-ui', tracked: true, confirmed: true, alreadyGone: true })
+    expect(n8n.seen.filter((x) => x.method === 'DELETE')).to.have.length(0)
+    const [audit] = await sql`select details from api_key_audit_log where action = 'n8n.key.delete'`
+    expect(audit!.details).to.include({ n8nKeyId: a.json.key.id, alreadyGone: true })
+    const after = await runJson(['n8n', 'list'], { env })
+    expect(after.json.drift).to.deep.equal({ gone: 0, untracked: 0 })
+    expect(after.json.keys).to.have.length(0)
+    expectOneLineError(await runCli(['n8n', 'delete', a.json.key.id], { env }), 5, /n8n has no API key/)
+
+    // Recorded before owners were kept: it may be another user's, so nothing is assumed.
+    const b = await runJson(['n8n', 'create', '--label', 'legacy', '--scopes', 'workflow:read'], { env })
+    await sql`update n8n_api_keys set n8n_user_id = null, n8n_user = null where n8n_key_id = ${b.json.key.id}`
+    n8n.keys.splice(0, n8n.keys.length)
+    expect((await runJson(['n8n', 'list'], { env })).json.keys[0]).to.include({ owner: null, drift: 'gone' })
+    const legacy = await runJson(['n8n', 'delete', b.json.key.id], { env })
+    expectJsonError(legacy, 5, 'NOT_FOUND')
+    expect(legacy.json.error.message).to.match(/deleted in n8n, or is another user's/)
+  })
+
   it('given a label the user already has, when `n8n create` runs, then it is a conflict (exit 6) before any create; n8n’s own 500 for it is a conflict too', async () => {
     await runJson(['n8n', 'create', '--label', 'ci', '--scopes', 'workflow:read'], { env })
     const r = await runJson(['n8n', 'create', '--label', 'ci', '--scopes', 'workflow:read'], { env })

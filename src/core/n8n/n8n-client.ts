@@ -13,6 +13,7 @@ export const n8nKeySchema = z
     label: z.string(),
     apiKey: z.string().optional(),
     scopes: z.array(z.string()).nullish().transform((s) => s ?? []),
+    userId: z.union([z.string(), z.number()]).nullish(),
     createdAt: z.string().nullish(),
     // Unix seconds on the versions we know; an ISO string is accepted too.
     expiresAt: z.union([z.number(), z.string()]).nullish(),
@@ -32,6 +33,8 @@ const keyListSchema = wrapped(z.union([z.array(n8nKeySchema), z.object({ items: 
 export interface N8nSession {
   target: ServiceTarget
   email: string
+  /** The logged-in user's n8n id, from the login answer (absent on builds that do not send it). */
+  userId?: string
   cookie: string
 }
 
@@ -61,7 +64,7 @@ export function authCookie(res: ServiceResponse): string | undefined {
 export async function loginN8n(target: ServiceTarget, email: string, password: string): Promise<N8nSession> {
   const res = await callService(target, 'POST', '/rest/login', { json: { emailOrLdapLoginId: email, email, password } })
   if (res.status === 200) {
-    parseBody(target, 'the login', res, wrapped(z.object({}).loose()))
+    const user = parseBody(target, 'the login', res, wrapped(z.object({ id: z.union([z.string(), z.number()]).nullish() }).loose())).data
     const cookie = authCookie(res)
     if (!cookie) {
       throw new ExternalServiceError(`n8n at ${target.url} accepted the login but sent no n8n-auth cookie`, {
@@ -70,7 +73,7 @@ export async function loginN8n(target: ServiceTarget, email: string, password: s
         hint: 'Check that N8N_URL points at n8n itself and not a proxy that strips Set-Cookie',
       })
     }
-    return { target, email, cookie }
+    return { target, email, cookie, ...(user.id != null ? { userId: String(user.id) } : {}) }
   }
   const detail = serviceMessage(res)
   if (res.status === 401) {

@@ -18,7 +18,10 @@ export interface N8nKeyView {
   expiresAt: string | null
   createdAt: string | null
   createdBy: string | null
+  /** The n8n user (e-mail) it was made for; null when unknown (made before momentry recorded it). */
+  owner: string | null
   tracked: boolean
+  /** null: another n8n user's key, which the logged-in user cannot see. */
   onServer: boolean | null
   drift: 'gone' | 'untracked' | null
 }
@@ -44,8 +47,20 @@ interface Row {
   expires_at: Date | null
   created_at: Date
   created_by: string
+  n8n_user_id: string | null
+  n8n_user: string | null
 }
-const COLUMNS = 'n8n_key_id, label, scopes, last4, expires_at, created_at, created_by'
+const COLUMNS = 'n8n_key_id, label, scopes, last4, expires_at, created_at, created_by, n8n_user_id, n8n_user'
+
+/**
+ * Whether a tracked key is the session user's: by n8n user id when both are known, else by
+ * e-mail. 'unknown' for rows recorded before momentry kept the owner.
+ */
+function ownerOf(r: Row, s: N8nSession): 'mine' | 'other' | 'unknown' {
+  if (r.n8n_user_id && s.userId) return r.n8n_user_id === s.userId ? 'mine' : 'other'
+  if (r.n8n_user) return r.n8n_user.toLowerCase() === s.email.toLowerCase() ? 'mine' : 'other'
+  return 'unknown'
+}
 
 const fromRow = (r: Row, onServer: boolean | null): N8nKeyView => ({
   id: r.n8n_key_id,
@@ -55,6 +70,7 @@ const fromRow = (r: Row, onServer: boolean | null): N8nKeyView => ({
   expiresAt: r.expires_at?.toISOString() ?? null,
   createdAt: r.created_at.toISOString(),
   createdBy: r.created_by,
+  owner: r.n8n_user,
   tracked: true,
   onServer,
   drift: onServer === false ? 'gone' : null,
@@ -77,6 +93,7 @@ const fromRemote = (k: N8nKey): N8nKeyView => ({
   expiresAt: expiryOf(k)?.toISOString() ?? null,
   createdAt: null,
   createdBy: null,
+  owner: null,
   tracked: false,
   onServer: true,
   drift: 'untracked',
@@ -120,8 +137,9 @@ async function mint(ctx: CoreContext, s: N8nSession, input: { label: string; sco
   try {
     const row = await ctx.sql.begin(async (tx) => {
       const [r] = await tx<Row[]>`
-        insert into n8n_api_keys (n8n_url, n8n_key_id, label, scopes, last4, expires_at, created_at, created_by)
-        values (${s.target.url}, ${created.id}, ${created.label}, ${created.scopes.length ? created.scopes : input.scopes}::text[], ${last4}, ${expiryOf(created) ?? input.expiresAt}, ${now}, ${ctx.actor})
+        insert into n8n_api_keys (n8n_url, n8n_key_id, label, scopes, last4, expires_at, created_at, created_by, n8n_user_id, n8n_user)
+        values (${s.target.url}, ${created.id}, ${created.label}, ${created.scopes.length ? created.scopes : input.scopes}::text[], ${last4}, ${expiryOf(created) ?? input.expiresAt}, ${now}, ${ctx.actor},
+                ${created.userId != null ? String(created.userId) : (s.userId ?? null)}, ${s.email})
         returning ${tx.unsafe(COLUMNS)}`
       await appendAudit(tx, { keyId: null, action, actor: ctx.actor, at: now, details: { n8nUrl: s.target.url, n8nKeyId: created.id, label: created.label, scopes: input.scopes, ...extra } })
       return r!
@@ -149,11 +167,18 @@ export async function createN8nKey(ctx: CoreContext, s: N8nSession, input: { lab
 
 export interface N8nKeyList {
   url: string
+  /** The logged-in n8n user: n8n shows each user only their own keys. */
+  user: string
   keys: N8nKeyView[]
   drift: { gone: number; untracked: number }
+  /** Tracked keys of other n8n users: listed, but their drift cannot be seen from this login. */
+  otherUsers: number
 }
 
-/** Tracked keys joined with n8n's list, flagging drift both ways. */
+/**
+ * Tracked keys joined with n8n's list, flagging drift both ways. n8n lists only the
+ * logged-in user's keys, so another user's tracked key is shown without a verdict.
+ */
 export async function listN8nKeys(ctx: CoreContext, s: N8nSession): Promise<N8nKeyList> {
   const remote = await listN8nKeysRemote(s)
   const local = await ctx.sql<Row[]>`select ${ctx.sql.unsafe(COLUMNS)} from n8n_api_keys where n8n_url = ${s.target.url} and deleted_at is null order by created_at desc, id desc`
@@ -162,11 +187,18 @@ export async function listN8nKeys(ctx: CoreContext, s: N8nSession): Promise<N8nK
   const keys = [
     ...local.map((r) => {
       const k = remoteById.get(r.n8n_key_id)
-      return k ? { ...fromRow(r, true), label: k.label } : fromRow(r, false)
+      if (k) return { ...fromRow(r, true), label: k.label }
+      return fromRow(r, ownerOf(r, s) === 'other' ? null : false)
     }),
-    ...remote.filter((k) => !localIds.has(k.id)).map(fromRemote),
+    ...remote.filter((k) => !localIds.has(k.id)).map((k) => ({ ...fromRemote(k), owner: s.email })),
   ]
-  return { url: s.target.url, keys, drift: { gone: keys.filter((k) => k.drift === 'gone').length, untracked: keys.filter((k) => k.drift === 'untracked').length } }
+  return {
+    url: s.target.url,
+    user: s.email,
+    keys,
+    drift: { gone: keys.filter((k) => k.drift === 'gone').length, untracked: keys.filter((k) => k.drift === 'untracked').length },
+    otherUsers: keys.filter((k) => k.onServer === null).length,
+  }
 }
 
 export interface DeletedN8nKey {
@@ -175,19 +207,28 @@ export interface DeletedN8nKey {
   tracked: boolean
   /** Re-listed after the delete and no longer there (n8n answers 200 even for unknown ids). */
   confirmed: true
+  /** Tracked as the logged-in user's, but already deleted in n8n: momentry stopped tracking it. */
+  alreadyGone?: boolean
 }
 
 /**
- * Delete a key. n8n says 200 whatever the id, so the key is looked up first (unknown → not
- * found) and the list is read again afterwards to confirm it is gone.
+ * Delete a key. n8n says 200 whatever the id, so the key is looked up first and the list is
+ * read again afterwards to confirm it is gone. A key n8n does not list is not found, unless
+ * momentry tracks it as this user's: then it was deleted in n8n, and momentry stops tracking it.
  */
 export async function deleteN8nKey(ctx: CoreContext, s: N8nSession, input: { id: string }, extra: Record<string, unknown> = {}): Promise<DeletedN8nKey> {
   const id = assertN8nKeyId(input.id)
   const before = (await listN8nKeysRemote(s)).find((k) => k.id === id)
   if (!before) {
     const tracked = await trackedRow(ctx, s.target.url, id)
+    const owner = tracked ? ownerOf(tracked, s) : undefined
+    if (tracked && owner === 'mine') {
+      await markDeleted(ctx, s, id, { label: tracked.label, alreadyGone: true, ...extra })
+      return { id, label: tracked.label, tracked: true, confirmed: true, alreadyGone: true }
+    }
+    if (tracked && owner === 'other') throw notTheirs(s, id, tracked)
     throw new NotFoundError(
-      `n8n has no API key ${id}${tracked ? ` (momentry tracks it as "${tracked.label}": it was deleted in n8n)` : ''}`,
+      `n8n has no API key ${id} for ${s.email}${tracked ? ` (momentry tracks it as "${tracked.label}": it was deleted in n8n, or is another user's)` : ''}`,
       '`momentry n8n list` shows the keys and any drift',
     )
   }
@@ -195,13 +236,26 @@ export async function deleteN8nKey(ctx: CoreContext, s: N8nSession, input: { id:
   if ((await listN8nKeysRemote(s)).some((k) => k.id === id)) {
     throw new ExternalServiceError(`n8n answered the delete of ${id} with success but still lists the key`, { code: 'SERVICE_ERROR', status: 200, hint: 'Delete it in the n8n UI (Settings → n8n API) and check the n8n log' })
   }
+  const tracked = await markDeleted(ctx, s, id, { label: before.label, ...extra })
+  return { id, label: before.label, tracked, confirmed: true }
+}
+
+/** Stop tracking a key (if tracked) and audit the delete, in one transaction. */
+async function markDeleted(ctx: CoreContext, s: N8nSession, id: string, details: Record<string, unknown>): Promise<boolean> {
   const now = ctx.clock.now()
-  const tracked = await ctx.sql.begin(async (tx) => {
+  return ctx.sql.begin(async (tx) => {
     const rows = await tx`update n8n_api_keys set deleted_at = ${now} where n8n_url = ${s.target.url} and n8n_key_id = ${id} and deleted_at is null returning id`
-    await appendAudit(tx, { keyId: null, action: 'n8n.key.delete', actor: ctx.actor, at: now, details: { n8nUrl: s.target.url, n8nKeyId: id, label: before.label, ...extra } })
+    await appendAudit(tx, { keyId: null, action: 'n8n.key.delete', actor: ctx.actor, at: now, details: { n8nUrl: s.target.url, n8nKeyId: id, ...details } })
     return rows.length > 0
   })
-  return { id, label: before.label, tracked, confirmed: true }
+}
+
+/** Another n8n user's key: only they can see, rotate or delete it. */
+function notTheirs(s: N8nSession, id: string, r: Row): NotFoundError {
+  return new NotFoundError(
+    `n8n API key ${id} ("${r.label}") belongs to the n8n user ${r.n8n_user ?? 'who made it'}, not ${s.email}; n8n lets only its owner see, rotate or delete it`,
+    `Log in as that user (\`momentry auth login n8n\`, or N8N_EMAIL/N8N_PASSWORD) and run the command again; nothing was changed`,
+  )
 }
 
 export interface RotatedN8nKey extends IssuedN8nKey {
@@ -221,6 +275,7 @@ export async function rotateN8nKey(ctx: CoreContext, s: N8nSession, input: { id:
 async function rotateLocked(ctx: CoreContext, s: N8nSession, id: string): Promise<RotatedN8nKey> {
   const old = await trackedRow(ctx, s.target.url, id)
   if (!old) throw new NotFoundError(`momentry does not track an n8n API key ${id} at ${s.target.url}`, 'Only keys created with `momentry n8n create` can be rotated; `momentry n8n list` shows which are tracked')
+  if (ownerOf(old, s) === 'other') throw notTheirs(s, id, old)
   // n8n lists only the logged-in user's keys and answers 200 to any delete: make sure the old
   // key is this user's and still there *before* minting a replacement, or a rotation by the
   // wrong user would report a live key as deleted.
@@ -238,7 +293,7 @@ async function rotateLocked(ctx: CoreContext, s: N8nSession, id: string): Promis
     const e = error as { line?: string; status?: number; exitCode?: number }
     if (e.exitCode === 5) {
       // Already gone from n8n: the goal is reached; stop tracking it.
-      await ctx.sql`update n8n_api_keys set deleted_at = ${ctx.clock.now()} where n8n_url = ${s.target.url} and n8n_key_id = ${id} and deleted_at is null`
+      await markDeleted(ctx, s, id, { label: old.label, alreadyGone: true, replacedBy: issued.key.id })
       previous.deleted = true
     } else previous.error = { message: e.line ?? String(error), ...(e.status ? { status: e.status } : {}) }
   }

@@ -42,7 +42,7 @@ export async function buildInventory(ctx: CoreContext): Promise<Inventory> {
             from api_keys order by created_at desc, id desc`,
     ctx.sql`select gitea_url, gitea_token_id::text as id, username, token_name, scopes, created_at, created_by, deleted_at
             from gitea_tokens order by created_at desc, id desc`,
-    ctx.sql`select n8n_url, n8n_key_id, label, scopes, expires_at, created_at, created_by, deleted_at
+    ctx.sql`select n8n_url, n8n_key_id, label, scopes, expires_at, created_at, created_by, deleted_at, n8n_user
             from n8n_api_keys order by created_at desc, id desc`,
   ])
   const items: InventoryItem[] = [
@@ -81,7 +81,7 @@ export async function buildInventory(ctx: CoreContext): Promise<Inventory> {
       id: k.n8n_key_id,
       name: k.label,
       type: null,
-      owner: null,
+      owner: k.n8n_user,
       service: k.n8n_url,
       scopes: k.scopes,
       createdAt: k.created_at.toISOString(),
