@@ -64,7 +64,9 @@ export function renderN8nIssued(r: IssuedN8nKey): { stdout: string; stderr: stri
 
 export function renderN8nList(r: N8nKeyList): string {
   const others = r.otherUsers ? `; ${r.otherUsers} of other n8n users (their drift is visible only to them)` : ''
-  const summary = `${r.keys.length} key(s) at ${r.url} seen as ${r.user}; drift: ${r.drift.gone} gone, ${r.drift.untracked} untracked${others}`
+  const partial = r.complete ? '' : '; n8n sent only part of its list, so no key is called gone'
+  const summary = `${r.keys.length} key(s) at ${r.url} seen as ${r.user}; drift: ${r.drift.gone} gone, ${r.drift.untracked} untracked${others}${partial}`
+  const unknown = (owner: string | null) => (owner && owner.toLowerCase() !== r.user.toLowerCase() ? 'other user' : 'unknown')
   if (r.keys.length === 0) return summary
   const rows = r.keys.map((k) => [
     k.id,
@@ -74,7 +76,7 @@ export function renderN8nList(r: N8nKeyList): string {
     `…${k.last4}`,
     shortTime(k.createdAt),
     shortTime(k.expiresAt),
-    k.onServer === null ? paint('gray', 'other user') : drift(k.drift),
+    k.onServer === null ? paint('gray', unknown(k.owner)) : drift(k.drift),
   ])
   return `${renderTable(['id', 'label', 'owner', 'scopes', 'key', 'created', 'expires', 'drift'], rows)}\n${summary}`
 }

@@ -216,6 +216,62 @@ describe('n8n commands against a fake n8n (integrations.md contract)', function 
     expect(legacy.json.error.message).to.match(/deleted in n8n, or is another user's/)
   })
 
+  it('given a login answer without the user’s id, when the member lists, deletes or rotates the owner’s key, then ownership is decided by e-mail (case-insensitively) and nothing is sent', async () => {
+    const own = await runJson(['n8n', 'create', '--label', 'owner-key', '--scopes', 'workflow:read'], { env })
+    n8n.loginWithoutUser = true
+    const memberEnv = { ...env, N8N_EMAIL: 'member@example.com', N8N_PASSWORD: 'Member-pw1' }
+    const list = await runJson(['n8n', 'list'], { env: memberEnv })
+    expect(list.json).to.include({ otherUsers: 1 })
+    expect(list.json.keys[0]).to.include({ id: own.json.key.id, onServer: null, drift: null })
+    const deletes = n8n.seen.filter((x) => x.method === 'DELETE').length
+    const r = await runJson(['n8n', 'delete', own.json.key.id], { env: memberEnv })
+    expectJsonError(r, 5, 'NOT_FOUND')
+    expect(r.json.error.message).to.match(/belongs to the n8n user owner@example\.com/)
+    expect(n8n.seen.filter((x) => x.method === 'DELETE').length).to.equal(deletes)
+
+    // The owner, recorded in another case and without an id, is still the owner.
+    await sql`update n8n_api_keys set n8n_user = 'OWNER@Example.com', n8n_user_id = null`
+    n8n.keys.splice(0, n8n.keys.length)
+    const gone = await runJson(['n8n', 'delete', own.json.key.id], { env })
+    expect(gone.code, gone.stderr).to.equal(0)
+    expect(gone.json).to.include({ alreadyGone: true })
+  })
+
+  it('given a record with an outdated or missing owner, when the owner lists, then n8n’s list decides and corrects it, and rotate works', async () => {
+    const a = await runJson(['n8n', 'create', '--label', 'renamed', '--scopes', 'workflow:read'], { env })
+    const b = await runJson(['n8n', 'create', '--label', 'legacy', '--scopes', 'workflow:read'], { env })
+    await sql`update n8n_api_keys set n8n_user = 'old-address@example.com', n8n_user_id = null where n8n_key_id = ${a.json.key.id}`
+    await sql`update n8n_api_keys set n8n_user = null, n8n_user_id = null where n8n_key_id = ${b.json.key.id}`
+    const rotated = await runJson(['n8n', 'rotate', a.json.key.id], { env })
+    expect(rotated.code, rotated.stderr).to.equal(0)
+    expect(rotated.json.previous).to.deep.equal({ id: a.json.key.id, deleted: true })
+
+    const list = await runJson(['n8n', 'list'], { env })
+    expect(list.json).to.include({ otherUsers: 0, complete: true })
+    expect(list.json.keys.find((k: any) => k.id === b.json.key.id)).to.include({ owner: 'owner@example.com', onServer: true })
+    expect((await sql`select n8n_user, n8n_user_id from n8n_api_keys where n8n_key_id = ${b.json.key.id}`)[0]).to.deep.equal({ n8n_user: 'owner@example.com', n8n_user_id: 'u1' })
+  })
+
+  it('given n8n sends only a page of the key list, when a tracked key is not on it, then nothing is called gone and delete or rotate of it is exit 7 with nothing changed', async () => {
+    const a = await runJson(['n8n', 'create', '--label', 'first', '--scopes', 'workflow:read'], { env })
+    const b = await runJson(['n8n', 'create', '--label', 'second', '--scopes', 'workflow:read'], { env })
+    n8n.pagedList = true
+    n8n.pageSize = 1 // the fake keeps creation order: only `first` is sent
+    const list = await runJson(['n8n', 'list'], { env })
+    expect(list.json).to.include({ complete: false })
+    expect(list.json.drift).to.deep.equal({ gone: 0, untracked: 0 })
+    expect(list.json.keys.find((k: any) => k.id === b.json.key.id)).to.include({ onServer: null, drift: null })
+    const table = await runCli(['n8n', 'list'], { env })
+    expect(table.stdout + table.stderr).to.match(/only part of its list/)
+    for (const verb of ['delete', 'rotate']) {
+      const r = await runJson(['n8n', verb, b.json.key.id], { env })
+      expectJsonError(r, 7)
+      expect(r.json.error.message).to.match(/only part of owner@example\.com's key list/)
+    }
+    expect(n8n.keys.map((k) => k.id)).to.deep.equal([a.json.key.id, b.json.key.id])
+    expect((await sql`select count(*)::int as n from n8n_api_keys where deleted_at is null`)[0]!.n).to.equal(2)
+  })
+
   it('given a label the user already has, when `n8n create` runs, then it is a conflict (exit 6) before any create; n8n’s own 500 for it is a conflict too', async () => {
     await runJson(['n8n', 'create', '--label', 'ci', '--scopes', 'workflow:read'], { env })
     const r = await runJson(['n8n', 'create', '--label', 'ci', '--scopes', 'workflow:read'], { env })

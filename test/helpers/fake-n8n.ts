@@ -29,6 +29,10 @@ export interface FakeN8n extends FakeServer {
   enforceScopes: boolean
   /** Answer DELETE with success without deleting (to test the re-list check). */
   ignoreDeletes: boolean
+  /** With pagedList: send only this many keys per answer, with the full count. */
+  pageSize: number | undefined
+  /** Answer the login with `{data: {}}` (no id, no e-mail), as a build might. */
+  loginWithoutUser: boolean
 }
 
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
@@ -56,7 +60,7 @@ export async function startFakeN8n(users = [{ id: 'u1', email: 'owner@example.co
       if (!user) return send(res, 401, { code: 401, message: 'Wrong username or password. Do you have caps lock on?', stacktrace: 'ResponseError: Wrong username or password.' })
       const jwt = `${b64({ alg: 'HS256' })}.${b64({ id: user.id, hash: randomBytes(6).toString('hex') })}.${randomBytes(16).toString('base64url')}`
       sessions.set(jwt, user)
-      return send(res, 200, { data: { id: user.id, email: user.email, role: user.role } }, { 'set-cookie': [`n8n-auth=${jwt}; Max-Age=604800; Path=/; HttpOnly; Secure; SameSite=Lax`] })
+      return send(res, 200, { data: fake.loginWithoutUser ? {} : { id: user.id, email: user.email, role: user.role } }, { 'set-cookie': [`n8n-auth=${jwt}; Max-Age=604800; Path=/; HttpOnly; Secure; SameSite=Lax`] })
     }
 
     if (url.pathname.startsWith('/rest/api-keys')) {
@@ -71,7 +75,7 @@ export async function startFakeN8n(users = [{ id: 'u1', email: 'owner@example.co
       if (url.pathname === '/rest/api-keys/scopes' && req.method === 'GET') return send(res, 200, { data: allowed })
       if (url.pathname === '/rest/api-keys' && req.method === 'GET') {
         const mine = keys.filter((k) => k.userId === user.id).map(view)
-        return send(res, 200, { data: fake.pagedList ? { items: mine, count: mine.length } : mine })
+        return send(res, 200, { data: fake.pagedList ? { items: mine.slice(0, fake.pageSize ?? mine.length), count: mine.length } : mine })
       }
       if (url.pathname === '/rest/api-keys' && req.method === 'POST') {
         const body = json()
@@ -116,5 +120,7 @@ export async function startFakeN8n(users = [{ id: 'u1', email: 'owner@example.co
   fake.pagedList = false
   fake.enforceScopes = false
   fake.ignoreDeletes = false
+  fake.pageSize = undefined
+  fake.loginWithoutUser = false
   return fake
 }

@@ -13,7 +13,8 @@ export const n8nKeySchema = z
     label: z.string(),
     apiKey: z.string().optional(),
     scopes: z.array(z.string()).nullish().transform((s) => s ?? []),
-    userId: z.union([z.string(), z.number()]).nullish(),
+    // Optional and informative only: an odd value is dropped rather than failing the list.
+    userId: z.union([z.string(), z.number()]).nullish().catch(undefined),
     createdAt: z.string().nullish(),
     // Unix seconds on the versions we know; an ISO string is accepted too.
     expiresAt: z.union([z.number(), z.string()]).nullish(),
@@ -27,14 +28,26 @@ export type CreatedN8nKey = z.infer<typeof createdKeySchema>
 /** `{data: …}`: n8n wraps every success body of its internal REST API. */
 const wrapped = <S extends z.ZodType>(schema: S) => z.object({ data: schema })
 /** Newer builds may page the list: accept a bare array or `{items: […]}`. */
-const keyListSchema = wrapped(z.union([z.array(n8nKeySchema), z.object({ items: z.array(n8nKeySchema) }).loose()])).transform((b) => (Array.isArray(b.data) ? b.data : b.data.items))
+/** The user's keys as n8n listed them; `complete` is false when a paged answer says it holds more. */
+export interface RemoteKeys {
+  keys: N8nKey[]
+  complete: boolean
+}
+/**
+ * Newer builds may page the list: accept a bare array or `{items: […], count}`. The page
+ * parameters are not part of the contract, so a short page is reported, not followed.
+ */
+const keyListSchema = wrapped(z.union([z.array(n8nKeySchema), z.object({ items: z.array(n8nKeySchema), count: z.number().optional().catch(undefined) }).loose()])).transform(
+  (b): RemoteKeys => (Array.isArray(b.data) ? { keys: b.data, complete: true } : { keys: b.data.items, complete: b.data.count === undefined || b.data.count <= b.data.items.length }),
+)
 
 /** A logged-in n8n session: the `n8n-auth` cookie, sent back by hand (no cookie jar). */
 export interface N8nSession {
   target: ServiceTarget
   email: string
-  /** The logged-in user's n8n id, from the login answer (absent on builds that do not send it). */
+  /** The logged-in user's n8n id and e-mail, from the login answer (when it has them). */
   userId?: string
+  userEmail?: string
   cookie: string
 }
 
@@ -64,7 +77,7 @@ export function authCookie(res: ServiceResponse): string | undefined {
 export async function loginN8n(target: ServiceTarget, email: string, password: string): Promise<N8nSession> {
   const res = await callService(target, 'POST', '/rest/login', { json: { emailOrLdapLoginId: email, email, password } })
   if (res.status === 200) {
-    const user = parseBody(target, 'the login', res, wrapped(z.object({ id: z.union([z.string(), z.number()]).nullish() }).loose())).data
+    const user = parseBody(target, 'the login', res, wrapped(z.object({ id: z.union([z.string(), z.number()]).nullish().catch(undefined), email: z.string().nullish().catch(undefined) }).loose())).data
     const cookie = authCookie(res)
     if (!cookie) {
       throw new ExternalServiceError(`n8n at ${target.url} accepted the login but sent no n8n-auth cookie`, {
@@ -73,7 +86,7 @@ export async function loginN8n(target: ServiceTarget, email: string, password: s
         hint: 'Check that N8N_URL points at n8n itself and not a proxy that strips Set-Cookie',
       })
     }
-    return { target, email, cookie, ...(user.id != null ? { userId: String(user.id) } : {}) }
+    return { target, email, cookie, ...(user.id != null ? { userId: String(user.id) } : {}), ...(user.email ? { userEmail: user.email } : {}) }
   }
   const detail = serviceMessage(res)
   if (res.status === 401) {
@@ -151,7 +164,7 @@ export async function createN8nKeyRemote(s: N8nSession, input: { label: string; 
   throw unexpectedStatus(s.target, 'the key creation', res)
 }
 
-export async function listN8nKeysRemote(s: N8nSession): Promise<N8nKey[]> {
+export async function listN8nKeysRemote(s: N8nSession): Promise<RemoteKeys> {
   const res = await keysCall(s, 'GET', '/rest/api-keys', 'the key list')
   if (res.status !== 200) throw unexpectedStatus(s.target, 'the key list', res)
   return parseBody(s.target, 'the key list', res, keyListSchema)

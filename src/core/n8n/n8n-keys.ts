@@ -58,8 +58,21 @@ const COLUMNS = 'n8n_key_id, label, scopes, last4, expires_at, created_at, creat
  */
 function ownerOf(r: Row, s: N8nSession): 'mine' | 'other' | 'unknown' {
   if (r.n8n_user_id && s.userId) return r.n8n_user_id === s.userId ? 'mine' : 'other'
-  if (r.n8n_user) return r.n8n_user.toLowerCase() === s.email.toLowerCase() ? 'mine' : 'other'
+  if (r.n8n_user) return sameEmail(r.n8n_user, ownerEmail(s)) || sameEmail(r.n8n_user, s.email) ? 'mine' : 'other'
   return 'unknown'
+}
+
+const sameEmail = (a: string, b: string) => a.toLowerCase() === b.toLowerCase()
+/** The logged-in user's e-mail as n8n knows it (the login may have been typed differently). */
+const ownerEmail = (s: N8nSession) => s.userEmail ?? s.email
+
+/** n8n paged its answer and sent less than all of the user's keys: absence proves nothing. */
+function partialList(s: N8nSession, id: string): ExternalServiceError {
+  return new ExternalServiceError(`n8n sent only part of ${s.email}'s key list and ${id} is not on it, so momentry cannot tell whether the key still exists`, {
+    code: 'SERVICE_BAD_RESPONSE',
+    status: 200,
+    hint: 'Delete or rotate it in the n8n UI (Settings → n8n API), then check with `momentry n8n list`; nothing was changed',
+  })
 }
 
 const fromRow = (r: Row, onServer: boolean | null): N8nKeyView => ({
@@ -117,7 +130,7 @@ export function rotatedLabel(label: string, at: Date): string {
 }
 
 async function assertLabelFree(s: N8nSession, label: string): Promise<void> {
-  if ((await listN8nKeysRemote(s)).some((k) => k.label === label)) {
+  if ((await listN8nKeysRemote(s)).keys.some((k) => k.label === label)) {
     throw new ConflictError(`n8n already has an API key labelled ${label} for ${s.email}`, 'Labels are unique per user in n8n: pick another --label, or delete the old key (`momentry n8n list` shows ids)')
   }
 }
@@ -139,7 +152,7 @@ async function mint(ctx: CoreContext, s: N8nSession, input: { label: string; sco
       const [r] = await tx<Row[]>`
         insert into n8n_api_keys (n8n_url, n8n_key_id, label, scopes, last4, expires_at, created_at, created_by, n8n_user_id, n8n_user)
         values (${s.target.url}, ${created.id}, ${created.label}, ${created.scopes.length ? created.scopes : input.scopes}::text[], ${last4}, ${expiryOf(created) ?? input.expiresAt}, ${now}, ${ctx.actor},
-                ${created.userId != null ? String(created.userId) : (s.userId ?? null)}, ${s.email})
+                ${created.userId != null ? String(created.userId) : (s.userId ?? null)}, ${ownerEmail(s)})
         returning ${tx.unsafe(COLUMNS)}`
       await appendAudit(tx, { keyId: null, action, actor: ctx.actor, at: now, details: { n8nUrl: s.target.url, n8nKeyId: created.id, label: created.label, scopes: input.scopes, ...extra } })
       return r!
@@ -173,6 +186,8 @@ export interface N8nKeyList {
   drift: { gone: number; untracked: number }
   /** Tracked keys of other n8n users: listed, but their drift cannot be seen from this login. */
   otherUsers: number
+  /** false when n8n paged its answer and sent only part of the list: nothing is called gone then. */
+  complete: boolean
 }
 
 /**
@@ -180,25 +195,42 @@ export interface N8nKeyList {
  * logged-in user's keys, so another user's tracked key is shown without a verdict.
  */
 export async function listN8nKeys(ctx: CoreContext, s: N8nSession): Promise<N8nKeyList> {
-  const remote = await listN8nKeysRemote(s)
+  const { keys: remote, complete } = await listN8nKeysRemote(s)
   const local = await ctx.sql<Row[]>`select ${ctx.sql.unsafe(COLUMNS)} from n8n_api_keys where n8n_url = ${s.target.url} and deleted_at is null order by created_at desc, id desc`
   const remoteById = new Map(remote.map((k) => [k.id, k]))
   const localIds = new Set(local.map((r) => r.n8n_key_id))
+  const me = ownerEmail(s)
+  await claimListed(ctx, s, local.filter((r) => remoteById.has(r.n8n_key_id) && (r.n8n_user !== me || (s.userId !== undefined && r.n8n_user_id !== s.userId))))
+  let otherUsers = 0
   const keys = [
     ...local.map((r) => {
       const k = remoteById.get(r.n8n_key_id)
-      if (k) return { ...fromRow(r, true), label: k.label }
-      return fromRow(r, ownerOf(r, s) === 'other' ? null : false)
+      if (k) return { ...fromRow(r, true), label: k.label, owner: me }
+      const other = ownerOf(r, s) === 'other'
+      if (other) otherUsers++
+      return fromRow(r, other || !complete ? null : false)
     }),
-    ...remote.filter((k) => !localIds.has(k.id)).map((k) => ({ ...fromRemote(k), owner: s.email })),
+    ...remote.filter((k) => !localIds.has(k.id)).map((k) => ({ ...fromRemote(k), owner: me })),
   ]
   return {
     url: s.target.url,
-    user: s.email,
+    user: me,
     keys,
     drift: { gone: keys.filter((k) => k.drift === 'gone').length, untracked: keys.filter((k) => k.drift === 'untracked').length },
-    otherUsers: keys.filter((k) => k.onServer === null).length,
+    otherUsers,
+    complete,
   }
+}
+
+/**
+ * Tracked keys that n8n lists for this login are this user's: record so on rows that had no
+ * owner (made before momentry kept it) or an outdated one (a changed e-mail).
+ */
+async function claimListed(ctx: CoreContext, s: N8nSession, rows: Row[]): Promise<void> {
+  if (rows.length === 0) return
+  const ids = rows.map((r) => r.n8n_key_id)
+  await ctx.sql`update n8n_api_keys set n8n_user = ${ownerEmail(s)}, n8n_user_id = coalesce(${s.userId ?? null}, n8n_user_id)
+                where n8n_url = ${s.target.url} and deleted_at is null and n8n_key_id in ${ctx.sql(ids)}`
 }
 
 export interface DeletedN8nKey {
@@ -218,33 +250,38 @@ export interface DeletedN8nKey {
  */
 export async function deleteN8nKey(ctx: CoreContext, s: N8nSession, input: { id: string }, extra: Record<string, unknown> = {}): Promise<DeletedN8nKey> {
   const id = assertN8nKeyId(input.id)
-  const before = (await listN8nKeysRemote(s)).find((k) => k.id === id)
+  const listed = await listN8nKeysRemote(s)
+  const before = listed.keys.find((k) => k.id === id)
   if (!before) {
     const tracked = await trackedRow(ctx, s.target.url, id)
     const owner = tracked ? ownerOf(tracked, s) : undefined
-    if (tracked && owner === 'mine') {
-      await markDeleted(ctx, s, id, { label: tracked.label, alreadyGone: true, ...extra })
+    if (tracked && owner === 'other') throw notTheirs(s, id, tracked)
+    if (tracked && !listed.complete) throw partialList(s, id)
+    if (tracked && owner === 'mine' && (await markDeleted(ctx, s, id, { label: tracked.label, alreadyGone: true, ...extra }, { onlyTracked: true }))) {
       return { id, label: tracked.label, tracked: true, confirmed: true, alreadyGone: true }
     }
-    if (tracked && owner === 'other') throw notTheirs(s, id, tracked)
     throw new NotFoundError(
       `n8n has no API key ${id} for ${s.email}${tracked ? ` (momentry tracks it as "${tracked.label}": it was deleted in n8n, or is another user's)` : ''}`,
       '`momentry n8n list` shows the keys and any drift',
     )
   }
   await deleteN8nKeyRemote(s, id)
-  if ((await listN8nKeysRemote(s)).some((k) => k.id === id)) {
+  if ((await listN8nKeysRemote(s)).keys.some((k) => k.id === id)) {
     throw new ExternalServiceError(`n8n answered the delete of ${id} with success but still lists the key`, { code: 'SERVICE_ERROR', status: 200, hint: 'Delete it in the n8n UI (Settings → n8n API) and check the n8n log' })
   }
   const tracked = await markDeleted(ctx, s, id, { label: before.label, ...extra })
   return { id, label: before.label, tracked, confirmed: true }
 }
 
-/** Stop tracking a key (if tracked) and audit the delete, in one transaction. */
-async function markDeleted(ctx: CoreContext, s: N8nSession, id: string, details: Record<string, unknown>): Promise<boolean> {
+/**
+ * Stop tracking a key (if tracked) and audit the delete, in one transaction. With
+ * `onlyTracked`, a key no longer tracked (another process got there first) changes nothing.
+ */
+async function markDeleted(ctx: CoreContext, s: N8nSession, id: string, details: Record<string, unknown>, options: { onlyTracked?: boolean } = {}): Promise<boolean> {
   const now = ctx.clock.now()
   return ctx.sql.begin(async (tx) => {
     const rows = await tx`update n8n_api_keys set deleted_at = ${now} where n8n_url = ${s.target.url} and n8n_key_id = ${id} and deleted_at is null returning id`
+    if (rows.length === 0 && options.onlyTracked) return false
     await appendAudit(tx, { keyId: null, action: 'n8n.key.delete', actor: ctx.actor, at: now, details: { n8nUrl: s.target.url, n8nKeyId: id, ...details } })
     return rows.length > 0
   })
@@ -275,11 +312,14 @@ export async function rotateN8nKey(ctx: CoreContext, s: N8nSession, input: { id:
 async function rotateLocked(ctx: CoreContext, s: N8nSession, id: string): Promise<RotatedN8nKey> {
   const old = await trackedRow(ctx, s.target.url, id)
   if (!old) throw new NotFoundError(`momentry does not track an n8n API key ${id} at ${s.target.url}`, 'Only keys created with `momentry n8n create` can be rotated; `momentry n8n list` shows which are tracked')
-  if (ownerOf(old, s) === 'other') throw notTheirs(s, id, old)
   // n8n lists only the logged-in user's keys and answers 200 to any delete: make sure the old
   // key is this user's and still there *before* minting a replacement, or a rotation by the
-  // wrong user would report a live key as deleted.
-  if (!(await listN8nKeysRemote(s)).some((k) => k.id === id)) {
+  // wrong user would report a live key as deleted. n8n's list decides; the recorded owner
+  // only words the refusal.
+  const listed = await listN8nKeysRemote(s)
+  if (!listed.keys.some((k) => k.id === id)) {
+    if (ownerOf(old, s) === 'other') throw notTheirs(s, id, old)
+    if (!listed.complete) throw partialList(s, id)
     throw new NotFoundError(`n8n API key ${id} is not among the keys of ${s.email} at ${s.target.url}`, 'It was deleted in n8n, or belongs to another n8n user: log in as its owner with `momentry auth login n8n`; nothing was created')
   }
   const now = ctx.clock.now()
@@ -292,9 +332,14 @@ async function rotateLocked(ctx: CoreContext, s: N8nSession, id: string): Promis
   } catch (error) {
     const e = error as { line?: string; status?: number; exitCode?: number }
     if (e.exitCode === 5) {
-      // Already gone from n8n: the goal is reached; stop tracking it.
-      await markDeleted(ctx, s, id, { label: old.label, alreadyGone: true, replacedBy: issued.key.id })
-      previous.deleted = true
+      // Already gone from n8n (it was listed as this user's a moment ago): the goal is reached;
+      // stop tracking it. The new key is made and recorded, so a failure here is only reported.
+      try {
+        await markDeleted(ctx, s, id, { label: old.label, alreadyGone: true, replacedBy: issued.key.id }, { onlyTracked: true })
+        previous.deleted = true
+      } catch (markError) {
+        previous.error = { message: `it is gone from n8n, but momentry could not stop tracking it: ${(markError as Error).message}` }
+      }
     } else previous.error = { message: e.line ?? String(error), ...(e.status ? { status: e.status } : {}) }
   }
   return { ...issued, previous }

@@ -8,7 +8,7 @@ export interface InventoryItem {
   name: string
   /** momentry key type (integration, service, …); null for Gitea and n8n. */
   type: string | null
-  /** momentry: owner; Gitea: the user; n8n: null (the logged-in user at creation). */
+  /** momentry: owner; Gitea: the user; n8n: the n8n user it was made for (null if made before momentry recorded it). */
   owner: string | null
   /** Where it lives: null for momentry keys, the server URL otherwise. */
   service: string | null
