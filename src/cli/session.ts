@@ -46,7 +46,12 @@ export function openSession(env: NodeJS.ProcessEnv = process.env, options: { clo
     },
     redis() {
       if (!config.redisUrl) return Promise.resolve(undefined)
-      redis ??= connectRedis(config.redisUrl, log, { reconnect: options.longRunning })
+      // A one-shot run keeps its first answer; a server forgets a failed connection so that
+      // the next use tries again (Redis may come up after the server did).
+      redis ??= connectRedis(config.redisUrl, log, { reconnect: options.longRunning }).catch((error: unknown) => {
+        if (options.longRunning) redis = undefined
+        throw error
+      })
       return redis
     },
     bus,

@@ -100,6 +100,20 @@ describe('validation across processes (real serve instances, Redis pub/sub)', fu
     expect((await s.post('/v1/keys/verify', { key: good.secret, ip: '203.0.113.9' })).json.valid).to.equal(true)
   })
 
+  it('given a blacklist entry expiring in 30 days, when a server reloads the blacklist, then it does not spin on an overflowing expiry timer', async () => {
+    const s = await startServe()
+    servers.push(s)
+    expect((await runCli(['blacklist', 'add', '203.0.113.0/24', '--expires-in', '30d'])).code).to.equal(0)
+    const commits = async () => Number((await sql`select xact_commit from pg_stat_database where datname = current_database()`)[0]!.xact_commit)
+    await sleep(300)
+    const before = await commits()
+    await sleep(1500)
+    // pg_stat counters are updated with a small delay; a spinning reload commits thousands per second.
+    expect((await commits()) - before).to.be.below(100)
+    expect(s.stderr()).not.to.match(/TimeoutOverflowWarning/)
+    expect((await s.post('/v1/keys/verify', { key: 'x', ip: '203.0.113.9' })).json.code).to.equal('BLACKLISTED')
+  })
+
   it('given validations buffered in a server, when it gets SIGTERM, then every one is in key_usage_minute and last_used_at is set', async () => {
     const k = await createKey()
     const s = await startServe()
@@ -127,6 +141,45 @@ describe('validation across processes (real serve instances, Redis pub/sub)', fu
       }
     }
     afterEach(() => redis?.kill('SIGKILL'))
+
+    const waitForLine = async (s: ServeProcess, pattern: RegExp, ms: number) => {
+      for (const t0 = performance.now(); performance.now() - t0 < ms; await sleep(100)) if (pattern.test(s.stderr())) return
+      throw new Error(`no ${pattern} within ${ms} ms: ${s.stderr()}`)
+    }
+
+    it('given Redis down when serve starts, when Redis comes up, then serve starts listening by itself and a revocation reaches it', async () => {
+      const victim = await createKey()
+      const env = { REDIS_URL: `redis://127.0.0.1:${port}` }
+      const s = await startServe(env)
+      servers.push(s)
+      expect((await s.post('/v1/keys/verify', { key: victim.secret })).json.valid).to.equal(true)
+      expect(s.stderr()).to.match(/retrying every 5 s/)
+      expect((await fetch(`${s.url}/readyz`)).status).to.equal(503)
+      await startRedis()
+      await waitForLine(s, /Redis is reachable: cross-process invalidation and shared lockout are on/, 12_000)
+      expect((await fetch(`${s.url}/readyz`)).status).to.equal(200)
+      expect((await runCli(['api-key', 'revoke', victim.id], { env })).code).to.equal(0)
+      await sleep(50)
+      expect((await s.post('/v1/keys/verify', { key: victim.secret })).json).to.deep.equal({ valid: false, code: 'REVOKED' })
+    })
+
+    it('given a key revoked while Redis was down, when the subscription comes back, then serve no longer answers it from its cache', async () => {
+      await startRedis()
+      const victim = await createKey()
+      const env = { REDIS_URL: `redis://127.0.0.1:${port}` }
+      const s = await startServe(env)
+      servers.push(s)
+      expect((await s.post('/v1/keys/verify', { key: victim.secret })).json.valid).to.equal(true)
+      redis!.kill('SIGKILL')
+      await sleep(300)
+      const revoked = await runCli(['api-key', 'revoke', victim.id], { env })
+      expect(revoked.code, revoked.stderr).to.equal(0)
+      // The revocation could not be published: the warm cache still has the key.
+      expect((await s.post('/v1/keys/verify', { key: victim.secret })).json.valid).to.equal(true)
+      await startRedis()
+      await waitForLine(s, /Redis subscription restored: key cache cleared/, 12_000)
+      expect((await s.post('/v1/keys/verify', { key: victim.secret })).json).to.deep.equal({ valid: false, code: 'REVOKED' })
+    })
 
     it('then validation keeps working, lockout falls back to memory (said once), and nothing crashes', async () => {
       await startRedis()

@@ -57,6 +57,8 @@ const SEVERITY_RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, cr
 
 /** How often a long-running process re-reads the blacklist even without a message. */
 const BLACKLIST_REFRESH_MS = 30_000
+/** How often a long-running process tries Redis again when it was unreachable at start. */
+const REDIS_RETRY_MS = 5_000
 
 /**
  * Everything validation keeps between calls: the key cache, failed-attempt counting, the
@@ -77,6 +79,9 @@ export class ValidationRuntime {
   private readonly blacklistMemo = new Map<string, boolean>()
   private blacklistSize = 0
   private refreshTimer?: NodeJS.Timeout
+  /** The next blacklist expiry within one refresh period (one timer, replaced on each reload). */
+  private expiryTimer?: NodeJS.Timeout
+  private redisRetryTimer?: NodeJS.Timeout
   private drainTimer?: NodeJS.Timeout
   private noticeTimer?: NodeJS.Timeout
   private draining?: Promise<unknown>
@@ -196,22 +201,70 @@ export class ValidationRuntime {
     this.noticeTimer.unref()
     notice()
     const redis = await this.redis().catch((error: Error) => {
-      this.deps.log.warn(`Redis is unavailable (${error.message}): no cross-process invalidation until restart`)
+      this.deps.log.warn(`Redis is unavailable (${error.message}): no cross-process invalidation until it is back (retrying every ${REDIS_RETRY_MS / 1000} s)`)
       return undefined
     })
-    if (redis) {
-      await this.loadLockouts()
-      this.subscriber = redis.duplicate()
-      this.subscriber.on('error', () => {})
-      await this.subscriber.connect()
-      const { invalidate, blacklist, lockout } = this.names
-      await this.subscriber.subscribe([invalidate, blacklist, lockout], (message, channel) => this.onMessage(channel, message))
-    }
     this.started = true
+    if (redis) await this.listen(redis)
+    else if (this.deps.config.redisUrl) this.retryRedis()
+  }
+
+  /**
+   * Redis was unreachable at start: keep trying. Once it answers, failures are counted there
+   * again, and the cache starts afresh, since revocations published meanwhile were missed.
+   */
+  private retryRedis(): void {
+    this.redisRetryTimer = setTimeout(() => {
+      void (async () => {
+        const redis = await this.redis().catch(() => undefined)
+        if (!this.started) return
+        if (!redis) return this.retryRedis()
+        try {
+          this.lockoutP = undefined
+          this.cache.clear()
+          await this.listen(redis)
+          await this.reloadBlacklist()
+          this.deps.log.info('Redis is reachable: cross-process invalidation and shared lockout are on')
+        } catch (error) {
+          this.deps.log.warn(`Redis: ${(error as Error).message}; retrying`)
+          this.retryRedis()
+        }
+      })()
+    }, REDIS_RETRY_MS)
+    this.redisRetryTimer.unref()
+  }
+
+  /**
+   * Listen to the other processes. After the subscriber reconnects, whatever was published
+   * while it was away is lost: the cache starts afresh and the mirrors are reloaded.
+   */
+  private async listen(redis: Redis): Promise<void> {
+    await this.loadLockouts()
+    const sub = redis.duplicate()
+    sub.on('error', () => {})
+    let connectedOnce = false
+    sub.on('ready', () => {
+      if (connectedOnce) this.resync()
+      connectedOnce = true
+    })
+    await sub.connect()
+    this.subscriber = sub
+    const { invalidate, blacklist, lockout } = this.names
+    await sub.subscribe([invalidate, blacklist, lockout], (message, channel) => this.onMessage(channel, message))
+  }
+
+  private resync(): void {
+    this.cache.clear()
+    this.deps.log.info('Redis subscription restored: key cache cleared, blacklist and lockouts reloaded')
+    void this.reloadBlacklist().catch((e: Error) => this.deps.log.warn(`blacklist reload failed: ${e.message}`))
+    void this.loadLockouts().catch((e: Error) => this.deps.log.warn(`lockout reload failed: ${e.message}`))
   }
 
   /** Flush usage and stop listening. Safe to call more than once. */
   async close(): Promise<void> {
+    this.started = false
+    clearTimeout(this.expiryTimer)
+    clearTimeout(this.redisRetryTimer)
     clearInterval(this.refreshTimer)
     clearInterval(this.drainTimer)
     clearInterval(this.noticeTimer)
@@ -225,7 +278,6 @@ export class ValidationRuntime {
     const sub = this.subscriber
     this.subscriber = undefined
     if (sub) await sub.close().catch(() => sub.destroy())
-    this.started = false
   }
 
   private async reloadBlacklist(): Promise<void> {
@@ -233,10 +285,14 @@ export class ValidationRuntime {
     this.blocklist = buildBlockList(entries.map((e) => parseNetwork(e.network)))
     this.blacklistSize = entries.length
     this.blacklistMemo.clear()
-    const next = Math.min(...entries.map((e) => e.expiresAt?.getTime() ?? Infinity))
-    if (Number.isFinite(next)) {
-      const t = setTimeout(() => void this.reloadBlacklist().catch(() => {}), Math.max(0, next - this.deps.clock.now().getTime()) + 10)
-      t.unref()
+    // The next expiry, if it comes before the periodic refresh would see it (a timer over
+    // 2^31 ms would fire at once, so later ones are left to the refresh).
+    clearTimeout(this.expiryTimer)
+    this.expiryTimer = undefined
+    const wait = Math.min(...entries.map((e) => e.expiresAt?.getTime() ?? Infinity)) - this.deps.clock.now().getTime()
+    if (wait < BLACKLIST_REFRESH_MS) {
+      this.expiryTimer = setTimeout(() => void this.reloadBlacklist().catch(() => {}), Math.max(0, wait) + 10)
+      this.expiryTimer.unref()
     }
   }
 
