@@ -36,6 +36,11 @@ describe('UsageRecorder (real PostgreSQL and Redis)', () => {
 
   beforeEach(async () => {
     await truncateAll(sql)
+    // Usage is only kept for ids that are keys: three bare key rows to count against.
+    await sql`
+      insert into api_keys (key_id, key_hash, key_stub, name, key_type, created_at, created_by)
+      select id, decode(md5(id) || md5(id || 'x'), 'hex'), 'mtry_svc_use', id, 'service', now(), 'test'
+      from unnest(array['key_aaaaaaaaaaaaaaaa', 'key_bbbbbbbbbbbbbbbb', 'key_cccccccccccccccc']) as id`
   })
 
   const rows = async (): Promise<Row[]> =>
@@ -51,20 +56,32 @@ describe('UsageRecorder (real PostgreSQL and Redis)', () => {
   it('given events for two keys across two minutes, when flushed, then one row per key and minute holds the counts, Redis has the counters, and nothing is pending', async () => {
     const r = recorder()
     const at = (ms: number) => new Date(T0 + ms)
-    r.record({ keyId: 'key_a', ip: '192.0.2.1', ok: true, at: at(1_000) })
-    r.record({ keyId: 'key_a', ip: '192.0.2.2', ok: false, at: at(2_000) })
-    r.record({ keyId: 'key_b', ok: true, at: at(3_000) })
-    r.record({ keyId: 'key_a', ip: '192.0.2.1', ok: true, at: at(MINUTE + 5_000) })
+    r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ip: '192.0.2.1', ok: true, at: at(1_000) })
+    r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ip: '192.0.2.2', ok: false, at: at(2_000) })
+    r.record({ keyId: 'key_bbbbbbbbbbbbbbbb', ok: true, at: at(3_000) })
+    r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ip: '192.0.2.1', ok: true, at: at(MINUTE + 5_000) })
     expect(r.pending).to.equal(3)
     await r.flush()
     expect(r.pending).to.equal(0)
     expect(await rows()).to.deep.equal([
-      { key_id: 'key_a', minute: new Date(T0).toISOString(), ok: 1, fail: 1 },
-      { key_id: 'key_a', minute: new Date(T0 + MINUTE).toISOString(), ok: 1, fail: 0 },
-      { key_id: 'key_b', minute: new Date(T0).toISOString(), ok: 1, fail: 0 },
+      { key_id: 'key_aaaaaaaaaaaaaaaa', minute: new Date(T0).toISOString(), ok: 1, fail: 1 },
+      { key_id: 'key_aaaaaaaaaaaaaaaa', minute: new Date(T0 + MINUTE).toISOString(), ok: 1, fail: 0 },
+      { key_id: 'key_bbbbbbbbbbbbbbbb', minute: new Date(T0).toISOString(), ok: 1, fail: 0 },
     ])
-    expect(await redis.hGetAll(`${prefix}usage:key_a:${T0 / MINUTE}`)).to.deep.equal({ ok: '1', fail: '1' })
-    expect(await redis.pfCount(`${prefix}ips:key_a:${Math.floor(T0 / 3_600_000)}`)).to.equal(2)
+    expect(await redis.hGetAll(`${prefix}usage:key_aaaaaaaaaaaaaaaa:${T0 / MINUTE}`)).to.deep.equal({ ok: '1', fail: '1' })
+    expect(await redis.pfCount(`${prefix}ips:key_aaaaaaaaaaaaaaaa:${Math.floor(T0 / 3_600_000)}`)).to.equal(2)
+  })
+
+  it('given usage for an id that is no key (a service can report any), when flushed, then it is dropped everywhere and the known key is still counted', async () => {
+    const r = recorder()
+    const seen: string[][] = []
+    r.onFlushed = async (ids) => void seen.push(ids)
+    r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ok: true, at: new Date(T0 + 1_000) })
+    r.record({ keyId: 'key_AAAAAAAAAAAAAAAA', ok: false, at: new Date(T0 + 1_000) })
+    await r.flush()
+    expect(await rows()).to.deep.equal([{ key_id: 'key_aaaaaaaaaaaaaaaa', minute: new Date(T0).toISOString(), ok: 1, fail: 0 }])
+    expect(await redis.exists(`${prefix}usage:key_AAAAAAAAAAAAAAAA:${T0 / MINUTE}`)).to.equal(0)
+    expect(seen).to.deep.equal([['key_aaaaaaaaaaaaaaaa']])
   })
 
   it('given PostgreSQL refusing a flush, when more events arrive and the next flush succeeds, then every event is counted exactly once', async () => {
@@ -72,17 +89,17 @@ describe('UsageRecorder (real PostgreSQL and Redis)', () => {
     let current = broken
     const r = recorder(() => current)
     try {
-      r.record({ keyId: 'key_a', ok: true, at: new Date(T0 + 1_000) })
-      r.record({ keyId: 'key_a', ok: false, at: new Date(T0 + 2_000) })
+      r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ok: true, at: new Date(T0 + 1_000) })
+      r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ok: false, at: new Date(T0 + 2_000) })
       await r.flush()
       expect(r.pending, 'kept after the failed write').to.equal(1)
-      r.record({ keyId: 'key_a', ok: true, at: new Date(T0 + 3_000) })
-      r.record({ keyId: 'key_c', ok: true, at: new Date(T0 + 4_000) })
+      r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ok: true, at: new Date(T0 + 3_000) })
+      r.record({ keyId: 'key_cccccccccccccccc', ok: true, at: new Date(T0 + 4_000) })
       current = sql
       await r.flush()
       expect(await rows()).to.deep.equal([
-        { key_id: 'key_a', minute: new Date(T0).toISOString(), ok: 2, fail: 1 },
-        { key_id: 'key_c', minute: new Date(T0).toISOString(), ok: 1, fail: 0 },
+        { key_id: 'key_aaaaaaaaaaaaaaaa', minute: new Date(T0).toISOString(), ok: 2, fail: 1 },
+        { key_id: 'key_cccccccccccccccc', minute: new Date(T0).toISOString(), ok: 1, fail: 0 },
       ])
       expect(r.pending).to.equal(0)
     } finally {
@@ -92,7 +109,7 @@ describe('UsageRecorder (real PostgreSQL and Redis)', () => {
 
   it('given any sequence of events flushed at any points, then the table holds exactly the per-key, per-minute sums', async () => {
     const event = fc.record({
-      keyId: fc.constantFrom('key_a', 'key_b', 'key_c'),
+      keyId: fc.constantFrom('key_aaaaaaaaaaaaaaaa', 'key_bbbbbbbbbbbbbbbb', 'key_cccccccccccccccc'),
       offset: fc.integer({ min: 0, max: 3 * MINUTE - 1 }),
       ok: fc.boolean(),
       flushAfter: fc.boolean(),

@@ -3,11 +3,29 @@ import { BlockList, isIP } from 'node:net'
 import { printable } from '../duration.js'
 import { UsageError } from '../errors.js'
 
-/** `::ffff:203.0.113.7` (how Node reports IPv4 on a dual-stack socket) → `203.0.113.7`. */
+/**
+ * One spelling per address, so that lockout counters, usage and blacklist checks cannot be
+ * split by writing an address differently: IPv4 as is; IPv6 in lower case with zeros
+ * compressed (`2001:DB8:0::01` → `2001:db8::1`); IPv4-mapped IPv6 (`::ffff:203.0.113.7`, how
+ * Node reports IPv4 on a dual-stack socket, or `::ffff:cb00:7107`) as the IPv4 address.
+ * Anything that is not an IP address is returned unchanged.
+ */
 export function normaliseIp(ip: string): string {
-  if (ip.charCodeAt(0) !== 58 /* ':' */) return ip
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)
-  return m ? m[1]! : ip
+  if (ip.indexOf(':') === -1) return ip
+  const dotted = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)
+  if (dotted && isIP(dotted[1]!) === 4) return dotted[1]!
+  if (isIP(ip) !== 6) return ip
+  let canonical: string
+  try {
+    canonical = new URL(`http://[${ip}]/`).hostname.slice(1, -1) // WHATWG's IPv6 serialiser: RFC 5952 form
+  } catch {
+    return ip.toLowerCase() // a zone id (fe80::1%eth0) is not a URL host
+  }
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical)
+  if (!mapped) return canonical
+  const hi = parseInt(mapped[1]!, 16)
+  const lo = parseInt(mapped[2]!, 16)
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`
 }
 
 export interface Network {
@@ -33,9 +51,15 @@ export function parseNetwork(input: string): Network {
   const prefix = prefixText === undefined ? max : Number(prefixText)
   if (prefix > max) throw bad()
   const normal = normaliseIp(address)
-  const family = isIP(normal) === 4 ? 'ipv4' : 'ipv6'
-  const width = family === 'ipv4' ? 32 : 128
-  return { cidr: `${normal}/${Math.min(prefix, width)}`, address: normal, prefix: Math.min(prefix, width), family }
+  if (isIP(normal) === 4) {
+    if (version === 4) return { cidr: `${normal}/${prefix}`, address: normal, prefix, family: 'ipv4' }
+    // An IPv4-mapped IPv6 range: its last 32 bits are the IPv4 range.
+    if (prefix < 96) {
+      throw new UsageError(`"${printable(input)}" reaches outside the IPv4-mapped range ::ffff:0:0/96`, 'Write the IPv4 range itself, e.g. 203.0.113.0/24')
+    }
+    return { cidr: `${normal}/${prefix - 96}`, address: normal, prefix: prefix - 96, family: 'ipv4' }
+  }
+  return { cidr: `${normal}/${prefix}`, address: normal, prefix, family: 'ipv6' }
 }
 
 /** An in-memory set of networks answering "is this address inside any?" with no I/O. */

@@ -1,5 +1,6 @@
 import * as z from 'zod'
 
+import { normaliseIp } from '../blacklist/ip.js'
 import type { CoreContext } from '../context.js'
 import { parseInput } from '../validate-input.js'
 
@@ -18,5 +19,5 @@ export const recordUsageInputSchema = z
  */
 export function recordUsage(ctx: CoreContext, input: z.input<typeof recordUsageInputSchema>): void {
   const i = parseInput(recordUsageInputSchema, input)
-  ctx.validation.usage.record({ keyId: i.keyId, ip: i.ip, ok: i.ok, at: ctx.clock.now() })
+  ctx.validation.usage.record({ keyId: i.keyId, ip: i.ip && normaliseIp(i.ip), ok: i.ok, at: ctx.clock.now() })
 }

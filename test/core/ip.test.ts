@@ -1,0 +1,86 @@
+import { isIP } from 'node:net'
+
+import { expect } from 'chai'
+import fc from 'fast-check'
+
+import { normaliseIp, parseNetwork } from '../../src/core/blacklist/ip.js'
+import { UsageError } from '../../src/core/errors.js'
+
+/** The eight 16-bit groups of an IPv6 address, by hand (no shared code with the subject). */
+function groups(ip: string): number[] {
+  const [head, tail] = ip.includes('::') ? ip.split('::') : [ip, undefined]
+  const part = (s: string | undefined) => (s ? s.split(':') : [])
+  const h = part(head)
+  const t = part(tail)
+  const words = (xs: string[]) => xs.flatMap((x) => (x.includes('.') ? ((b) => [(b[0]! << 8) | b[1]!, (b[2]! << 8) | b[3]!])(x.split('.').map(Number)) : [parseInt(x, 16)]))
+  const hw = words(h)
+  const tw = words(t)
+  return tail === undefined ? hw : [...hw, ...Array(8 - hw.length - tw.length).fill(0), ...tw]
+}
+
+/** Other ways to write the same address: upper case, every group padded to four digits, fully expanded. */
+function spellings(ip: string): string[] {
+  const g = groups(ip)
+  return [ip.toUpperCase(), g.map((x) => x.toString(16).padStart(4, '0')).join(':'), g.map((x) => x.toString(16).toUpperCase()).join(':')]
+}
+
+describe('IP addresses and networks (untrusted input)', () => {
+  it('given any IPv6 address, when written differently, then every spelling normalises to one lower-case, valid form', () => {
+    fc.assert(
+      fc.property(fc.ipV6(), (ip) => {
+        const n = normaliseIp(ip)
+        expect(isIP(n), n).to.be.oneOf([4, 6])
+        expect(normaliseIp(n)).to.equal(n)
+        for (const other of spellings(ip)) expect(normaliseIp(other), other).to.equal(n)
+        if (isIP(n) === 6) expect(n).to.equal(n.toLowerCase())
+      }),
+    )
+  })
+
+  it('given any IPv4 address, then it is kept as is, and its IPv4-mapped IPv6 forms (dotted or hex) become it', () => {
+    fc.assert(
+      fc.property(fc.ipV4(), (ip) => {
+        expect(normaliseIp(ip)).to.equal(ip)
+        const [a, b, c, d] = ip.split('.').map(Number) as [number, number, number, number]
+        const hex = `::ffff:${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`
+        for (const mapped of [`::ffff:${ip}`, `::FFFF:${ip}`, hex, `0:0:0:0:0:ffff:${ip}`]) expect(normaliseIp(mapped), mapped).to.equal(ip)
+      }),
+    )
+  })
+
+  it('given anything that is not an address, then normaliseIp returns it unchanged and never throws', () => {
+    fc.assert(
+      fc.property(fc.string(), (s) => {
+        if (isIP(s)) return
+        expect(normaliseIp(s)).to.equal(s)
+      }),
+    )
+  })
+
+  it('given an IPv4 or IPv6 network, then parseNetwork keeps its prefix; an IPv4-mapped range becomes the IPv4 range', () => {
+    fc.assert(
+      fc.property(fc.ipV4(), fc.integer({ min: 0, max: 32 }), (ip, prefix) => {
+        expect(parseNetwork(`${ip}/${prefix}`)).to.deep.equal({ cidr: `${ip}/${prefix}`, address: ip, prefix, family: 'ipv4' })
+        expect(parseNetwork(`::ffff:${ip}/${prefix + 96}`)).to.deep.equal({ cidr: `${ip}/${prefix}`, address: ip, prefix, family: 'ipv4' })
+      }),
+    )
+    expect(parseNetwork('::ffff:198.51.100.0/120').cidr).to.equal('198.51.100.0/24')
+    expect(parseNetwork('2001:DB8::/32')).to.deep.equal({ cidr: '2001:db8::/32', address: '2001:db8::', prefix: 32, family: 'ipv6' })
+    expect(parseNetwork('203.0.113.7').cidr).to.equal('203.0.113.7/32')
+    expect(() => parseNetwork('::ffff:198.51.100.0/64')).to.throw(UsageError, /IPv4-mapped/)
+  })
+
+  it('given arbitrary text, then parseNetwork either parses it or throws a usage error, nothing else', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.tuple(fc.oneof(fc.ipV4(), fc.ipV6(), fc.string()), fc.string()).map(([a, b]) => `${a}/${b}`)), (s) => {
+        try {
+          const n = parseNetwork(s)
+          expect(isIP(n.address)).to.be.oneOf([4, 6])
+          expect(n.prefix).to.be.within(0, n.family === 'ipv4' ? 32 : 128)
+        } catch (error) {
+          expect(error).to.be.instanceOf(UsageError)
+        }
+      }),
+    )
+  })
+})
