@@ -65,20 +65,33 @@ export function verifyFastPath(ctx: CoreContext, metrics: HttpMetrics, bodyLimit
       .then((result) => reply(res, result, started))
       .catch((error: unknown) => fail(res, error))
   }
+  /**
+   * Answer 413 at once, keeping nothing more of the body; Node discards the rest as it
+   * arrives (as fastify does), so the client reads the answer rather than a reset.
+   */
+  const tooLarge = (res: ServerResponse) => fail(res, new HttpError(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${bodyLimit} bytes`))
   return (req, res) => {
     if (req.method !== 'POST' || req.url !== '/v1/keys/verify' || !JSON_TYPE.test(req.headers['content-type'] ?? '')) {
       fallback(req, res)
       return
     }
     const started = performance.now()
+    const declared = Number(req.headers['content-length'] ?? 0)
+    if (declared > bodyLimit) return tooLarge(res)
     const chunks: Buffer[] = []
     let size = 0
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length
       if (size <= bodyLimit) chunks.push(chunk)
-    })
+      else {
+        req.off('data', onData)
+        req.resume()
+        tooLarge(res)
+      }
+    }
+    req.on('data', onData)
     req.on('end', () => {
-      if (size > bodyLimit) return fail(res, new HttpError(413, 'PAYLOAD_TOO_LARGE', 'the request body is too large'))
+      if (size > bodyLimit) return
       const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')
       try {
         answer(req, res, text, started)
