@@ -10,9 +10,13 @@ export function toMomentryError(error: unknown, commandId?: string, databaseUrl?
   if (fromDb) return fromDb
   if (error instanceof Errors.CLIError && (error.oclif?.exit === 2 || error.name === 'CLIParseError' || 'parse' in error)) {
     // oclif sometimes leads with a generic header; the first specific line is the useful one.
-    const lines = error.message.split('\n').map((l) => l.trim()).filter((l) => l && !/^The following errors occurred:?$/.test(l))
-    // "Missing 1 required arg:" is followed by the argument it means: keep both on the line.
-    const first = lines[0]?.endsWith(':') && lines[1] ? `${lines[0]} ${lines[1].replace(/\s+/g, ' ')}` : (lines[0] ?? 'invalid arguments')
+    const lines = error.message
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !/^The following errors? occurred:?$/.test(l) && !/^See more help with --help$/.test(l))
+    // "Missing 1 required arg:" is followed by the argument it means, and "Parsing --port" by
+    // what was wrong with it: keep both on the line.
+    const first = /(:|^Parsing --\S+)$/.test(lines[0] ?? '') && lines[1] ? `${lines[0]!.replace(/^(Parsing --\S+)$/, '$1:')} ${lines[1].replace(/\s+/g, ' ')}` : (lines[0] ?? 'invalid arguments')
     return new UsageError(first.replace(/^Parsing --/, '--'), `See \`momentry ${commandId?.replaceAll(':', ' ') ?? ''} --help\``.replace('  ', ' '))
   }
   const message = error instanceof Error ? error.message : String(error)

@@ -26,7 +26,9 @@ export default class Serve extends MomentryCommand<Result> {
   async run(): Promise<Result> {
     const { flags } = await this.parse(Serve)
     const server = await startServer(this.ctx, { host: flags.host, port: flags.port, version: this.config.version })
-    this.note(`momentry serving on ${server.url} (docs at ${server.url}/docs); Ctrl-C to stop`)
+    // On stderr even under --json (stdout gets the result at exit): with --port 0 this line
+    // is the only way to learn the address.
+    process.stderr.write(`momentry serving on ${server.url} (docs at ${server.url}/docs); Ctrl-C to stop\n`)
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve)
       process.once('SIGTERM', resolve)

@@ -1,4 +1,5 @@
 import type { CoreContext } from '../core/context.js'
+import { ConfigError } from '../core/errors.js'
 import type { AppOptions } from './app.js'
 import { buildApp } from './app.js'
 
@@ -12,7 +13,14 @@ export interface RunningServer {
 export async function startServer(ctx: CoreContext, options: AppOptions & { host: string; port: number }): Promise<RunningServer> {
   await ctx.validation.start()
   const app = buildApp(ctx, { ...options, fastVerify: true })
-  const url = await app.listen({ host: options.host, port: options.port })
+  let url: string
+  try {
+    url = await app.listen({ host: options.host, port: options.port })
+  } catch (error) {
+    await app.close().catch(() => {})
+    await ctx.validation.close()
+    throw listenError(error, options.host, options.port)
+  }
   let closing: Promise<void> | undefined
   return {
     url,
@@ -24,5 +32,23 @@ export async function startServer(ctx: CoreContext, options: AppOptions & { host
       })()
       return closing
     },
+  }
+}
+
+/** Why `serve` could not listen, as one line with what to do (exit 8); anything else as is. */
+function listenError(error: unknown, host: string, port: number): unknown {
+  const where = `${host}:${port}`
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'EADDRINUSE':
+      return new ConfigError(`cannot listen on ${where}: the port is already in use`, 'Stop what is using it, or pick another --port', error)
+    case 'EACCES':
+      return new ConfigError(`cannot listen on ${where}: permission denied`, 'Ports below 1024 need privileges: pick --port 1024 or above', error)
+    case 'EADDRNOTAVAIL':
+      return new ConfigError(`cannot listen on ${where}: ${host} is not an address of this machine`, 'Use --host 127.0.0.1, 0.0.0.0, or one of this machine’s addresses', error)
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new ConfigError(`cannot listen on ${where}: the host name ${host} does not resolve`, 'Use an IP address for --host, e.g. 127.0.0.1', error)
+    default:
+      return error
   }
 }

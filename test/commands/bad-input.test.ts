@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto'
+import { createServer } from 'node:net'
+import type { AddressInfo } from 'node:net'
 
 import { expect } from 'chai'
 
@@ -28,6 +30,8 @@ describe('bad input: one clear line, the documented exit code, no partial write'
     ['an empty name', ['api-key', 'create', '--name', '  ', '--type', 'user'], /name: must not be empty/],
     ['a bad IP', ['api-key', 'validate', '--ip', '999.1.1.1'], /--ip: "999.1.1.1" is not an IP address/],
     ['a bad cursor', ['api-key', 'list', '--cursor', 'zzz'], /cursor: not a cursor/],
+    ['a port out of range', ['serve', '--port', '99999'], /--port: Expected an integer less than or equal to 65535 but received: 99999/],
+    ['a missing required flag', ['api-key', 'create', '--name', 'x'], /^Error: Missing required flag type/],
     ['a zero limit', ['api-key', 'list', '--limit', '0'], /limit/],
     ['--force with --grace', ['api-key', 'rotate', 'key_aaaaaaaaaaaaaaaa', '--force', '--grace', '1h'], /cannot also be provided/],
     ['an unknown command', ['api-keyz', 'list'], /no command "api-keyz list"/],
@@ -39,6 +43,20 @@ describe('bad input: one clear line, the documented exit code, no partial write'
       expect(await countKeys()).to.equal(0)
     })
   }
+
+  it('given a port that is taken or a host that is not ours, when serve starts, then exit 8 with one line saying what to do', async () => {
+    const blocker = createServer()
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()))
+    try {
+      const port = (blocker.address() as AddressInfo).port
+      expectOneLineError(await runCli(['serve', '--port', String(port)]), 8, /cannot listen on 127\.0\.0\.1:\d+: the port is already in use\. Stop what is using it, or pick another --port/)
+      const json = await runJson(['serve', '--port', String(port)])
+      expectJsonError(json, 8, 'CONFIG_ERROR')
+      expectOneLineError(await runCli(['serve', '--host', '203.0.113.1', '--port', '0']), 8, /203\.0\.113\.1 is not an address of this machine/)
+    } finally {
+      blocker.close()
+    }
+  })
 
   it('given an unknown but well-formed id, then exit 5', async () => {
     expectOneLineError(await runCli(['api-key', 'revoke', 'key_aaaaaaaaaaaaaaaa']), 5, /no API key with id key_aaaaaaaaaaaaaaaa/)
