@@ -2,6 +2,8 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import * as z from 'zod'
 
+import type { TrustedProxies } from './blacklist/ip.js'
+import { parseTrustedProxies } from './blacklist/ip.js'
 import { parseDuration } from './duration.js'
 import { ConfigError } from './errors.js'
 
@@ -53,6 +55,20 @@ const envSchema = z.object({
   N8N_PASSWORD: z.string().min(1).optional(),
   MOMENTRY_CREDENTIAL_STORE: z.enum(['auto', 'keychain', 'file'], { message: 'expected auto, keychain or file' }).default('auto'),
   MOMENTRY_HTTP_TIMEOUT_SECONDS: int(1, 600).default(15),
+  MOMENTRY_TRUSTED_PROXIES: z
+    .string()
+    .refine(
+      (v) => {
+        try {
+          parseTrustedProxies(v)
+          return true
+        } catch {
+          return false
+        }
+      },
+      { message: 'expected any, none, or a comma-separated list of IPs, CIDR ranges, private and loopback' },
+    )
+    .default('private'),
 })
 
 export type EnvName = keyof typeof envSchema.shape
@@ -91,6 +107,8 @@ export interface Config {
   credentialStore: 'auto' | 'keychain' | 'file'
   /** Connect, headers and body timeouts of calls to Gitea and n8n. */
   httpTimeoutSeconds: number
+  /** Callers of `serve` whose request body may name the client's IP (proxies, gateways). */
+  trustedProxies: TrustedProxies
 }
 
 export interface ConfigEntry {
@@ -149,6 +167,7 @@ export function loadConfig(env: Env = process.env): Config {
     n8n: { url: env.N8N_URL ? e.N8N_URL : undefined, email: e.N8N_EMAIL, password: e.N8N_PASSWORD },
     credentialStore: e.MOMENTRY_CREDENTIAL_STORE,
     httpTimeoutSeconds: e.MOMENTRY_HTTP_TIMEOUT_SECONDS,
+    trustedProxies: parseTrustedProxies(e.MOMENTRY_TRUSTED_PROXIES),
   }
 }
 

@@ -14,6 +14,7 @@ import { createMetrics } from './metrics.js'
 import { buildOpenApi } from './openapi.js'
 import type { RouteSpec } from './routes.js'
 import { routes, verifyRoute } from './routes.js'
+import { sourceIpRule } from './source-ip.js'
 import { verifyFastPath } from './verify-fast-path.js'
 
 export interface AppOptions {
@@ -51,6 +52,7 @@ async function authorize(ctx: CoreContext, req: FastifyRequest): Promise<CoreCon
 export function buildApp(ctx: CoreContext, options: AppOptions = {}): FastifyInstance {
   const bodyLimit = options.bodyLimit ?? 16 * 1024
   const metrics = createMetrics(ctx.validation)
+  const clientIp = sourceIpRule(ctx.config.trustedProxies, ctx.log)
   const app = Fastify({
     bodyLimit,
     logger: false,
@@ -58,7 +60,7 @@ export function buildApp(ctx: CoreContext, options: AppOptions = {}): FastifyIns
     // With fastVerify, POST /v1/keys/verify is answered before the framework (same schema,
     // core call, metrics and error shape); inject() and every other route go through fastify.
     ...(options.fastVerify
-      ? { serverFactory: (handler: Parameters<typeof createServer>[1]) => createServer(verifyFastPath(ctx, metrics, bodyLimit, handler!)) }
+      ? { serverFactory: (handler: Parameters<typeof createServer>[1]) => createServer(verifyFastPath(ctx, { metrics, bodyLimit, clientIp }, handler!)) }
       : {}),
   })
   // JSON only: a text/plain body is a client mistake worth a clear 415, not a 400 later.
@@ -76,7 +78,8 @@ export function buildApp(ctx: CoreContext, options: AppOptions = {}): FastifyIns
         const body = r.body ? parseInput(r.body, req.body ?? {}) : undefined
         const query = r.query ? parseInput(r.query, req.query ?? {}) : {}
         const params = r.params ? parseInput(r.params, req.params ?? {}) : {}
-        const result = await r.handler({ ctx: caller, body, query, params, ip: sourceIp(req) })
+        const ip = clientIp(req.socket.remoteAddress, (body as { ip?: string } | undefined)?.ip)
+        const result = await r.handler({ ctx: caller, body, query, params, ip })
         if (started) metrics.observeVerify(result as VerifyResult, started)
         return reply.code(r.status).send(result)
       },

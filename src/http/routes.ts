@@ -17,7 +17,10 @@ export interface RouteRequest<B = any, Q = any, P = any> {
   body: B
   query: Q
   params: P
-  /** Source address of the connection (IPv4-mapped IPv6 already unwrapped). */
+  /**
+   * The client's address: the body's `ip` when the caller is a trusted proxy
+   * (MOMENTRY_TRUSTED_PROXIES), else the connection's (normalised).
+   */
   ip: string
   /** The caller's context: for admin routes, acting as `api:<admin key id>`. */
   ctx: CoreContext
@@ -42,9 +45,9 @@ export interface RouteSpec {
 
 const seconds = (d: string | undefined, label: string) => (d === undefined ? undefined : parseDuration(d, label, { allowZero: label === 'grace' }))
 
-/** What a verify request asks the core: the body's IP (from a trusted proxy) or else the socket's. */
-export function verifyInput(body: z.output<typeof s.verifyBody>, socketIp: string): VerifyInput {
-  return { key: body.key, ip: body.ip ?? socketIp, requiredScopes: body.requiredScopes }
+/** What a verify request asks the core, for the client address decided by `sourceIpRule`. */
+export function verifyInput(body: z.output<typeof s.verifyBody>, ip: string): VerifyInput {
+  return { key: body.key, ip, requiredScopes: body.requiredScopes }
 }
 
 /** The hot route: also served by verify-fast-path.ts, with this very spec. */
@@ -72,8 +75,9 @@ export const routes: RouteSpec[] = [
     status: 202,
     response: s.usageAcceptedSchema,
     errors: [400],
-    handler: async ({ ctx, body }) => {
-      recordUsage(ctx, body)
+    handler: async ({ ctx, body, ip }) => {
+      // The reported client IP counts only from a trusted proxy; from anyone else it is dropped.
+      recordUsage(ctx, { ...body, ip: ip === body.ip ? ip : undefined })
       return { accepted: true }
     },
   },

@@ -1,6 +1,5 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
 
-import { normaliseIp } from '../core/blacklist/ip.js'
 import type { CoreContext } from '../core/context.js'
 import { parseInput } from '../core/validate-input.js'
 import type { VerifyResult } from '../core/validation/verify-key.js'
@@ -27,7 +26,11 @@ function send(res: ServerResponse, status: number, payload: unknown): void {
  * else, including a verify request that is not JSON, goes to `fallback` (fastify), which
  * answers it as usual.
  */
-export function verifyFastPath(ctx: CoreContext, metrics: HttpMetrics, bodyLimit: number, fallback: RequestListener): RequestListener {
+export function verifyFastPath(
+  ctx: CoreContext,
+  { metrics, bodyLimit, clientIp }: { metrics: HttpMetrics; bodyLimit: number; clientIp: (remoteAddress: string | undefined, claimed: string | undefined) => string },
+  fallback: RequestListener,
+): RequestListener {
   // A valid answer is the same text for as long as its key's cache entry lives: the view
   // is frozen and shared by the cache, so its JSON is kept beside it (and goes with it).
   const validBodies = new WeakMap<object, string>()
@@ -58,7 +61,7 @@ export function verifyFastPath(ctx: CoreContext, metrics: HttpMetrics, bodyLimit
       throw new HttpError(400, 'BAD_REQUEST', 'the body is not valid JSON')
     }
     const body = parseInput(verifyBody, json)
-    const input = verifyInput(body, body.ip ? '' : normaliseIp(req.socket.remoteAddress ?? ''))
+    const input = verifyInput(body, clientIp(req.socket.remoteAddress, body.ip))
     const decided = verifyKeyInMemory(ctx, input)
     if (decided) return reply(res, decided, started)
     verifyKey(ctx, input)

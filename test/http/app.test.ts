@@ -172,11 +172,21 @@ describe('HTTP API (buildApp, fastify inject)', () => {
       expect(res.json()).to.deep.equal({ valid: false, code: 'BLACKLISTED' })
     })
 
-    it('given a blacklisted socket address, when verified with a clean ip in the body, then the body ip wins and the key is valid', async () => {
+    it('given a proxy on a private network whose own address is blacklisted, when it names a clean client ip in the body, then the body ip wins and the key is valid', async () => {
+      const { secret } = await issue()
+      await addToBlacklist(ctx, { target: '10.99.0.0/16' })
+      expect((await verify({ key: secret, ip: '198.51.100.20' }, '10.99.0.9')).json()).to.include({ valid: true })
+      expect((await verify({ key: secret }, '10.99.0.9')).json()).to.deep.equal({ valid: false, code: 'BLACKLISTED' })
+    })
+
+    it('given a caller that is not a trusted proxy (a public address), when it names another ip in the body, then its own address is used: blacklist and lockout cannot be stepped around', async () => {
       const { secret } = await issue()
       await addToBlacklist(ctx, { target: '203.0.113.0/24' })
-      const res = await verify({ key: secret, ip: ip }, '203.0.113.9')
-      expect(res.json()).to.include({ valid: true })
+      expect((await verify({ key: secret, ip: '198.51.100.20' }, '203.0.113.9')).json()).to.deep.equal({ valid: false, code: 'BLACKLISTED' })
+      // A fresh made-up address per try still counts against the caller's own.
+      const attacker = '198.18.7.7'
+      for (let i = 0; i < ctx.config.rateLimit.maxAttempts; i++) await verify({ key: 'garbage', ip: `192.0.2.${i + 1}` }, attacker)
+      expect((await verify({ key: secret, ip: '192.0.2.200' }, attacker)).json()).to.include({ valid: false, code: 'RATE_LIMITED' })
     })
 
     it('given RATE_LIMIT_MAX_ATTEMPTS failures from one IP, when a valid key is verified from it, then RATE_LIMITED with retryAfterSeconds', async () => {
@@ -255,6 +265,38 @@ describe('HTTP API (buildApp, fastify inject)', () => {
     })
   })
 
+  describe('MOMENTRY_TRUSTED_PROXIES', () => {
+    const appWith = async (value: string) => {
+      const { ctx: c, close } = redisTestContext(sql, { clock, env: { MOMENTRY_TRUSTED_PROXIES: value } })
+      return { c, a: buildApp(c), close }
+    }
+
+    it('given none, then even a private caller’s body ip is ignored; given a CIDR, then only callers inside it are believed; given any, then everyone is', async () => {
+      await addToBlacklist(ctx, { target: '198.51.100.0/24' })
+      for (const [value, remote, believed] of [
+        ['none', '10.1.2.3', false],
+        ['203.0.113.0/24', '203.0.113.50', true],
+        ['203.0.113.0/24', '10.1.2.3', false],
+        ['loopback', '127.0.0.1', true],
+        ['any', '198.18.0.1', true],
+      ] as const) {
+        const { c, a, close } = await appWith(value)
+        try {
+          const { secret } = await createKey(c, { name: `p-${value}`, type: 'service' })
+          const res = await a.inject({ method: 'POST', url: '/v1/keys/verify', payload: { key: secret, ip: '198.51.100.9' }, remoteAddress: remote })
+          expect(res.json(), `${value} from ${remote}`).to.deep.include(believed ? { valid: false, code: 'BLACKLISTED' } : { valid: true })
+        } finally {
+          await a.close()
+          await close()
+        }
+      }
+    })
+
+    it('given a value that is not a list of networks, then loading the config fails naming the variable', () => {
+      expect(() => loadConfig({ ...process.env, MOMENTRY_TRUSTED_PROXIES: '10.0.0.0/8,nonsense' })).to.throw(/MOMENTRY_TRUSTED_PROXIES is invalid: expected any, none/)
+    })
+  })
+
   describe('POST /v1/usage', () => {
     it('given a valid report, when posted, then 202 {accepted: true} and after a flush key_usage_minute holds the counts', async () => {
       const { key } = await issue()
@@ -269,6 +311,15 @@ describe('HTTP API (buildApp, fastify inject)', () => {
       const t = clock.now().getTime()
       const rows = await sql`select key_id, minute, ok_count, fail_count from key_usage_minute`
       expect(rows.map((r) => ({ ...r }))).to.deep.equal([{ key_id: key.id, minute: new Date(t - (t % 60_000)), ok_count: 2, fail_count: 1 }])
+    })
+
+    it('given a report from a caller that is not a trusted proxy, when flushed, then the counts are kept but its ip is not', async () => {
+      const { key } = await issue()
+      const res = await inject({ method: 'POST', url: '/v1/usage', payload: { keyId: key.id, ip: '192.0.2.10', ok: true }, remoteAddress: '198.18.0.9' })
+      expect(res.statusCode).to.equal(202)
+      expect(ctx.validation.usage.pending).to.equal(1)
+      const buckets = [...(ctx.validation.usage as any).buckets.values()].flatMap((m: Map<string, any>) => [...m.values()])
+      expect([...buckets[0].ips]).to.deep.equal([])
     })
 
     it('given a keyId that is not a key id, when posted, then 400 USAGE_ERROR naming keyId', async () => {

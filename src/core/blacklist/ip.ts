@@ -73,3 +73,22 @@ export function ipFamily(ip: string): 'ipv4' | 'ipv6' | undefined {
   const v = isIP(ip)
   return v === 4 ? 'ipv4' : v === 6 ? 'ipv6' : undefined
 }
+
+/** Addresses of this host and of private networks: where the services that call `serve` live. */
+const PRIVATE_NETWORKS = ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', 'fc00::/7', 'fe80::/10']
+const LOOPBACK_NETWORKS = ['127.0.0.0/8', '::1/128']
+
+/** Which callers may name the client's IP in a request body: everyone, nobody, or these networks. */
+export type TrustedProxies = 'any' | Network[]
+
+/**
+ * `MOMENTRY_TRUSTED_PROXIES`: a comma-separated list of IPs and CIDR ranges, where `private`
+ * stands for loopback and the private ranges and `loopback` for loopback only; or `any`, or
+ * `none`. Throws a UsageError naming the entry that is neither.
+ */
+export function parseTrustedProxies(text: string): TrustedProxies {
+  const entries = text.split(',').map((e) => e.trim()).filter(Boolean)
+  if (entries.length === 1 && entries[0] === 'any') return 'any'
+  if (entries.length === 1 && entries[0] === 'none') return []
+  return entries.flatMap((e) => (e === 'private' ? PRIVATE_NETWORKS : e === 'loopback' ? LOOPBACK_NETWORKS : [e]).map((n) => parseNetwork(n)))
+}

@@ -1,0 +1,36 @@
+import type { TrustedProxies } from '../core/blacklist/ip.js'
+import { buildBlockList, ipFamily, normaliseIp } from '../core/blacklist/ip.js'
+import type { Logger } from '../core/log.js'
+
+/**
+ * The client address of a request: the socket's, or the `ip` a caller put in the body when
+ * that caller is a trusted proxy (`MOMENTRY_TRUSTED_PROXIES`). Anyone else naming an IP is
+ * answered for their own address, so a client cannot step around lockout or the blacklist by
+ * naming a fresh address on every try; that is said once in the log.
+ */
+export function sourceIpRule(trusted: TrustedProxies, log: Logger): (remoteAddress: string | undefined, claimed: string | undefined) => string {
+  const list = trusted === 'any' ? undefined : buildBlockList(trusted)
+  /** Trust per socket address as the socket reports it (few distinct callers; bounded anyway). */
+  const memo = new Map<string, boolean>()
+  let said = false
+  const isTrusted = (remote: string): boolean => {
+    let t = memo.get(remote)
+    if (t === undefined) {
+      const ip = normaliseIp(remote)
+      const family = ipFamily(ip)
+      t = list === undefined || (family !== undefined && list.check(ip, family))
+      if (memo.size >= 10_000) memo.clear()
+      memo.set(remote, t)
+    }
+    return t
+  }
+  return (remoteAddress = '', claimed) => {
+    if (claimed === undefined) return normaliseIp(remoteAddress)
+    if (isTrusted(remoteAddress)) return claimed
+    if (!said) {
+      said = true
+      log.warn(`a request from ${normaliseIp(remoteAddress)} named a client IP in its body; it is not a trusted proxy (MOMENTRY_TRUSTED_PROXIES), so its own address is used`)
+    }
+    return normaliseIp(remoteAddress)
+  }
+}
