@@ -11,7 +11,9 @@ const ERROR_TEXT: Record<number, string> = {
   404: 'No such key',
   409: 'Conflict with the key’s current state',
   413: 'Body too large',
+  415: 'The body is not JSON (send content-type: application/json)',
   429: 'Too many failed attempts from this IP (see Retry-After)',
+  503: 'PostgreSQL is unreachable, or the server is shutting down',
 }
 
 /** OpenAPI 3.1 for every route, generated from the same zod schemas the handlers use. */
@@ -37,7 +39,8 @@ export function buildOpenApi(routes: RouteSpec[], version: string): object {
       },
       responses: {
         [r.status]: { description: 'Success', ...json(r.response) },
-        ...Object.fromEntries(r.errors.map((code) => [code, { description: ERROR_TEXT[code] ?? 'Error', ...json(errorSchema) }])),
+        // Every route can meet a non-JSON body (if it takes one) and a database that is down.
+        ...Object.fromEntries([...r.errors, ...(r.body ? [415] : []), 503].map((code) => [code, { description: ERROR_TEXT[code] ?? 'Error', ...json(errorSchema) }])),
       },
     })
   }
@@ -53,6 +56,14 @@ export function buildOpenApi(routes: RouteSpec[], version: string): object {
   registry.registerPath({ method: 'get', path: '/metrics', summary: 'Prometheus metrics', tags: ['ops'], responses: { 200: text('Prometheus text format') } })
   registry.registerPath({ method: 'get', path: '/openapi.json', summary: 'This document', tags: ['ops'], responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: z.object({}).passthrough() } } } } })
   registry.registerPath({ method: 'get', path: '/docs', summary: 'Swagger UI', tags: ['ops'], responses: { 200: { description: 'HTML', content: { 'text/html': { schema: z.string() } } } } })
+  registry.registerPath({
+    method: 'get',
+    path: '/docs/{file}',
+    summary: 'Swagger UI’s own scripts and styles',
+    tags: ['ops'],
+    request: { params: z.object({ file: z.string().meta({ description: 'e.g. swagger-ui-bundle.js' }) }) },
+    responses: { 200: { description: 'The file (JavaScript, CSS or PNG)', content: { 'application/octet-stream': { schema: z.string() } } }, 404: { description: 'No such file', ...json(errorSchema) } },
+  })
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: { title: 'momentry', version, description: 'Validate and manage momentry API keys over HTTP.' },

@@ -678,9 +678,11 @@ describe('HTTP API (buildApp, fastify inject)', () => {
       for (const r of routes) {
         expect(doc.paths, r.path).to.have.property(r.path)
         expect(doc.paths[r.path], `${r.method} ${r.path}`).to.have.property(r.method)
-        expect(doc.paths[r.path][r.method].responses, `${r.method} ${r.path}`).to.have.property(String(r.status))
+        const responses = doc.paths[r.path][r.method].responses
+        expect(responses, `${r.method} ${r.path}`).to.have.property(String(r.status))
+        expect(responses, `${r.method} ${r.path}`).to.include.keys(['503', ...r.errors.map(String), ...(r.body ? ['415'] : [])])
       }
-      for (const p of ['/healthz', '/readyz', '/metrics', '/docs']) expect(doc.paths[p], p).to.have.property('get')
+      for (const p of ['/healthz', '/readyz', '/metrics', '/docs', '/docs/{file}']) expect(doc.paths[p], p).to.have.property('get')
     })
 
     it('given admin routes, when /openapi.json is fetched, then exactly those require the bearer scheme', async () => {

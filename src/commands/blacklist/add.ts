@@ -10,6 +10,7 @@ type Result = BlacklistEntry & { created: boolean }
 
 export default class BlacklistAdd extends MomentryCommand<Result> {
   static override summary = 'Refuse every validation from an IP address or CIDR range (checked first).'
+  static override description = `The blacklist is checked before anything else, so a refused address learns nothing about the key it sent (BLACKLISTED, exit 4). IPv4, IPv6 and IPv4-mapped ranges are accepted and stored in PostgreSQL as cidr; running servers hear of the change at once over Redis (and re-read the list every 30 s without it). The addition is audited.`
   static override examples = [
     '<%= config.bin %> blacklist add 203.0.113.7 --reason "credential stuffing"',
     '<%= config.bin %> blacklist add 198.51.100.0/24 --expires-in 7d',

@@ -5,6 +5,7 @@ import { renderBlacklist } from '../../ui/blacklist.js'
 
 export default class BlacklistList extends MomentryCommand<BlacklistEntry[]> {
   static override summary = 'List blacklisted addresses and ranges (expired entries are shown as inactive).'
+  static override description = 'Every entry with its reason, who added it, when, and when it expires. An expired entry no longer refuses anything and is kept for the record.'
   static override examples = ['<%= config.bin %> blacklist list', '<%= config.bin %> blacklist list --json']
 
   async run(): Promise<BlacklistEntry[]> {

@@ -6,6 +6,7 @@ import { renderBlacklistChange } from '../../ui/blacklist.js'
 
 export default class BlacklistRemove extends MomentryCommand<BlacklistEntry> {
   static override summary = 'Lift a blacklist entry.'
+  static override description = 'Give the address or range as it was added (any spelling of it: 2001:DB8::/32 finds 2001:db8::/32). The removal is audited and reaches running servers at once over Redis.'
   static override examples = ['<%= config.bin %> blacklist remove 198.51.100.0/24']
   static override args = { target: idArg('IP or CIDR range, as listed') }
 

@@ -191,7 +191,10 @@ export class ValidationRuntime {
     const memory = newDetectionMemory()
     this.usage.onFlushed = (keyIds) => detectAnomalies(this.asContext('momentry:detector'), keyIds, memory).then(() => undefined)
     await this.reloadBlacklist()
-    this.refreshTimer = setInterval(() => void this.reloadBlacklist().catch((e: Error) => this.deps.log.warn(`blacklist refresh failed: ${e.message}`)), BLACKLIST_REFRESH_MS)
+    this.refreshTimer = setInterval(() => {
+      this.sweepLockouts()
+      void this.reloadBlacklist().catch((e: Error) => this.deps.log.warn(`blacklist refresh failed: ${e.message}`))
+    }, BLACKLIST_REFRESH_MS)
     this.refreshTimer.unref()
     this.usage.start()
     this.drainTimer = setInterval(() => void this.drainOutbox(), 1000)
@@ -296,6 +299,12 @@ export class ValidationRuntime {
     }
   }
 
+  /** Forget lockouts that have run out: an attack from many addresses must not grow the map for good. */
+  private sweepLockouts(): void {
+    const now = this.deps.clock.now().getTime()
+    for (const [ip, until] of this.lockedUntil) if (until <= now) this.lockedUntil.delete(ip)
+  }
+
   /** Lockouts set before this process started (Redis keys of the limiter). */
   private async loadLockouts(): Promise<void> {
     const now = this.deps.clock.now().getTime()
@@ -362,7 +371,9 @@ export class ValidationRuntime {
         await this.rememberAnomaly(event.alert)
         return this.autoDisable(event.alert)
       case 'ip.locked_out':
-        await appendAudit(this.deps.sql(), {
+        // Other processes first (they refuse the address from memory), then the audit row.
+        await this.publish(this.names.lockout, { ip: event.ip, retryAfterSeconds: event.retryAfterSeconds })
+        return appendAudit(this.deps.sql(), {
           keyId: null,
           action: 'ip.lockout',
           actor: this.deps.actor,
@@ -370,7 +381,6 @@ export class ValidationRuntime {
           at: new Date(event.at),
           details: { attempts: event.attempts, retryAfterSeconds: event.retryAfterSeconds },
         })
-        return this.publish(this.names.lockout, { ip: event.ip, retryAfterSeconds: event.retryAfterSeconds })
       default:
         return undefined
     }
