@@ -99,9 +99,18 @@ async function main() {
         const ours = N / ((performance.now() - t) / 1000)
         rounds.push({ bare, ours, sink })
       }
-      const best = rounds.reduce((a, b) => (b.ours / b.bare > a.ours / a.bare ? b : a))
-      const ratio = best.ours / best.bare
-      record('verifyKey cache hit', `${Math.round(best.ours).toLocaleString()}`, 'verifies/s', `${Math.round(best.bare).toLocaleString()} hashes/s`, 'bare createHash loop', ratio >= 0.5, `≥ 50% (got ${(ratio * 100).toFixed(0)}%)`)
+      // The round with the median ratio (not the best one): each round pairs the two loops.
+      const mid = [...rounds].sort((a, b) => a.ours / a.bare - b.ours / b.bare)[1]
+      const ratio = mid.ours / mid.bare
+      record(
+        'verifyKey cache hit',
+        `${Math.round(mid.ours).toLocaleString()}`,
+        'verifies/s (median of 3 paired rounds)',
+        `${Math.round(mid.bare).toLocaleString()} hashes/s`,
+        'bare createHash loop',
+        ratio >= 0.5,
+        `≥ 50% (got ${(ratio * 100).toFixed(0)}%; rounds ${rounds.map((r) => ((r.ours / r.bare) * 100).toFixed(0)).join(' ')})`,
+      )
       await ctx.validation.close()
     }
 
@@ -166,7 +175,7 @@ async function main() {
       `${p99Small.toFixed(3)} ms at 1k keys; bare postgres.js lookup of the same rows p99 ${pct(big.bare, 99).toFixed(3)} ms at ${TOTAL.toLocaleString()}, ${pct(small.bare, 99).toFixed(3)} ms at 1k (p50 ours ${pct(big.ours, 50).toFixed(3)}, bare ${pct(big.bare, 50).toFixed(3)})`,
       'same keys at 1k',
       p99Big <= 2 && p99Big <= 1.5 * Math.max(p99Small, 0.2),
-      `p99 ≤ 2 ms, ≤ 1.5× the 1k figure`,
+      `p99 ≤ 2 ms, ≤ 1.5× the 1k figure (got ${(p99Big / Math.max(p99Small, 0.2)).toFixed(2)}×)`,
     )
 
     // 3. list --limit 50 on the big table: the core call, and the whole CLI run.
@@ -316,15 +325,21 @@ async function main() {
       })
       const r = await run
       await sleep(2500)
+      // How long serve took to decide each validation, from its own histogram (request received
+      // → answer written): the bar's "no validation slower than the cache-miss bar" (2 ms).
+      const metrics = await (await fetch(`${serve.url}/metrics`)).text()
+      const bucket = (le) => Number(new RegExp(`^momentry_validation_duration_seconds_bucket\\{le="${le.replace(/[+.]/g, '\\$&')}",outcome="valid"\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? NaN)
+      const decided = bucket('+Inf')
+      const slow = decided - bucket('0.002')
       const latency = alertAt && crossedAt ? alertAt - crossedAt : Infinity
       record(
         'anomaly alert at 5,000/s',
         latency === Infinity ? 'no alert' : `${latency.toFixed(0)}`,
-        `ms from crossing ${threshold.toLocaleString()}/min to the alert on Redis (load ${Math.round(r.requests.average).toLocaleString()} req/s, p99 ${r.latency.p99} ms, max ${r.latency.max} ms, errors ${r.errors + r.non2xx})`,
+        `ms from crossing ${threshold.toLocaleString()}/min to the alert on Redis (load ${Math.round(r.requests.average).toLocaleString()} req/s, errors ${r.errors + r.non2xx}; ${slow} of ${decided} validations took serve over 2 ms to decide; HTTP round trip p99 ${r.latency.p99} ms, max ${r.latency.max} ms)`,
         '5,000 req/s',
         'offered load',
-        latency <= 2000 && r.errors + r.non2xx === 0,
-        'alert ≤ 2 s after the threshold; p99 shown beside the cache-miss bar',
+        latency <= 2000 && r.errors + r.non2xx === 0 && decided > 0 && slow === 0,
+        'alert ≤ 2 s after the threshold, and no validation decided in over 2 ms',
       )
       await sub.close()
       await serve.stop()

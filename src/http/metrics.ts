@@ -11,7 +11,8 @@ export interface HttpMetrics {
 }
 
 /** Upper bounds (seconds) of the validation latency histogram. */
-const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1]
+/** 0.002 is the SPEC's cache-miss bar, so the histogram can say how many validations exceeded it. */
+const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.0025, 0.005, 0.01, 0.025, 0.1]
 
 /** One outcome's tally: plain numbers on the hot path, turned into Prometheus text at scrape time. */
 interface Tally {

@@ -1,6 +1,7 @@
 import { expect } from 'chai'
 import fc from 'fast-check'
 
+import { parseTrustedProxies } from '../../src/core/blacklist/ip.js'
 import type { ConfigEntry, EnvName } from '../../src/core/config.js'
 import { describeConfig, ENV_NAMES, loadConfig, redactUrl } from '../../src/core/config.js'
 import { ConfigError } from '../../src/core/errors.js'
@@ -55,7 +56,9 @@ describe('config', () => {
         n8n: { url: undefined, email: undefined, password: undefined },
         credentialStore: 'auto',
         httpTimeoutSeconds: 15,
+        trustedProxies: parseTrustedProxies('private'),
       })
+      expect((config.trustedProxies as { cidr: string }[]).map((n) => n.cidr)).to.deep.equal(['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', 'fc00::/7', 'fe80::/10'])
     })
 
     it('given XDG_DATA_HOME, when loaded, then the data dir is $XDG_DATA_HOME/momentry', () => {

@@ -748,7 +748,7 @@ describe('HTTP API (buildApp, fastify inject)', () => {
       expect(text).to.match(/^momentry_validation_duration_seconds_bucket\{le="\+Inf",outcome="NOT_FOUND"\} 1$/m)
       // Buckets are cumulative, in bound order, ending at the count; the sum is the seconds spent.
       const buckets = [...text.matchAll(/^momentry_validation_duration_seconds_bucket\{le="([^"]+)",outcome="valid"\} (\d+)$/gm)]
-      expect(buckets.map((m) => m[1])).to.deep.equal(['0.00005', '0.0001', '0.00025', '0.0005', '0.001', '0.0025', '0.005', '0.01', '0.025', '0.1', '+Inf'])
+      expect(buckets.map((m) => m[1])).to.deep.equal(['0.00005', '0.0001', '0.00025', '0.0005', '0.001', '0.002', '0.0025', '0.005', '0.01', '0.025', '0.1', '+Inf'])
       const counts = buckets.map((m) => Number(m[2]))
       expect(counts).to.deep.equal([...counts].sort((a, b) => a - b))
       expect(counts.at(-1)).to.equal(2)
