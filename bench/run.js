@@ -305,10 +305,25 @@ async function main() {
       await sub.subscribe(`${prefix}anomaly:alerts`, (m) => {
         if (!alertAt && JSON.parse(m).type === 'high_request_rate') alertAt = performance.now()
       })
+      // Warm: the key's first validation is a cache miss on a fresh connection pool (TCP,
+      // authentication, statement preparation), which the cache-miss bar covers, not this one.
+      const warm = JSON.stringify({ key, ip: '192.0.2.50' })
+      await Promise.all(Array.from({ length: 20 }, () => fetch(`${serve.url}/v1/keys/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: warm })))
+      // Serve's own histogram of how long it took to decide each validation (request received →
+      // answer written), read before and after the run.
+      const LES = ['0.002', '0.0025', '0.005', '0.01', '0.025', '0.1', '+Inf']
+      const histogram = async () => {
+        const text = await (await fetch(`${serve.url}/metrics`)).text()
+        const count = (le) => Number(new RegExp(`^momentry_validation_duration_seconds_bucket\\{le="${le.replace(/[+.]/g, '\\$&')}",outcome="valid"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0)
+        return Object.fromEntries(LES.map((le) => [le, count(le)]))
+      }
+      const before = await histogram()
+      const warmMinute = Math.floor(Date.now() / 60_000)
       // Start at the top of a fresh minute so the whole run counts in one per-minute bucket.
       const msIntoMinute = Date.now() % 60_000
       if (msIntoMinute > 30_000) await sleep(60_000 - msIntoMinute + 200)
-      let responses = 0
+      // The warm-up's validations count towards the minute they fell in.
+      let responses = Math.floor(Date.now() / 60_000) === warmMinute ? 20 : 0
       let crossedAt = 0
       const run = autocannon({
         url: `${serve.url}/v1/keys/verify`,
@@ -325,12 +340,12 @@ async function main() {
       })
       const r = await run
       await sleep(2500)
-      // How long serve took to decide each validation, from its own histogram (request received
-      // → answer written): the bar's "no validation slower than the cache-miss bar" (2 ms).
-      const metrics = await (await fetch(`${serve.url}/metrics`)).text()
-      const bucket = (le) => Number(new RegExp(`^momentry_validation_duration_seconds_bucket\\{le="${le.replace(/[+.]/g, '\\$&')}",outcome="valid"\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? NaN)
+      // The bar's "no validation slower than the cache-miss bar" (2 ms), for this run only.
+      const after = await histogram()
+      const bucket = (le) => after[le] - before[le]
       const decided = bucket('+Inf')
       const slow = decided - bucket('0.002')
+      if (slow) say(`        (validations over 2 ms, by bucket: ${LES.slice(1).map((le, i) => `≤ ${le} s: ${bucket(le) - bucket(LES[i])}`).join(', ')})`)
       const latency = alertAt && crossedAt ? alertAt - crossedAt : Infinity
       record(
         'anomaly alert at 5,000/s',

@@ -46,7 +46,7 @@ function verifyMetrics(registry: Registry): (outcome: string, seconds: number) =
     [...tallies].map(([outcome, t]) => ({ value: t.count, labels: { outcome } })),
   )
   const histogram = 'momentry_validation_duration_seconds'
-  snapshot(histogram, 'Time to decide a validation', 'histogram', () =>
+  snapshot(histogram, 'Time to decide a validation, from the whole request received to the answer written', 'histogram', () =>
     [...tallies].flatMap(([outcome, t]) => {
       let cumulative = 0
       const buckets = LATENCY_BUCKETS.map((le, i) => ({ metricName: `${histogram}_bucket`, value: (cumulative += t.buckets[i]!), labels: { le, outcome } }))
