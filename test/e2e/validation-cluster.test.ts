@@ -126,6 +126,37 @@ describe('validation across processes (real serve instances, Redis pub/sub)', fu
     expect(key!.last_used_at).to.be.instanceOf(Date)
   })
 
+  describe('without Redis (no REDIS_URL): lockout counters in PostgreSQL', () => {
+    const noRedis = { REDIS_URL: '' }
+
+    it('given 20 processes sending bad keys from one IP at once, then exactly RATE_LIMIT_MAX_ATTEMPTS get an answer, the rest are rate-limited, and the lockout is audited once', async () => {
+      const ip = freshIp()
+      const runs = await Promise.all(Array.from({ length: 20 }, (_, i) => runJson(['api-key', 'validate', '--ip', ip], { input: `mtry_svc_guess${i}`, env: noRedis })))
+      const codes = runs.map((r) => r.code)
+      expect(codes.filter((c) => c === 3), JSON.stringify(runs.map((r) => r.stdout + r.stderr))).to.have.length(5)
+      expect(codes.filter((c) => c === 4)).to.have.length(15)
+      const audit = await sql`select count(*)::int as n from api_key_audit_log where action = 'ip.lockout' and ip_address = ${ip}::inet`
+      expect(audit[0]!.n).to.equal(1)
+    })
+
+    it('given five failures in separate CLI runs, then a valid key from that IP is refused by the next run and by a server started later, and stats counts the IP', async () => {
+      const ip = freshIp()
+      const good = await createKey()
+      for (let i = 0; i < 5; i++) expect((await runJson(['api-key', 'validate', '--ip', ip], { input: 'mtry_nope', env: noRedis })).code).to.equal(3)
+      const r = await runJson(['api-key', 'validate', '--ip', ip], { input: good.secret, env: noRedis })
+      expect(r.code).to.equal(4)
+      expect(r.json).to.include({ code: 'RATE_LIMITED' })
+      expect(r.json.retryAfterSeconds).to.be.within(890, 900)
+      const other = await runJson(['api-key', 'validate', '--ip', freshIp()], { input: good.secret, env: noRedis })
+      expect(other.code).to.equal(0)
+      const s = await startServe(noRedis)
+      servers.push(s)
+      expect((await s.post('/v1/keys/verify', { key: good.secret, ip })).json.code).to.equal('RATE_LIMITED')
+      const stats = await runJson(['api-key', 'stats'], { env: noRedis })
+      expect(stats.json.lockedOutIps).to.equal(1)
+    })
+  })
+
   describe('when Redis goes away mid-run', () => {
     let redis: ChildProcess | undefined
     const port = 16_400 + randomInt(0, 500)

@@ -22,7 +22,7 @@ export function openTestSql(options: { onQuery?: (q: string) => void } = {}): Sq
 
 /** Empty every table between tests (schema_migrations stays). */
 export async function truncateAll(sql: Sql): Promise<void> {
-  await sql`truncate api_keys, api_key_audit_log, api_key_anomalies, gitea_tokens, n8n_api_keys, ip_blacklist, key_usage_minute, webhooks, webhook_deliveries restart identity cascade`
+  await sql`truncate api_keys, api_key_audit_log, api_key_anomalies, gitea_tokens, n8n_api_keys, ip_blacklist, key_usage_minute, webhooks, webhook_deliveries, ip_failures restart identity cascade`
 }
 
 export function testContext(sql: Sql, options: { clock?: Clock; actor?: string } = {}): CoreContext {

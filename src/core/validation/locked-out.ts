@@ -1,5 +1,6 @@
 import type { CoreContext } from '../context.js'
 import type { Redis } from '../redis.js'
+import { lockedOutAddresses } from './failure-repo.js'
 
 export interface LockedOutIp {
   ip: string
@@ -7,11 +8,12 @@ export interface LockedOutIp {
 }
 
 /**
- * IPs locked out right now, read from the lockout counters in Redis. Without Redis,
- * lockouts live in each process's memory and cannot be listed: returns undefined.
+ * IPs locked out right now, read from the lockout counters: in Redis, or in PostgreSQL when
+ * no Redis is configured. Configured but unreachable: returns undefined (not known now).
  * `redis` overrides the context's connection (the dashboard keeps its own, reconnecting one).
  */
-export async function listLockedOutIps(ctx: Pick<CoreContext, 'redis' | 'config'>, redis?: Redis): Promise<LockedOutIp[] | undefined> {
+export async function listLockedOutIps(ctx: Pick<CoreContext, 'redis' | 'config' | 'sql'>, redis?: Redis): Promise<LockedOutIp[] | undefined> {
+  if (!ctx.config.redisUrl) return lockedOutAddresses(ctx.sql, ctx.config.rateLimit.maxAttempts)
   const client = redis ?? (await ctx.redis().catch(() => undefined))
   if (!client?.isReady) return undefined
   const prefix = `${ctx.config.redisPrefix}lockout:`

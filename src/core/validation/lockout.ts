@@ -1,15 +1,63 @@
-import type { RateLimiterAbstract, RateLimiterMemory } from 'rate-limiter-flexible'
+import type { RateLimiterMemory } from 'rate-limiter-flexible'
 
+import type { Sql } from '../db/connect.js'
 import type { Logger } from '../log.js'
 import type { Redis } from '../redis.js'
+import { countFailure, currentFailures, extendWindow, forgetFailures } from './failure-repo.js'
 
 export interface LockoutOptions {
   maxAttempts: number
   windowSeconds: number
   keyPrefix: string
-  /** Shared counters; without it (no REDIS_URL) counting is per process, in memory. */
+  /** Shared counters in Redis (servers mode). */
   redis?: Redis
+  /** Without Redis: shared counters in PostgreSQL (no-Redis mode); with neither, this process's memory. */
+  sql?: Sql
   log: Logger
+}
+
+/** The part of a rate-limiter-flexible limiter that lockout uses; the PostgreSQL store has it too. */
+interface FailureLimiter {
+  get(ip: string): Promise<{ consumedPoints: number; msBeforeNext: number } | null>
+  /** Count one failure; rejects with a rejection (see `isRejection`) when already over. */
+  consume(ip: string, points: number): Promise<{ consumedPoints: number; msBeforeNext: number }>
+  block(ip: string, seconds: number): Promise<unknown>
+  delete(ip: string): Promise<unknown>
+}
+
+/** Over the allowance: what rate-limiter-flexible rejects with, and so does the PostgreSQL store. */
+interface Rejection {
+  msBeforeNext: number
+  consumedPoints: number
+}
+
+/** Lockout counters in PostgreSQL (`ip_failures`), with the limiter's semantics. */
+class PostgresLimiter implements FailureLimiter {
+  constructor(
+    private readonly sql: Sql,
+    private readonly points: number,
+    private readonly windowSeconds: number,
+    private readonly reject: (r: Rejection) => unknown,
+  ) {}
+
+  async get(ip: string) {
+    const w = await currentFailures(this.sql, ip)
+    return w ? { consumedPoints: w.attempts, msBeforeNext: w.msLeft } : null
+  }
+
+  async consume(ip: string) {
+    const w = await countFailure(this.sql, ip, this.windowSeconds)
+    if (w.attempts > this.points) throw this.reject({ consumedPoints: w.attempts, msBeforeNext: w.msLeft })
+    return { consumedPoints: w.attempts, msBeforeNext: w.msLeft }
+  }
+
+  block(ip: string, seconds: number) {
+    return extendWindow(this.sql, ip, seconds)
+  }
+
+  delete(ip: string) {
+    return forgetFailures(this.sql, ip)
+  }
 }
 
 export interface FailureCount {
@@ -23,18 +71,18 @@ export interface FailureCount {
 
 /**
  * Failed-validation counting per source IP (rate-limiter-flexible). A failure is counted
- * atomically in Redis after the outcome is known; the failure that reaches
- * `maxAttempts` locks the IP for a full window from then. So however many processes
- * attack at once, exactly `maxAttempts` failures get their real answer. If Redis goes
- * away, counting continues in this process's memory (said once in the log).
+ * atomically in Redis (or, without Redis, in PostgreSQL) after the outcome is known; the
+ * failure that reaches `maxAttempts` locks the IP for a full window from then. So however
+ * many processes attack at once, exactly `maxAttempts` failures get their real answer. If
+ * Redis goes away, counting continues in this process's memory (said once in the log).
  */
 export class Lockout {
   private warned = false
 
   private constructor(
     private readonly options: LockoutOptions,
-    private readonly limiter: RateLimiterAbstract,
-    private readonly isRejection: (e: unknown) => e is { msBeforeNext: number; consumedPoints: number },
+    private readonly limiter: FailureLimiter,
+    private readonly isRejection: (e: unknown) => e is Rejection,
   ) {}
 
   /** rate-limiter-flexible is loaded here, on first need, not when a command starts. */
@@ -42,9 +90,12 @@ export class Lockout {
     const { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } = await import('rate-limiter-flexible')
     const base = { points: options.maxAttempts, duration: options.windowSeconds, keyPrefix: `${options.keyPrefix}lockout` }
     const memory: RateLimiterMemory = new RateLimiterMemory(base)
-    const limiter = options.redis
+    const reject = (r: Rejection) => new RateLimiterRes(0, r.msBeforeNext, r.consumedPoints)
+    const limiter: FailureLimiter = options.redis
       ? new RateLimiterRedis({ ...base, storeClient: options.redis, useRedisPackage: true, rejectIfRedisNotReady: true, insuranceLimiter: memory })
-      : memory
+      : options.sql
+        ? new PostgresLimiter(options.sql, options.maxAttempts, options.windowSeconds, reject)
+        : memory
     return new Lockout(options, limiter, (e): e is InstanceType<typeof RateLimiterRes> => e instanceof RateLimiterRes)
   }
 

@@ -28,6 +28,7 @@ import { UsageRecorder } from '../usage/usage-recorder.js'
 import type { CachedLookup } from './key-cache.js'
 import { KeyCache } from './key-cache.js'
 import type { FailureCount } from './lockout.js'
+import { pruneFailures } from './failure-repo.js'
 import { Lockout } from './lockout.js'
 
 export interface ValidationDeps {
@@ -138,6 +139,8 @@ export class ValidationRuntime {
             windowSeconds: this.deps.config.rateLimit.windowSeconds,
             keyPrefix: this.deps.config.redisPrefix,
             redis,
+            // No Redis configured: counters in PostgreSQL, shared by every process (SPEC §2).
+            sql: this.deps.config.redisUrl ? undefined : this.deps.sql(),
             log: this.deps.log,
           }),
       )
@@ -193,6 +196,7 @@ export class ValidationRuntime {
     await this.reloadBlacklist()
     this.refreshTimer = setInterval(() => {
       this.sweepLockouts()
+      if (!this.deps.config.redisUrl) void this.refreshLockoutsFromPostgres()
       void this.reloadBlacklist().catch((e: Error) => this.deps.log.warn(`blacklist refresh failed: ${e.message}`))
     }, BLACKLIST_REFRESH_MS)
     this.refreshTimer.unref()
@@ -208,6 +212,7 @@ export class ValidationRuntime {
       return undefined
     })
     this.started = true
+    if (!this.deps.config.redisUrl) await this.loadLockouts()
     if (redis) await this.listen(redis)
     else if (this.deps.config.redisUrl) this.retryRedis()
   }
@@ -305,7 +310,17 @@ export class ValidationRuntime {
     for (const [ip, until] of this.lockedUntil) if (until <= now) this.lockedUntil.delete(ip)
   }
 
-  /** Lockouts set before this process started (Redis keys of the limiter). */
+  /** No Redis: lockouts by other processes reach this one by reading them again (every 30 s). */
+  private async refreshLockoutsFromPostgres(): Promise<void> {
+    try {
+      await this.loadLockouts()
+      await pruneFailures(this.deps.sql())
+    } catch (error) {
+      this.deps.log.warn(`lockout refresh failed: ${(error as Error).message}`)
+    }
+  }
+
+  /** Lockouts set before this process started (Redis keys of the limiter, or PostgreSQL without Redis). */
   private async loadLockouts(): Promise<void> {
     const now = this.deps.clock.now().getTime()
     for (const l of (await listLockedOutIps(this.asContext(this.deps.actor))) ?? []) this.lockedUntil.set(l.ip, now + l.retryAfterSeconds * 1000)
