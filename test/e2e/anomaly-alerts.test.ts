@@ -27,6 +27,9 @@ describe('anomalies end to end (serve → Redis alert → CLI)', function () {
     await sub.subscribe(`${process.env.MOMENTRY_REDIS_PREFIX}anomaly:alerts`, (m) => void alerts.push({ at: performance.now(), alert: JSON.parse(m) }))
     try {
       serve = await startServe({ ANOMALY_MAX_REQUESTS_PER_MINUTE: '50', ANOMALY_QUIET_HOURS: '00-00' })
+      // The 60 validations must fall in one per-minute bucket: not across a minute's end.
+      const intoMinute = Date.now() % 60_000
+      if (intoMinute > 55_000) await new Promise((r) => setTimeout(r, 60_000 - intoMinute + 100))
       let crossedAt = 0
       for (let i = 1; i <= 60; i++) {
         const r = await serve.post('/v1/keys/verify', { key: created.json.secret, ip: '192.0.2.20' })

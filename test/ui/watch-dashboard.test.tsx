@@ -178,13 +178,15 @@ describe('watch dashboard (ink, real PostgreSQL and Redis)', function () {
     }
   })
 
-  it('given no REDIS_URL, then it says live alerts need it and shows new anomalies by polling PostgreSQL', async () => {
+  it('given no REDIS_URL, then it says live alerts need it, lists lockouts from PostgreSQL and shows new anomalies by polling it', async () => {
     const local = redisTestContext(sql, { env: { REDIS_URL: '' } })
     const keys = await seed(local.ctx)
+    await sql`insert into ip_failures (ip, attempts, window_ends) values ('198.51.100.77', ${local.ctx.config.rateLimit.maxAttempts}, now() + interval '10 minutes')`
     const d = mount(local.ctx)
     try {
       await d.seen('Redis ● off (live alerts need REDIS_URL)')
-      await d.seen('unknown without Redis')
+      await d.seen('Locked-out IPs: 1')
+      await d.seen('198.51.100.77')
       await upsertAnomaly(sql, 'anm_000000000000000b', keys.billing, { type: 'unusual_time', severity: 'high', observed: 1, threshold: 0, windowSeconds: 3600, details: {} }, new Date())
       await until('polled alert', () => /HIGH\s+unusual_time\s+open/.test(d.frame()))
     } finally {

@@ -153,7 +153,7 @@ function Counts({ state, c }: { state: WatchState; c: Paint }) {
 
 function LockedOut({ state, rows }: { state: WatchState; rows: number }) {
   const ips = state.snapshot?.lockedOutIps
-  const lines = ips === null ? ['unknown without Redis'] : !ips ? ['…'] : ips.length === 0 ? ['none'] : ips.map((l) => `${l.ip.padEnd(24)} ${String(l.retryAfterSeconds).padStart(5)}s`)
+  const lines = ips === null ? ['unknown: Redis is unreachable'] : !ips ? ['…'] : ips.length === 0 ? ['none'] : ips.map((l) => `${l.ip.padEnd(24)} ${String(l.retryAfterSeconds).padStart(5)}s`)
   const shown = lines.slice(0, Math.max(1, rows))
   if (lines.length > shown.length) shown[shown.length - 1] = `… and ${lines.length - shown.length + 1} more`
   return (
