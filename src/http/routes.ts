@@ -8,7 +8,7 @@ import { listKeys, showKey } from '../core/api-keys/list-keys.js'
 import { rotateKey } from '../core/api-keys/rotate-key.js'
 import type { CoreContext } from '../core/context.js'
 import { parseDuration } from '../core/duration.js'
-import { recordUsage } from '../core/usage/record-usage.js'
+import { reportUsage } from '../core/usage/record-usage.js'
 import type { VerifyInput } from '../core/validation/verify-key.js'
 import { verifyKey } from '../core/validation/verify-key.js'
 import * as s from './schemas.js'
@@ -74,10 +74,10 @@ export const routes: RouteSpec[] = [
     body: s.usageBody,
     status: 202,
     response: s.usageAcceptedSchema,
-    errors: [400],
+    errors: [400, 404],
     handler: async ({ ctx, body, ip }) => {
       // The reported client IP counts only from a trusted proxy; from anyone else it is dropped.
-      recordUsage(ctx, { ...body, ip: ip === body.ip ? ip : undefined })
+      await reportUsage(ctx, { ...body, ip: ip === body.ip ? ip : undefined })
       return { accepted: true }
     },
   },

@@ -72,18 +72,6 @@ describe('UsageRecorder (real PostgreSQL and Redis)', () => {
     expect(await redis.pfCount(`${prefix}ips:key_aaaaaaaaaaaaaaaa:${Math.floor(T0 / 3_600_000)}`)).to.equal(2)
   })
 
-  it('given usage for an id that is no key (a service can report any), when flushed, then it is dropped everywhere and the known key is still counted', async () => {
-    const r = recorder()
-    const seen: string[][] = []
-    r.onFlushed = async (ids) => void seen.push(ids)
-    r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ok: true, at: new Date(T0 + 1_000) })
-    r.record({ keyId: 'key_AAAAAAAAAAAAAAAA', ok: false, at: new Date(T0 + 1_000) })
-    await r.flush()
-    expect(await rows()).to.deep.equal([{ key_id: 'key_aaaaaaaaaaaaaaaa', minute: new Date(T0).toISOString(), ok: 1, fail: 0 }])
-    expect(await redis.exists(`${prefix}usage:key_AAAAAAAAAAAAAAAA:${T0 / MINUTE}`)).to.equal(0)
-    expect(seen).to.deep.equal([['key_aaaaaaaaaaaaaaaa']])
-  })
-
   it('given PostgreSQL refusing a flush, when more events arrive and the next flush succeeds, then every event is counted exactly once', async () => {
     const broken = connectPostgres(testDatabaseUrl().replace(/\/momentry_test_[^/?]+/, '/momentry_no_such_database'), { max: 1 })
     let current = broken

@@ -322,6 +322,12 @@ describe('HTTP API (buildApp, fastify inject)', () => {
       expect([...buckets[0].ips]).to.deep.equal([])
     })
 
+    it('given a well-formed keyId that is no key, when posted, then 404 NOT_FOUND and nothing is buffered', async () => {
+      const res = await inject({ method: 'POST', url: '/v1/usage', payload: { keyId: 'key_AAAAAAAAAAAAAAAA', ip: '192.0.2.10', ok: false } })
+      expect(expectError(res, 404, 'NOT_FOUND').message).to.match(/no API key with id key_AAAAAAAAAAAAAAAA/)
+      expect(ctx.validation.usage.pending).to.equal(0)
+    })
+
     it('given a keyId that is not a key id, when posted, then 400 USAGE_ERROR naming keyId', async () => {
       const res = await inject({ method: 'POST', url: '/v1/usage', payload: { keyId: 'nope', ip: '192.0.2.10', ok: true } })
       expect(expectError(res, 400, 'USAGE_ERROR').message).to.match(/^keyId: /)

@@ -1,7 +1,9 @@
 import * as z from 'zod'
 
+import { findKey } from '../api-keys/repo.js'
 import { normaliseIp } from '../blacklist/ip.js'
 import type { CoreContext } from '../context.js'
+import { NotFoundError } from '../errors.js'
 import { parseInput } from '../validate-input.js'
 
 export const recordUsageInputSchema = z
@@ -20,4 +22,14 @@ export const recordUsageInputSchema = z
 export function recordUsage(ctx: CoreContext, input: z.input<typeof recordUsageInputSchema>): void {
   const i = parseInput(recordUsageInputSchema, input)
   ctx.validation.usage.record({ keyId: i.keyId, ip: i.ip && normaliseIp(i.ip), ok: i.ok, at: ctx.clock.now() })
+}
+
+/**
+ * `recordUsage` for reports from outside (`POST /v1/usage`): the key must exist, so that a
+ * caller cannot fill the usage table and the detectors with ids that are no key.
+ */
+export async function reportUsage(ctx: CoreContext, input: z.input<typeof recordUsageInputSchema>): Promise<void> {
+  const i = parseInput(recordUsageInputSchema, input)
+  if (!(await findKey(ctx.sql, i.keyId))) throw new NotFoundError(`no API key with id ${i.keyId}`, 'Report usage only for keys momentry issued (`momentry api-key list` shows them)')
+  recordUsage(ctx, i)
 }

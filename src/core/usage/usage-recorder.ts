@@ -99,13 +99,12 @@ export class UsageRecorder {
 
   private async write(): Promise<void> {
     if (this.size === 0) return
-    let batch = [...this.buckets.values()].flatMap((perKey) => [...perKey.values()])
+    const batch = [...this.buckets.values()].flatMap((perKey) => [...perKey.values()])
     this.buckets = new Map()
     this.size = 0
     this.droppedSaid = false
     try {
-      const known = await this.writePostgres(batch)
-      batch = batch.filter((b) => known.has(b.keyId))
+      await this.writePostgres(batch)
     } catch (error) {
       this.deps.log.warn(`usage: could not write ${batch.length} buckets to PostgreSQL, will retry: ${(error as Error).message}`)
       for (const b of batch) this.merge(b)
@@ -142,34 +141,26 @@ export class UsageRecorder {
     for (const ip of b.ips) cur.ips.add(ip)
   }
 
-  private async writePostgres(batch: Bucket[]): Promise<Set<string>> {
+  private async writePostgres(batch: Bucket[]): Promise<void> {
     const sql = this.deps.sql()
     const lastUsed = new Map<string, number>()
     for (const b of batch) if (b.lastOkAt > (lastUsed.get(b.keyId) ?? 0)) lastUsed.set(b.keyId, b.lastOkAt)
     // One statement, one round trip: the upsert and the last_used_at update are atomic together.
     const ids = [...lastUsed.keys()]
     const ats = [...lastUsed.values()].map((t) => new Date(t).toISOString())
-    // Buckets of ids that are no key (a service's report through POST /v1/usage can name any)
-    // are dropped here; the ids that were written come back.
-    const written = await sql<{ key_id: string }[]>`
+    await sql`
       with upserted as (
         insert into key_usage_minute (key_id, minute, ok_count, fail_count)
-        select u.key_id, u.minute, u.ok, u.fail
-        from unnest(${batch.map((b) => b.keyId)}::text[], ${batch.map((b) => new Date(b.minute).toISOString())}::timestamptz[],
-                    ${batch.map((b) => b.ok)}::int[], ${batch.map((b) => b.fail)}::int[]) as u(key_id, minute, ok, fail)
-        where exists (select 1 from api_keys k where k.key_id = u.key_id)
+        select * from unnest(${batch.map((b) => b.keyId)}::text[], ${batch.map((b) => new Date(b.minute).toISOString())}::timestamptz[],
+                             ${batch.map((b) => b.ok)}::int[], ${batch.map((b) => b.fail)}::int[])
         on conflict (key_id, minute) do update
           set ok_count = key_usage_minute.ok_count + excluded.ok_count,
               fail_count = key_usage_minute.fail_count + excluded.fail_count
-        returning key_id
-      ), touched as (
-        update api_keys k set last_used_at = v.at
-        from unnest(${ids}::text[], ${ats}::timestamptz[]) as v(id, at)
-        where k.key_id = v.id and (k.last_used_at is null or k.last_used_at < v.at - interval '1 minute')
         returning 1
       )
-      select distinct key_id from upserted`
-    return new Set(written.map((r) => r.key_id))
+      update api_keys k set last_used_at = v.at
+      from unnest(${ids}::text[], ${ats}::timestamptz[]) as v(id, at)
+      where k.key_id = v.id and (k.last_used_at is null or k.last_used_at < v.at - interval '1 minute')`
   }
 
   private async writeRedis(batch: Bucket[]): Promise<void> {
