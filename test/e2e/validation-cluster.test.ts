@@ -60,6 +60,25 @@ describe('validation across processes (real serve instances, Redis pub/sub)', fu
     expect((await s.post('/v1/keys/verify', { key: victim.secret })).json).to.deep.equal({ valid: false, code: 'REVOKED' })
   })
 
+  it('given a warm serve instance, when a key is disabled, enabled and rotated by CLI runs, then each change reaches it at once', async () => {
+    const victim = await createKey()
+    const s = await startServe()
+    servers.push(s)
+    const verify = async (secret = victim.secret) => (await s.post('/v1/keys/verify', { key: secret })).json
+    expect((await verify()).valid).to.equal(true)
+    expect((await runCli(['api-key', 'disable', victim.id, '--reason', 'test'])).code).to.equal(0)
+    await sleep(20)
+    expect(await verify()).to.deep.equal({ valid: false, code: 'DISABLED' })
+    expect((await runCli(['api-key', 'enable', victim.id])).code).to.equal(0)
+    await sleep(20)
+    expect((await verify()).valid).to.equal(true)
+    const rotated = await runJson(['api-key', 'rotate', victim.id, '--force'])
+    expect(rotated.code, rotated.stderr).to.equal(0)
+    await sleep(20)
+    expect((await verify()).valid).to.equal(false)
+    expect((await verify(rotated.json.secret)).valid).to.equal(true)
+  })
+
   it('given 20 processes sending bad keys from one IP at once, then exactly RATE_LIMIT_MAX_ATTEMPTS get an answer and the rest are rate-limited', async () => {
     const ip = freshIp()
     const runs = await Promise.all(Array.from({ length: 20 }, (_, i) => runJson(['api-key', 'validate', '--ip', ip], { input: `mtry_svc_guess${i}` })))
