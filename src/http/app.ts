@@ -2,7 +2,6 @@ import Fastify from 'fastify'
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
 import { createServer } from 'node:http'
 
-import { normaliseIp } from '../core/blacklist/ip.js'
 import type { CoreContext } from '../core/context.js'
 import { classifyPostgresError } from '../core/db/connect.js'
 import { parseInput } from '../core/validate-input.js'
@@ -25,13 +24,11 @@ export interface AppOptions {
   version?: string
 }
 
-const sourceIp = (req: FastifyRequest) => normaliseIp(req.socket.remoteAddress ?? '')
-
 /** Admin routes: a bearer key with the `admin` scope; the change is audited as `api:<key id>`. */
-async function authorize(ctx: CoreContext, req: FastifyRequest): Promise<CoreContext> {
+async function authorize(ctx: CoreContext, req: FastifyRequest, ip: string): Promise<CoreContext> {
   const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')
   if (!match) throw new HttpError(401, 'UNAUTHORIZED', 'send Authorization: Bearer <a momentry key with the admin scope>')
-  const result = await verifyKey(ctx, { key: match[1]!, ip: sourceIp(req), requiredScopes: ['admin'] })
+  const result = await verifyKey(ctx, { key: match[1]!, ip, requiredScopes: ['admin'] })
   if (result.valid) return { ...ctx, actor: `api:${result.key.id}` }
   switch (result.code) {
     case 'INSUFFICIENT_SCOPE':
@@ -74,7 +71,8 @@ export function buildApp(ctx: CoreContext, options: AppOptions = {}): FastifyIns
       handler: async (req, reply) => {
         const started = r === verifyRoute ? performance.now() : 0
         // Who is asking comes first: an unauthenticated caller learns nothing about inputs.
-        const caller = r.admin ? await authorize(ctx, req) : ctx
+        // The admin key is judged by the connection's own address, never a body's.
+        const caller = r.admin ? await authorize(ctx, req, clientIp(req.socket.remoteAddress, undefined)) : ctx
         const body = r.body ? parseInput(r.body, req.body ?? {}) : undefined
         const query = r.query ? parseInput(r.query, req.query ?? {}) : {}
         const params = r.params ? parseInput(r.params, req.params ?? {}) : {}

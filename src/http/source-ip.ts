@@ -10,27 +10,27 @@ import type { Logger } from '../core/log.js'
  */
 export function sourceIpRule(trusted: TrustedProxies, log: Logger): (remoteAddress: string | undefined, claimed: string | undefined) => string {
   const list = trusted === 'any' ? undefined : buildBlockList(trusted)
-  /** Trust per socket address as the socket reports it (few distinct callers; bounded anyway). */
-  const memo = new Map<string, boolean>()
+  /** Per socket address as the socket reports it: its normal spelling and whether it is trusted (few distinct callers; bounded anyway). */
+  const memo = new Map<string, { ip: string; trusted: boolean }>()
   let said = false
-  const isTrusted = (remote: string): boolean => {
-    let t = memo.get(remote)
-    if (t === undefined) {
+  const socket = (remote: string) => {
+    let s = memo.get(remote)
+    if (s === undefined) {
       const ip = normaliseIp(remote)
       const family = ipFamily(ip)
-      t = list === undefined || (family !== undefined && list.check(ip, family))
+      s = { ip, trusted: list === undefined || (family !== undefined && list.check(ip, family)) }
       if (memo.size >= 10_000) memo.clear()
-      memo.set(remote, t)
+      memo.set(remote, s)
     }
-    return t
+    return s
   }
   return (remoteAddress = '', claimed) => {
-    if (claimed === undefined) return normaliseIp(remoteAddress)
-    if (isTrusted(remoteAddress)) return claimed
+    const s = socket(remoteAddress)
+    if (claimed === undefined || s.trusted) return claimed ?? s.ip
     if (!said) {
       said = true
-      log.warn(`a request from ${normaliseIp(remoteAddress)} named a client IP in its body; it is not a trusted proxy (MOMENTRY_TRUSTED_PROXIES), so its own address is used`)
+      log.warn(`a request from ${s.ip} named a client IP in its body; it is not a trusted proxy (MOMENTRY_TRUSTED_PROXIES), so its own address is used`)
     }
-    return normaliseIp(remoteAddress)
+    return s.ip
   }
 }

@@ -211,10 +211,11 @@ export class ValidationRuntime {
       this.deps.log.warn(`Redis is unavailable (${error.message}): no cross-process invalidation until it is back (retrying every ${REDIS_RETRY_MS / 1000} s)`)
       return undefined
     })
-    this.started = true
     if (!this.deps.config.redisUrl) await this.loadLockouts()
     if (redis) await this.listen(redis)
-    else if (this.deps.config.redisUrl) this.retryRedis()
+    // Answering from the mirrors starts only once they are loaded.
+    this.started = true
+    if (!redis && this.deps.config.redisUrl) this.retryRedis()
   }
 
   /**
