@@ -2,13 +2,16 @@ import type { TrustedProxies } from '../core/blacklist/ip.js'
 import { buildBlockList, ipFamily, normaliseIp } from '../core/blacklist/ip.js'
 import type { Logger } from '../core/log.js'
 
+/** The client address for a request's socket address and the `ip` its body names, if any. */
+export type ClientIpRule = (remoteAddress: string | undefined, claimed: string | undefined) => string
+
 /**
  * The client address of a request: the socket's, or the `ip` a caller put in the body when
  * that caller is a trusted proxy (`MOMENTRY_TRUSTED_PROXIES`). Anyone else naming an IP is
  * answered for their own address, so a client cannot step around lockout or the blacklist by
  * naming a fresh address on every try; that is said once in the log.
  */
-export function sourceIpRule(trusted: TrustedProxies, log: Logger): (remoteAddress: string | undefined, claimed: string | undefined) => string {
+export function sourceIpRule(trusted: TrustedProxies, log: Logger): ClientIpRule {
   const list = trusted === 'any' ? undefined : buildBlockList(trusted)
   /** Per socket address as the socket reports it: its normal spelling and whether it is trusted (few distinct callers; bounded anyway). */
   const memo = new Map<string, { ip: string; trusted: boolean }>()

@@ -6,6 +6,7 @@ import type { VerifyResult } from '../core/validation/verify-key.js'
 import { verifyKey, verifyKeyInMemory } from '../core/validation/verify-key.js'
 import { HttpError, toHttpError } from './errors.js'
 import type { HttpMetrics } from './metrics.js'
+import type { ClientIpRule } from './source-ip.js'
 import { verifyInput, verifyRoute } from './routes.js'
 import { verifyBody } from './schemas.js'
 
@@ -28,7 +29,7 @@ function send(res: ServerResponse, status: number, payload: unknown): void {
  */
 export function verifyFastPath(
   ctx: CoreContext,
-  { metrics, bodyLimit, clientIp }: { metrics: HttpMetrics; bodyLimit: number; clientIp: (remoteAddress: string | undefined, claimed: string | undefined) => string },
+  { metrics, bodyLimit, clientIp }: { metrics: HttpMetrics; bodyLimit: number; clientIp: ClientIpRule },
   fallback: RequestListener,
 ): RequestListener {
   // A valid answer is the same text for as long as its key's cache entry lives: the view

@@ -20,7 +20,10 @@ export const recordUsageInputSchema = z
  * the error-rate detector.
  */
 export function recordUsage(ctx: CoreContext, input: z.input<typeof recordUsageInputSchema>): void {
-  const i = parseInput(recordUsageInputSchema, input)
+  buffer(ctx, parseInput(recordUsageInputSchema, input))
+}
+
+function buffer(ctx: CoreContext, i: z.output<typeof recordUsageInputSchema>): void {
   ctx.validation.usage.record({ keyId: i.keyId, ip: i.ip && normaliseIp(i.ip), ok: i.ok, at: ctx.clock.now() })
 }
 
@@ -31,5 +34,5 @@ export function recordUsage(ctx: CoreContext, input: z.input<typeof recordUsageI
 export async function reportUsage(ctx: CoreContext, input: z.input<typeof recordUsageInputSchema>): Promise<void> {
   const i = parseInput(recordUsageInputSchema, input)
   if (!(await findKey(ctx.sql, i.keyId))) throw new NotFoundError(`no API key with id ${i.keyId}`, 'Report usage only for keys momentry issued (`momentry api-key list` shows them)')
-  recordUsage(ctx, i)
+  buffer(ctx, i)
 }
