@@ -2,8 +2,8 @@ import { Args, Flags } from '@oclif/core'
 
 import { MomentryCommand } from '../../base-command.js'
 import { ipFlag, parseScope } from '../../cli/flags.js'
-import { readSecretFromStdin } from '../../cli/read-secret.js'
-import { ExitCode, UsageError } from '../../core/errors.js'
+import { readSecret } from '../../cli/read-secret.js'
+import { ExitCode } from '../../core/errors.js'
 import type { VerifyResult } from '../../core/validation/verify-key.js'
 import { verifyKey } from '../../core/validation/verify-key.js'
 import { renderVerify } from '../../ui/keys.js'
@@ -28,27 +28,14 @@ export default class ApiKeyValidate extends MomentryCommand<VerifyResult> {
   async run(): Promise<VerifyResult> {
     const { args, flags } = await this.parse(ApiKeyValidate)
     const requiredScopes = (flags['require-scope'] ?? []).map((s) => parseScope(s, 'require-scope'))
-    const key = await this.readKey(args.key, flags['key-env'])
+    // Over 4 KiB is not a key: it is answered MALFORMED (exit 3), not refused as a usage error.
+    const input = await readSecret({ what: 'key', how: HOW, positional: args.key, env: { flag: 'key-env', name: flags['key-env'] }, oversize: 'flag' })
+    const key = input.oversize ? '' : input.text
     const result = await verifyKey(this.ctx, { key, ip: flags.ip, requiredScopes })
     if (!result.valid) {
       this.setExitCode(result.code === 'RATE_LIMITED' || result.code === 'BLACKLISTED' ? ExitCode.KEY_REFUSED : ExitCode.KEY_INVALID)
     }
     this.render(result, renderVerify)
     return result
-  }
-
-  private async readKey(positional: string | undefined, envName: string | undefined): Promise<string> {
-    if (positional !== undefined && envName) throw new UsageError('give the key one way: positional or --key-env, not both')
-    if (positional !== undefined) {
-      process.stderr.write('momentry warn: a key on the command line is visible in ps and shell history; pipe it on stdin instead\n')
-      return positional
-    }
-    if (envName) {
-      const value = process.env[envName]
-      if (value === undefined || value === '') throw new UsageError(`--key-env: ${envName} is not set or empty`, HOW)
-      return value.trim()
-    }
-    const input = await readSecretFromStdin('key', HOW)
-    return input.oversize ? '' : input.text
   }
 }

@@ -2,7 +2,8 @@ import { Args, Flags } from '@oclif/core'
 
 import { MomentryCommand } from '../../base-command.js'
 import { credentialStore } from '../../cli/integrations.js'
-import { ask, askHidden, readPasswordFromStdin } from '../../cli/prompt.js'
+import { ask, askHidden } from '../../cli/prompt.js'
+import { readSecret } from '../../cli/read-secret.js'
 import type { LoginResult } from '../../core/credentials/auth.js'
 import { loginService } from '../../core/credentials/auth.js'
 import { SERVICES } from '../../core/credentials/credential-store.js'
@@ -43,7 +44,7 @@ export default class AuthLogin extends MomentryCommand<LoginResult> {
       if (!password) throw new UsageError('no password given', 'Type it at the prompt, or pipe it on stdin')
     } else {
       if (!username) throw new UsageError(`give --${service === 'gitea' ? 'username' : 'email'} when stdin is not a terminal`, hint)
-      password = await readPasswordFromStdin(hint)
+      password = (await readSecret({ what: 'password', how: hint, exact: true })).text
     }
     if (!username) throw new UsageError('no user given', hint)
     const result = await loginService(store, { service, url, username, password, timeoutSeconds: this.ctx.config.httpTimeoutSeconds })
