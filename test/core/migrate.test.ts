@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
+import { readdirSync } from 'node:fs'
 import { appendFile, cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -28,9 +29,10 @@ async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   return expect.fail('expected a rejection')
 }
 
-/** Migrations this test adds to a copy of sql/, numbered after anything the package ships. */
-const EXTRA = '9001_extra.sql'
-const BROKEN = '9002_broken.sql'
+/** Migrations this test adds to a copy of sql/, numbered right after what the package ships (gaps are refused). */
+const NEXT = readdirSync(migrationsDir()).filter((n) => /^\d{4}_[a-z0-9_]+\.sql$/.test(n)).length + 1
+const EXTRA = `${String(NEXT).padStart(4, '0')}_extra.sql`
+const BROKEN = `${String(NEXT).padStart(4, '0')}_broken.sql`
 
 describe('migrations', () => {
   /** The package's own migrations (0001_init.sql first), listed independently of readMigrations. */
@@ -204,6 +206,26 @@ describe('migrations', () => {
       await writeFile(join(dir, '9003_Upper.sql'), 'select 1;\n')
       const files = await readMigrations(dir)
       expect(files.map((f) => f.name)).to.deep.equal(shipped)
+    })
+
+    it('given a gap in the numbers, when reading or migrating, then exit 8 names the missing number and nothing is applied', async () => {
+      const dir = await copyMigrations()
+      const gap = `${String(NEXT + 1).padStart(4, '0')}_after_gap.sql`
+      await writeFile(join(dir, gap), 'create table after_gap (id int);\n')
+      const error = (await rejectionOf(migrate(sql, dir))) as ConfigError
+      expect(error.exitCode).to.equal(8)
+      expect(error.reason).to.include(`migration ${String(NEXT).padStart(4, '0')} is missing`).and.include(gap)
+      const [state] = await sql`select to_regclass('schema_migrations') is not null as migrations, to_regclass('after_gap') is not null as after_gap`
+      expect(state).to.deep.equal({ migrations: false, after_gap: false })
+    })
+
+    it('given two files with the same number, when reading, then exit 8 names both', async () => {
+      const dir = await copyMigrations()
+      await writeFile(join(dir, EXTRA), 'select 1;\n')
+      await writeFile(join(dir, BROKEN), 'select 1;\n')
+      const error = (await rejectionOf(readMigrations(dir))) as ConfigError
+      expect(error.exitCode).to.equal(8)
+      expect(error.reason).to.include(`two migrations are numbered ${String(NEXT).padStart(4, '0')}`).and.include(EXTRA).and.include(BROKEN)
     })
 
     it('given a migrations directory whose path contains "#", when migrating from it, then its files are found and applied', async () => {

@@ -40,8 +40,25 @@ export interface MigrationState {
   appliedAt: string | null
 }
 
+const MIGRATION_NAME = /^\d{4}_[a-z0-9_]+\.sql$/
+
+/**
+ * The numbered files must run 0001, 0002, … with no number missing or used twice (as
+ * postgres-shift insists): a gap or a duplicate is a merge gone wrong, and applying around it
+ * would leave databases that disagree about what they contain.
+ */
+function assertSequence(names: string[]): void {
+  for (let i = 0; i < names.length; i++) {
+    const id = Number(names[i]!.slice(0, 4))
+    if (i > 0 && id === Number(names[i - 1]!.slice(0, 4))) throw new ConfigError(`two migrations are numbered ${names[i]!.slice(0, 4)}: ${names[i - 1]} and ${names[i]}`, 'Give the newer one the next free number')
+    if (id !== i + 1) throw new ConfigError(`migration ${String(i + 1).padStart(4, '0')} is missing: after ${names[i - 1] ?? 'the start'} comes ${names[i]}`, 'Restore it, or renumber the files after the gap')
+  }
+}
+
+/** The numbered migrations in `dir`, in order; other files (notes, a stray `1_x.sql`) are not migrations and are ignored. */
 export async function readMigrations(dir = migrationsDir()): Promise<MigrationFile[]> {
-  const names = (await readdir(dir)).filter((n) => /^\d{4}_[a-z0-9_]+\.sql$/.test(n)).sort()
+  const names = (await readdir(dir)).filter((n) => MIGRATION_NAME.test(n)).sort()
+  assertSequence(names)
   return Promise.all(
     names.map(async (name) => {
       const text = await readFile(join(dir, name), 'utf8')
