@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import postgres from 'postgres'
 
-import { closeRedis, connectPostgres, connectRedis, createContext, createKey, listKeys, loadConfig, migrate, verifyKey } from '../dist/index.js'
+import { closeRedis, connectPostgres, connectRedis, createKey, listKeys, loadConfig, migrate, ONE_SHOT_EFFECTS, openCore, SERVER_EFFECTS, verifyKey } from '../dist/index.js'
 
 const BIN = fileURLToPath(new URL('../bin/run.js', import.meta.url))
 const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -32,9 +32,9 @@ function record(name, value, unit, baseline, baselineLabel, verdict, bar) {
   say(`  ${verdict ? 'PASS' : 'FAIL'}  ${name}: ${value} ${unit}  |  ${baselineLabel}: ${baseline}  |  bar: ${bar}`)
 }
 
-function newContext(sql, redis) {
-  const config = loadConfig(env)
-  return createContext({ config, sql, redis: async () => redis, actor: 'bench' })
+/** A core on the bench's own connections (the caller closes them); `start(SERVER_EFFECTS)` makes it long-running like serve. */
+function newCore(sql, redis) {
+  return openCore({ config: loadConfig(env), sql, redis: async () => redis, actor: 'bench', effects: ONE_SHOT_EFFECTS })
 }
 
 function spawnServe(extraEnv = {}) {
@@ -72,7 +72,8 @@ async function main() {
   const redis = await connectRedis(redisUrl, { debug() {}, info() {}, warn: say, error: say })
   try {
     await migrate(sql)
-    const setup = newContext(sql, redis)
+    const setupCore = newCore(sql, redis)
+    const setup = setupCore.ctx
     const SAMPLE = quick ? 300 : 1000
     say(`creating ${SAMPLE} keys…`)
     const keys = []
@@ -81,8 +82,9 @@ async function main() {
     // 1. In-process verifyKey, cache hit, usage recording on, vs a bare SHA-256 loop.
     {
       say('verifyKey, cache hit…')
-      const ctx = newContext(sql, redis)
-      await ctx.validation.start()
+      const core = newCore(sql, redis)
+      await core.start(SERVER_EFFECTS)
+      const ctx = core.ctx
       for (const k of keys) await verifyKey(ctx, { key: k, ip: '192.0.2.1' })
       const N = quick ? 100_000 : 400_000
       const rounds = []
@@ -111,7 +113,7 @@ async function main() {
         ratio >= 0.5,
         `≥ 50% (got ${(ratio * 100).toFixed(0)}%; rounds ${rounds.map((r) => ((r.ours / r.bare) * 100).toFixed(0)).join(' ')})`,
       )
-      await ctx.validation.close()
+      await core.close()
     }
 
     // 2. Cache miss: one PostgreSQL lookup per verify; at 1k keys and at 1M keys, each
@@ -127,7 +129,8 @@ async function main() {
     }
     const missLatencies = async () => {
       await settle()
-      const ctx = newContext(sql, redis)
+      const core = newCore(sql, redis)
+      const ctx = core.ctx
       // Warm every pooled connection (postgres.js prepares each statement once per connection).
       await Promise.all(Array.from({ length: 8 }, (_, i) => verifyKey(ctx, { key: keys[i] })))
       const ours = []
@@ -152,7 +155,7 @@ async function main() {
           else await ourTurn().then(bareTurn)
         }
       }
-      await ctx.validation.close()
+      await core.close()
       return { ours, bare }
     }
     say(`verifyKey, cache miss at ~1k keys (${PASSES} passes)…`)
@@ -180,7 +183,7 @@ async function main() {
 
     // 3. list --limit 50 on the big table: the core call, and the whole CLI run.
     {
-      const ctx = newContext(sql, redis)
+      const ctx = newCore(sql, redis).ctx
       const lat = []
       let cursor
       for (let i = 0; i < 20; i++) {

@@ -1,29 +1,43 @@
 import { Command } from '@oclif/core'
 
 import { toMomentryError } from './cli/errors.js'
-import type { CliSession } from './cli/session.js'
-import { openSession } from './cli/session.js'
 import type { CoreContext } from './core/context.js'
+import type { EffectName } from './core/effects.js'
+import { ONE_SHOT_EFFECTS } from './core/effects.js'
 import type { ExitCodeValue } from './core/errors.js'
 import type { Logger } from './core/log.js'
+import { createStderrLogger } from './core/log.js'
+import type { Core } from './core/open-core.js'
+import { openCore } from './core/open-core.js'
 
 /**
- * The one base class: `--json` on every command, a lazily built core context that is
- * closed on exit, and every error mapped to one line and its SPEC §12 exit code
- * (also under `--json`, as `{"error":{code,message,exitCode}}`).
+ * The one base class: `--json` on every command, a lazily built core (context, connections,
+ * side effects) that is closed on exit, and every error mapped to one line and its SPEC §12
+ * exit code (also under `--json`, as `{"error":{code,message,exitCode}}`).
  */
 export abstract class MomentryCommand<T> extends Command {
   static override enableJsonFlag = true
-  private session?: CliSession
+  private opened?: Core
   /** Commands that keep running (serve, watch) set this: Redis then reconnects after a drop. */
   protected longRunning = false
   /** Where core log lines go; stderr unless a command draws the screen itself (watch). */
   protected logger?: Logger
+  /** The reactions this command's work needs; long-running commands start services on `core`. */
+  protected effects: readonly EffectName[] = ONE_SHOT_EFFECTS
 
-  /** The core context; built on first use so commands that need nothing pay nothing. */
+  /** The core; built on first use so commands that need nothing pay nothing. */
+  protected get core(): Core {
+    this.opened ??= openCore({
+      env: process.env,
+      longRunning: this.longRunning,
+      log: this.logger ?? createStderrLogger({ debug: Boolean(process.env.MOMENTRY_DEBUG) }),
+      effects: this.effects,
+    })
+    return this.opened
+  }
+
   protected get ctx(): CoreContext {
-    this.session ??= openSession(process.env, { longRunning: this.longRunning, log: this.logger })
-    return this.session.ctx
+    return this.core.ctx
   }
 
   /** Print the human rendering unless `--json` asked for the return value instead. */
@@ -32,6 +46,15 @@ export abstract class MomentryCommand<T> extends Command {
       const text = toText(result)
       if (text) this.log(text)
     }
+  }
+
+  /**
+   * A secret that exists only now: alone on stdout (so `> file` captures exactly it), the
+   * summary and the "shown once" warning on stderr; under `--json`, only the result.
+   */
+  protected renderSecret(result: T, out: { stdout: string; stderr: string }): void {
+    this.render(result, () => out.stdout)
+    this.note(out.stderr)
   }
 
   /** A line for people, on stderr, silent under --json. */
@@ -44,7 +67,7 @@ export abstract class MomentryCommand<T> extends Command {
   }
 
   protected override async catch(error: Error & { exitCode?: number }): Promise<void> {
-    const e = toMomentryError(error, this.id, this.session?.config.databaseUrl)
+    const e = toMomentryError(error, this.id, this.opened?.config.databaseUrl)
     process.exitCode = e.exitCode
     if (this.jsonEnabled()) {
       this.logJson({ error: { code: e.code, message: e.line, exitCode: e.exitCode, ...(e.status ? { status: e.status } : {}) } })
@@ -56,7 +79,7 @@ export abstract class MomentryCommand<T> extends Command {
 
   protected override async finally(error: Error | undefined): Promise<void> {
     try {
-      await this.session?.close()
+      await this.opened?.close()
     } catch (closeError) {
       if (process.env.MOMENTRY_DEBUG) process.stderr.write(`momentry debug: closing connections: ${String(closeError)}\n`)
     }

@@ -1,6 +1,10 @@
-// momentry as a library: `import { verifyKey, createContext } from 'momentry'`.
-export { createContext, defaultActor } from './core/context.js'
-export type { CoreContext, ContextOptions } from './core/context.js'
+// momentry as a library: `import { openCore, verifyKey } from 'momentry'`.
+export { openCore } from './core/open-core.js'
+export type { Core, OpenCoreOptions } from './core/open-core.js'
+export type { CoreContext } from './core/context.js'
+export { EFFECTS, ONE_SHOT_EFFECTS, SERVER_EFFECTS } from './core/effects.js'
+export type { EffectName } from './core/effects.js'
+export { defaultActor, withActor } from './core/actor.js'
 export { loadConfig, describeConfig } from './core/config.js'
 export type { Config } from './core/config.js'
 export { connectPostgres, closePostgres } from './core/db/connect.js'

@@ -2,9 +2,10 @@ import { isIP } from 'node:net'
 
 import { Args, Flags } from '@oclif/core'
 
-import { assertKeyId } from '../core/api-keys/key-lock.js'
+import { assertKeyId } from '../core/api-keys/key-id.js'
 import { scopeSchema } from '../core/api-keys/key-types.js'
-import { parseDuration, printable } from '../core/duration.js'
+import { parseDuration } from '../core/duration.js'
+import { printable } from '../core/printable.js'
 import { UsageError } from '../core/errors.js'
 
 /** `--x 30d` → seconds. Zero only where it means something (a zero grace period). */

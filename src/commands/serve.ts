@@ -25,7 +25,7 @@ export default class Serve extends MomentryCommand<Result> {
 
   async run(): Promise<Result> {
     const { flags } = await this.parse(Serve)
-    const server = await startServer(this.ctx, { host: flags.host, port: flags.port, version: this.config.version })
+    const server = await startServer(this.core, { host: flags.host, port: flags.port, version: this.config.version })
     // On stderr even under --json (stdout gets the result at exit): with --port 0 this line
     // is the only way to learn the address.
     process.stderr.write(`momentry serving on ${server.url} (docs at ${server.url}/docs); Ctrl-C to stop\n`)

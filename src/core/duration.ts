@@ -1,3 +1,4 @@
+import { printable } from './printable.js'
 import { UsageError } from './errors.js'
 
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 } as const
@@ -29,11 +30,4 @@ export function formatDuration(seconds: number): string {
     if (seconds >= size && seconds % size === 0) return `${seconds / size}${unit}`
   }
   return `${seconds}s`
-}
-
-/** Shorten and de-fang user input before echoing it in an error line. */
-export function printable(input: string, max = 40): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = input.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?')
-  return clean.length > max ? `${clean.slice(0, max)}…` : clean
 }

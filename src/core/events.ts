@@ -1,3 +1,4 @@
+import type { AnomalyAlert } from './anomalies/anomaly-view.js'
 import type { Logger } from './log.js'
 
 /** Everything the core announces. Payloads never carry a secret. */
@@ -19,25 +20,20 @@ export type MomentryEvent =
   | { type: 'ip.locked_out'; ip: string; attempts: number; retryAfterSeconds: number; at: string }
   | {
       type: 'anomaly.detected'
-      /** The alert exactly as published on the Redis channel `momentry:anomaly:alerts`. */
-      alert: {
-        id: string
-        keyId: string
-        keyName: string
-        type: string
-        severity: string
-        observed: number
-        threshold: number
-        windowSeconds: number
-        detectedAt: string
-      }
+      /** The alert exactly as published on the alert channel `momentry:anomaly:alerts`. */
+      alert: AnomalyAlert
       /** False when this bumped an anomaly that was already open. */
       created: boolean
       at: string
     }
+  /** Internal: a batch of usage reached PostgreSQL (anomaly detection reads it). Not a webhook event. */
+  | { type: 'usage.flushed'; keyIds: string[]; at: string }
 
 export type EventType = MomentryEvent['type']
 type Handler<E = MomentryEvent> = (event: E) => void | Promise<void>
+
+/** What attaching a side effect returns: detach it, finishing what it had started. */
+export type Disposer = () => Promise<void>
 
 /**
  * One bus per context. Services publish after their transaction commits; cache

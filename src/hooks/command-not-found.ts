@@ -1,6 +1,6 @@
 import type { Hook } from '@oclif/core'
 
-import { printable } from '../core/duration.js'
+import { printable } from '../core/printable.js'
 
 /** An unknown command is a usage error (exit 2) with one line, not a stack of suggestions. */
 const hook: Hook.CommandNotFound = async function (options) {

@@ -2,6 +2,7 @@ import Fastify from 'fastify'
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
 import { createServer } from 'node:http'
 
+import { withActor } from '../core/actor.js'
 import type { CoreContext } from '../core/context.js'
 import { classifyPostgresError } from '../core/db/connect.js'
 import { parseInput } from '../core/validate-input.js'
@@ -29,7 +30,7 @@ async function authorize(ctx: CoreContext, req: FastifyRequest, ip: string): Pro
   const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')
   if (!match) throw new HttpError(401, 'UNAUTHORIZED', 'send Authorization: Bearer <a momentry key with the admin scope>')
   const result = await verifyKey(ctx, { key: match[1]!, ip, requiredScopes: ['admin'] })
-  if (result.valid) return { ...ctx, actor: `api:${result.key.id}` }
+  if (result.valid) return withActor(ctx, `api:${result.key.id}`)
   switch (result.code) {
     case 'INSUFFICIENT_SCOPE':
       throw new HttpError(403, 'FORBIDDEN', 'the key is valid but lacks the admin scope')

@@ -1,7 +1,7 @@
 import type { Metric, MetricValue } from 'prom-client'
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client'
 
-import type { ValidationRuntime } from '../core/validation/runtime.js'
+import type { ValidationState } from '../core/validation/validation-state.js'
 import type { VerifyResult } from '../core/validation/verify-key.js'
 
 export interface HttpMetrics {
@@ -70,7 +70,7 @@ function verifyMetrics(registry: Registry): (outcome: string, seconds: number) =
 }
 
 /** One registry per app (never prom-client's global one), so two servers in a process never mix. */
-export function createMetrics(validation: ValidationRuntime): HttpMetrics {
+export function createMetrics(validation: ValidationState): HttpMetrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'momentry_process_' })
   const cacheCounter = (name: string, help: string, read: () => number) =>

@@ -1,6 +1,6 @@
 import * as z from 'zod'
 
-import { anomalyViewSchema } from '../core/anomalies/list-anomalies.js'
+import { anomalyViewSchema } from '../core/anomalies/anomaly-view.js'
 import { KEY_STATUSES, KEY_TYPES, metadataSchema, scopeSchema } from '../core/api-keys/key-types.js'
 import { keyViewSchema } from '../core/api-keys/key-view.js'
 import { verifyResultSchema } from '../core/validation/verify-key.js'

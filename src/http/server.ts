@@ -1,5 +1,6 @@
-import type { CoreContext } from '../core/context.js'
+import { SERVER_EFFECTS } from '../core/effects.js'
 import { ConfigError } from '../core/errors.js'
+import type { Core } from '../core/open-core.js'
 import type { AppOptions } from './app.js'
 import { buildApp } from './app.js'
 
@@ -9,16 +10,20 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
-/** Start `serve`: validation state goes long-running (mirrors, pub/sub), then listen. */
-export async function startServer(ctx: CoreContext, options: AppOptions & { host: string; port: number }): Promise<RunningServer> {
-  await ctx.validation.start()
-  const app = buildApp(ctx, { ...options, fastVerify: true })
+/**
+ * Start `serve`: the core's long-running side effects first (mirrors loaded, usage flush,
+ * detection, outbox drain, rotation notices), then listen. `close()` stops accepting,
+ * finishes requests in flight, then closes the core (usage flushed, connections closed).
+ */
+export async function startServer(core: Core, options: AppOptions & { host: string; port: number }): Promise<RunningServer> {
+  await core.start(SERVER_EFFECTS)
+  const app = buildApp(core.ctx, { ...options, fastVerify: true })
   let url: string
   try {
     url = await app.listen({ host: options.host, port: options.port })
   } catch (error) {
     await app.close().catch(() => {})
-    await ctx.validation.close()
+    await core.close()
     throw listenError(error, options.host, options.port)
   }
   let closing: Promise<void> | undefined
@@ -27,8 +32,7 @@ export async function startServer(ctx: CoreContext, options: AppOptions & { host
     close() {
       closing ??= (async () => {
         await app.close()
-        await ctx.validation.close()
-        await ctx.bus.drain()
+        await core.close()
       })()
       return closing
     },

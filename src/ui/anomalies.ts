@@ -1,5 +1,5 @@
 import type { AnomalyDetails } from '../core/anomalies/handle-anomaly.js'
-import type { AnomalyView } from '../core/anomalies/list-anomalies.js'
+import type { AnomalyView } from '../core/anomalies/anomaly-view.js'
 import type { Colour } from './paint.js'
 import { paint } from './paint.js'
 import { renderTable, shortTime } from './table.js'

@@ -1,5 +1,4 @@
-import type { DeliveryView } from '../core/webhooks/outbox.js'
-import type { WebhookView } from '../core/webhooks/webhooks.js'
+import type { DeliveryView, WebhookView } from '../core/webhooks/repo.js'
 import { paint } from './paint.js'
 import { renderTable, shortTime } from './table.js'
 

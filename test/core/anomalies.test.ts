@@ -68,7 +68,7 @@ describe('anomaly detection engine (real PostgreSQL and Redis)', () => {
     const clock = fixedClock(at)
     const handle = redisTestContext(sql, { clock, env: { ANOMALY_QUIET_HOURS: '00-06', ...env } })
     opened.push(handle)
-    await handle.ctx.validation.start()
+    await handle.start()
     return { ctx: handle.ctx, clock }
   }
 

@@ -6,8 +6,9 @@ import { join } from 'node:path'
 import { expect } from 'chai'
 
 import { loadConfig } from '../../src/core/config.js'
-import type { KeyringBackend } from '../../src/core/credentials/credential-store.js'
-import { CredentialStore, keychainReason, memoryKeyring } from '../../src/core/credentials/credential-store.js'
+import { CredentialStore } from '../../src/core/credentials/credential-store.js'
+import type { KeyringBackend } from '../../src/core/credentials/keyring.js'
+import { keychainReason, memoryKeyring } from '../../src/core/credentials/keyring.js'
 import type { Logger } from '../../src/core/log.js'
 
 const BACKTRACE = "Couldn't access platform storage: AccessDenied\nStack backtrace:\n   0: keyring::error::Error::from\n   1: napi::bindgen_runtime"

@@ -3,6 +3,7 @@ import fc from 'fast-check'
 
 import type { ValidationRecord } from '../../src/core/api-keys/repo.js'
 import { KeyCache } from '../../src/core/validation/key-cache.js'
+import { fixedClock } from '../../src/core/clock.js'
 
 // The cache's own rules, against a loader the test controls (the database read behind it is
 // covered by the verifyKey and serve tests on real PostgreSQL).
@@ -62,12 +63,13 @@ describe('KeyCache', () => {
   it('given a hash with no key, when looked up twice, then the miss is remembered; after the negative TTL it is read again', async () => {
     const rows = new Map<string, ValidationRecord>()
     const loader = gatedLoader(rows)
-    const cache = new KeyCache({ max: 100, ttlSeconds: 60, negativeTtlSeconds: 0.05, load: loader.load })
+    const clock = fixedClock('2026-11-01T00:00:00Z')
+    const cache = new KeyCache({ max: 100, ttlSeconds: 60, negativeTtlSeconds: 0.05, clock, load: loader.load })
     expect(await cache.lookup('nope')).to.deep.equal({ record: null })
     expect(await cache.lookup('nope')).to.deep.equal({ record: null })
     expect(loader.reads).to.equal(1)
     rows.set('nope', record('key_new'))
-    await new Promise((r) => setTimeout(r, 80))
+    clock.advance(80)
     expect((await cache.lookup('nope'))!.record!.keyId).to.equal('key_new')
     expect(loader.reads).to.equal(2)
   })

@@ -4,18 +4,9 @@ import { crc32 } from 'node:zlib'
 import { expect } from 'chai'
 import fc from 'fast-check'
 
-import {
-  generateRawKey,
-  hashKey,
-  KEY_ID_PATTERN,
-  KEY_LENGTH,
-  keyStub,
-  newKeyId,
-  parseRawKey,
-  randomBase62,
-  STUB_LENGTH,
-  TYPE_CODES,
-} from '../../src/core/api-keys/key-format.js'
+import { generateRawKey, hashKey, KEY_LENGTH, keyStub, parseRawKey, STUB_LENGTH, TYPE_CODES } from '../../src/core/api-keys/key-format.js'
+import { KEY_ID_PATTERN, newKeyId } from '../../src/core/api-keys/key-id.js'
+import { randomBase62 } from '../../src/core/random-id.js'
 import type { KeyType } from '../../src/core/api-keys/key-types.js'
 import { KEY_TYPES } from '../../src/core/api-keys/key-types.js'
 

@@ -1,7 +1,8 @@
 import { expect } from 'chai'
 
 import { createKey } from '../../src/core/api-keys/create-key.js'
-import { notifyRotationDue, rotateKey } from '../../src/core/api-keys/rotate-key.js'
+import { rotateKey } from '../../src/core/api-keys/rotate-key.js'
+import { notifyRotationDue } from '../../src/core/api-keys/rotation-notices.js'
 import { fixedClock } from '../../src/core/clock.js'
 import { openTestSql, redisTestContext, truncateAll } from '../helpers/db.js'
 

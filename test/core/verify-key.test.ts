@@ -7,13 +7,13 @@ import { generateRawKey, KEY_LENGTH } from '../../src/core/api-keys/key-format.j
 import { fixedClock } from '../../src/core/clock.js'
 import { loadConfig } from '../../src/core/config.js'
 import type { CoreContext } from '../../src/core/context.js'
-import { createContext } from '../../src/core/context.js'
 import { createEventBus } from '../../src/core/events.js'
 import { silentLogger } from '../../src/core/log.js'
 import type { Sql } from '../../src/core/db/connect.js'
 import { addToBlacklist } from '../../src/core/blacklist/blacklist.js'
 import { verifyKey, verifyKeyInMemory } from '../../src/core/validation/verify-key.js'
-import { openTestSql, testContext, truncateAll } from '../helpers/db.js'
+import type { TestCore } from '../helpers/db.js'
+import { openTestSql, testContext, testCore, truncateAll } from '../helpers/db.js'
 
 const T0 = '2031-06-15T08:30:00.000Z'
 const MINUTE = 60_000
@@ -247,19 +247,14 @@ describe('verifyKey', () => {
   })
 
   it('given CACHE_MAX_CAPACITY=2 and CACHE_TTL_SECONDS=1, when three keys are verified, then the cache holds two, and after a second a revocation made behind its back is seen', async () => {
-    const small = createContext({
-      config: loadConfig({ ...process.env, CACHE_MAX_CAPACITY: '2', CACHE_TTL_SECONDS: '1' }),
-      sql,
-      bus: createEventBus(silentLogger),
-      log: silentLogger,
-    })
+    const small = testContext(sql, { clock, env: { CACHE_MAX_CAPACITY: '2', CACHE_TTL_SECONDS: '1' } })
     const keys = await Promise.all([0, 1, 2].map((i) => createKey(small, { name: `cap-${i}`, type: 'service' })))
     for (const k of keys) expect((await verifyKey(small, { key: k.secret })).valid).to.equal(true)
     expect(small.validation.cache.size).to.equal(2)
     // Revoked directly in the database: no event, so only the TTL can end the cached answer.
     await sql`update api_keys set revoked_at = now() where key_id = ${keys[2]!.key.id}`
     expect((await verifyKey(small, { key: keys[2]!.secret })).valid, 'still cached').to.equal(true)
-    await new Promise((r) => setTimeout(r, 1100))
+    clock.advance(1100)
     expect(await verifyKey(small, { key: keys[2]!.secret })).to.deep.equal({ valid: false, code: 'REVOKED' })
   })
 
@@ -267,16 +262,18 @@ describe('verifyKey', () => {
     let queries: string[]
     let counted: Sql
     let live: CoreContext
+    let liveCore: TestCore
 
     beforeEach(async () => {
       queries = []
       counted = openTestSql({ onQuery: (q) => queries.push(q) })
-      live = testContext(counted, { clock })
-      await live.validation.start()
+      liveCore = testCore(counted, { clock })
+      live = liveCore.ctx
+      await liveCore.start()
     })
 
     afterEach(async () => {
-      await live.validation.close()
+      await liveCore.close()
       await counted.end()
     })
 

@@ -9,7 +9,6 @@ import { addToBlacklist } from '../../src/core/blacklist/blacklist.js'
 import { fixedClock } from '../../src/core/clock.js'
 import { loadConfig } from '../../src/core/config.js'
 import type { CoreContext } from '../../src/core/context.js'
-import { createContext } from '../../src/core/context.js'
 import type { Sql } from '../../src/core/db/connect.js'
 import { createEventBus } from '../../src/core/events.js'
 import { silentLogger } from '../../src/core/log.js'
@@ -17,7 +16,7 @@ import type { Redis } from '../../src/core/redis.js'
 import { closeRedis, connectRedis } from '../../src/core/redis.js'
 import { buildApp } from '../../src/http/app.js'
 import { routes } from '../../src/http/routes.js'
-import { openTestSql, redisTestContext, truncateAll } from '../helpers/db.js'
+import { openTestSql, redisTestContext, testCore, truncateAll } from '../helpers/db.js'
 
 const HOUR = 3_600_000
 
@@ -38,6 +37,7 @@ describe('HTTP API (buildApp, fastify inject)', () => {
   let clock: ReturnType<typeof fixedClock>
   let ctx: CoreContext
   let closeCtx: () => Promise<void>
+  let startCtx: () => Promise<void>
   let app: FastifyInstance
   /** The socket address of this test's requests unless a test says otherwise. */
   let ip: string
@@ -54,7 +54,7 @@ describe('HTTP API (buildApp, fastify inject)', () => {
     await truncateAll(sql)
     await sql`truncate ip_blacklist, key_usage_minute`
     clock = fixedClock(new Date())
-    ;({ ctx, close: closeCtx } = redisTestContext(sql, { clock }))
+    ;({ ctx, close: closeCtx, start: startCtx } = redisTestContext(sql, { clock }))
     app = buildApp(ctx, { version: '9.9.9-test' })
     ip = freshIp()
   })
@@ -151,7 +151,7 @@ describe('HTTP API (buildApp, fastify inject)', () => {
 
     it('given a running validation runtime and a CIDR blacklisted after start, when a body ip inside it is verified, then BLACKLISTED from the mirror', async () => {
       const { secret } = await issue()
-      await ctx.validation.start()
+      await startCtx()
       await addToBlacklist(ctx, { target: '203.0.113.0/24' })
       await ctx.bus.drain()
       expect((await verify({ key: secret, ip: '203.0.113.5' })).json()).to.deep.equal({ valid: false, code: 'BLACKLISTED' })
@@ -205,7 +205,7 @@ describe('HTTP API (buildApp, fastify inject)', () => {
     })
 
     it('given a running validation runtime, when an IP uses up its failures, then a valid key from it is RATE_LIMITED (from the mirror)', async () => {
-      await ctx.validation.start()
+      await startCtx()
       const { secret } = await issue()
       for (let i = 0; i < ctx.config.rateLimit.maxAttempts; i++) await verify({ key: generateRawKey('user') })
       const json = (await verify({ key: secret })).json()
@@ -785,16 +785,15 @@ describe('HTTP API (buildApp, fastify inject)', () => {
     })
 
     it('given REDIS_URL pointing at a closed port, when /readyz is fetched, then 503 not ready with redis unreachable', async () => {
-      const config = loadConfig({ ...process.env, REDIS_URL: 'redis://127.0.0.1:1' })
-      const down = createContext({ config, sql, redis: () => connectRedis(config.redisUrl!, silentLogger), clock, log: silentLogger, actor: 'test:runner' })
-      const downApp = buildApp(down)
+      const down = testCore(sql, { clock, redis: true, env: { REDIS_URL: 'redis://127.0.0.1:1' } })
+      const downApp = buildApp(down.ctx)
       try {
         const res = await downApp.inject({ method: 'GET', url: '/readyz' })
         expect(res.statusCode, res.body).to.equal(503)
         expect(res.json()).to.deep.equal({ status: 'not ready', checks: { postgres: 'ok', redis: 'unreachable' } })
       } finally {
         await downApp.close()
-        await down.validation.close()
+        await down.close()
       }
     })
   })

@@ -46,15 +46,15 @@ describe('serve’s verify fast path (a real listening server, not inject)', () 
   after(() => sql.end())
   beforeEach(async () => {
     await truncateAll(sql)
-    ;({ ctx, close: closeCtx } = redisTestContext(sql))
-    await ctx.validation.start()
+    const core = redisTestContext(sql)
+    ;({ ctx, close: closeCtx } = core)
+    await core.start()
     app = buildApp(ctx, { fastVerify: true, bodyLimit: LIMIT })
     await app.listen({ host: '127.0.0.1', port: 0 })
     port = (app.server.address() as AddressInfo).port
   })
   afterEach(async () => {
     await app.close()
-    await ctx.validation.close()
     await closeCtx()
   })
 

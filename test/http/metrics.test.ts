@@ -1,11 +1,11 @@
 import { expect } from 'chai'
 
-import type { ValidationRuntime } from '../../src/core/validation/runtime.js'
+import type { ValidationState } from '../../src/core/validation/validation-state.js'
 import type { VerifyResult } from '../../src/core/validation/verify-key.js'
 import { createMetrics } from '../../src/http/metrics.js'
 
 /** Only the cache counters are read from the runtime by the metrics. */
-const runtime = { cache: { hits: 7, misses: 2 } } as unknown as ValidationRuntime
+const runtime = { cache: { hits: 7, misses: 2 } } as unknown as ValidationState
 const valid = { valid: true } as VerifyResult
 const unknown = { valid: false, code: 'KEY_NOT_FOUND' } as VerifyResult
 

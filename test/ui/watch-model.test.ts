@@ -1,8 +1,8 @@
 import { expect } from 'chai'
 import fc from 'fast-check'
 
-import type { AnomalyAlert } from '../../src/core/watch/alert-feed.js'
-import { anomalyAlertSchema } from '../../src/core/watch/alert-feed.js'
+import type { AnomalyAlert } from '../../src/core/anomalies/anomaly-view.js'
+import { anomalyAlertSchema } from '../../src/core/anomalies/anomaly-view.js'
 import type { DashboardSnapshot } from '../../src/core/watch/dashboard.js'
 import { alertLine, sparkline } from '../../src/ui/watch/format.js'
 import { MAX_ALERTS, WatchModel, mergeAlerts, reconcile } from '../../src/ui/watch/model.js'

@@ -2,8 +2,9 @@ import { Flags } from '@oclif/core'
 
 import { MomentryCommand } from '../../base-command.js'
 import { durationFlag } from '../../cli/flags.js'
-import type { AnomalyView } from '../../core/anomalies/list-anomalies.js'
-import { ANOMALY_STATUSES, ANOMALY_TYPES, SEVERITIES, listAnomalies } from '../../core/anomalies/list-anomalies.js'
+import type { AnomalyView } from '../../core/anomalies/anomaly-view.js'
+import { ANOMALY_STATUSES, ANOMALY_TYPES, SEVERITIES } from '../../core/anomalies/anomaly-view.js'
+import { listAnomalies } from '../../core/anomalies/list-anomalies.js'
 import { renderAnomalies } from '../../ui/anomalies.js'
 
 export default class AnomalyList extends MomentryCommand<AnomalyView[]> {

@@ -40,9 +40,7 @@ export default class ApiKeyCreate extends MomentryCommand<IssuedKey> {
       rotateEverySeconds: flags['rotate-every'],
       metadata: Object.fromEntries((flags.meta ?? []).map((m) => [m.key, m.value])),
     })
-    const out = renderIssued(issued)
-    this.render(issued, () => out.stdout)
-    this.note(out.stderr)
+    this.renderSecret(issued, renderIssued(issued))
     return issued
   }
 }

@@ -36,9 +36,7 @@ export default class ApiKeyRotate extends MomentryCommand<RotatedKey | DueRotati
     }
     if (!args.id) throw new UsageError('missing key id', 'Run `momentry api-key rotate key_…`, or `--due` for scheduled rotations')
     const rotated = await rotateKey(this.ctx, { id: args.id, force: flags.force, graceSeconds: flags.grace, reason: flags.reason })
-    const out = renderRotated(rotated)
-    this.render(rotated, () => out.stdout)
-    this.note(out.stderr)
+    this.renderSecret(rotated, renderRotated(rotated))
     return rotated
   }
 }

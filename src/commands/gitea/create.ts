@@ -26,9 +26,7 @@ export default class GiteaCreate extends MomentryCommand<IssuedGiteaToken> {
     const scopes = flags.scopes.split(',').map((s) => s.trim()).filter(Boolean)
     assertGiteaScopes(scopes) // before credentials are even looked up
     const issued = await createGiteaToken(this.ctx, await giteaFor(this.ctx), { user: flags.user, name: flags.name, scopes })
-    const out = renderGiteaIssued(issued)
-    this.render(issued, () => out.stdout)
-    this.note(out.stderr)
+    this.renderSecret(issued, renderGiteaIssued(issued))
     return issued
   }
 }

@@ -18,9 +18,7 @@ export default class GiteaRotate extends MomentryCommand<RotatedGiteaToken> {
     parseGiteaTokenId(args.id)
     const result = await rotateGiteaToken(this.ctx, await giteaFor(this.ctx), { id: args.id })
     if (!result.previous.deleted) this.setExitCode(ExitCode.EXTERNAL)
-    const out = renderGiteaRotated(result)
-    this.render(result, () => out.stdout)
-    this.note(out.stderr)
+    this.renderSecret(result, renderGiteaRotated(result))
     return result
   }
 }

@@ -25,9 +25,7 @@ export default class N8nCreate extends MomentryCommand<IssuedN8nKey> {
     const { flags } = await this.parse(N8nCreate)
     const scopes = flags.scopes.split(',').map((s) => s.trim()).filter(Boolean)
     const issued = await createN8nKey(this.ctx, await n8nFor(this.ctx), { label: flags.label, scopes, expiresInSeconds: flags['expires-in'] })
-    const out = renderN8nIssued(issued)
-    this.render(issued, () => out.stdout)
-    this.note(out.stderr)
+    this.renderSecret(issued, renderN8nIssued(issued))
     return issued
   }
 }

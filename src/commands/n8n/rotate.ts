@@ -17,9 +17,7 @@ export default class N8nRotate extends MomentryCommand<RotatedN8nKey> {
     assertN8nKeyId(args.id)
     const result = await rotateN8nKey(this.ctx, await n8nFor(this.ctx), { id: args.id })
     if (!result.previous.deleted) this.setExitCode(ExitCode.EXTERNAL)
-    const out = renderN8nRotated(result)
-    this.render(result, () => out.stdout)
-    this.note(out.stderr)
+    this.renderSecret(result, renderN8nRotated(result))
     return result
   }
 }

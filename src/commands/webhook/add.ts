@@ -3,8 +3,10 @@ import { Flags } from '@oclif/core'
 import { MomentryCommand } from '../../base-command.js'
 import { idArg } from '../../cli/flags.js'
 import { UsageError } from '../../core/errors.js'
-import type { WebhookEvent, WebhookView } from '../../core/webhooks/webhooks.js'
-import { addWebhook, WEBHOOK_EVENTS } from '../../core/webhooks/webhooks.js'
+import type { WebhookView } from '../../core/webhooks/repo.js'
+import type { WebhookEvent } from '../../core/webhooks/webhook-events.js'
+import { WEBHOOK_EVENTS } from '../../core/webhooks/webhook-events.js'
+import { addWebhook } from '../../core/webhooks/webhooks.js'
 
 type Result = { webhook: WebhookView; secret: string }
 
@@ -28,8 +30,7 @@ export default class WebhookAdd extends MomentryCommand<Result> {
     const secret = envName ? process.env[envName] : undefined
     if (envName && !secret) throw new UsageError(`--secret-env: ${envName} is not set or empty`)
     const result = await addWebhook(this.ctx, { url: args.url, events: flags.events.split(',').map((e) => e.trim()).filter(Boolean) as WebhookEvent[], secret })
-    this.render(result, (r) => r.secret)
-    this.note(`Added ${result.webhook.id} for ${result.webhook.events.join(', ')}. The signing secret above is shown once.`)
+    this.renderSecret(result, { stdout: result.secret, stderr: `Added ${result.webhook.id} for ${result.webhook.events.join(', ')}. The signing secret above is shown once.` })
     return result
   }
 }

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core'
 
 import { MomentryCommand } from '../../base-command.js'
-import type { DeliveryView } from '../../core/webhooks/outbox.js'
+import type { DeliveryView } from '../../core/webhooks/repo.js'
 import { listDeliveries } from '../../core/webhooks/webhooks.js'
 import { renderDeliveries } from '../../ui/webhooks.js'
 

@@ -1,5 +1,5 @@
 import { MomentryCommand } from '../../base-command.js'
-import type { WebhookView } from '../../core/webhooks/webhooks.js'
+import type { WebhookView } from '../../core/webhooks/repo.js'
 import { listWebhooks } from '../../core/webhooks/webhooks.js'
 import { renderWebhooks } from '../../ui/webhooks.js'
 

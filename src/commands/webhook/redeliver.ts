@@ -1,7 +1,7 @@
 import { MomentryCommand } from '../../base-command.js'
 import { idArg } from '../../cli/flags.js'
 import { ExitCode } from '../../core/errors.js'
-import type { DeliveryView } from '../../core/webhooks/outbox.js'
+import type { DeliveryView } from '../../core/webhooks/repo.js'
 import { redeliver } from '../../core/webhooks/webhooks.js'
 import { renderDelivery } from '../../ui/webhooks.js'
 

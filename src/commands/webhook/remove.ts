@@ -1,6 +1,6 @@
 import { MomentryCommand } from '../../base-command.js'
 import { idArg } from '../../cli/flags.js'
-import type { WebhookView } from '../../core/webhooks/webhooks.js'
+import type { WebhookView } from '../../core/webhooks/repo.js'
 import { removeWebhook } from '../../core/webhooks/webhooks.js'
 
 export default class WebhookRemove extends MomentryCommand<WebhookView> {

@@ -1,11 +1,12 @@
+import { keyNames } from '../api-keys/repo.js'
 import { appendAudit } from '../audit/repo.js'
-import { randomBase62 } from '../api-keys/key-format.js'
+import { newPublicId } from '../random-id.js'
 import type { CoreContext } from '../context.js'
+import type { AnomalyAlert } from './anomaly-view.js'
 import type { Detection, UsageHistory } from './detectors.js'
 import { detectErrorRate, detectMultipleIps, detectRequestRate, detectUnusualTime } from './detectors.js'
 import { upsertAnomaly, usageByHour, windowCounts } from './repo.js'
 
-export type AnomalyAlert = Extract<import('../events.js').MomentryEvent, { type: 'anomaly.detected' }>['alert']
 
 const MINUTE = 60_000
 const HISTORY_TTL_MS = 10 * MINUTE
@@ -50,14 +51,12 @@ export async function detectAnomalies(ctx: CoreContext, keyIds: string[], memory
   }
   if (found.length === 0) return []
 
-  const names = new Map(
-    (await ctx.sql`select key_id, name from api_keys where key_id = any(${[...new Set(found.map((f) => f.keyId))]}::text[])`).map((r) => [r.key_id as string, r.name as string]),
-  )
+  const names = await keyNames(ctx.sql, [...new Set(found.map((f) => f.keyId))])
   const alerts: AnomalyAlert[] = []
   for (const { keyId, detection } of found) {
     if (!names.has(keyId)) continue // usage reported for a key that does not exist
     const { row, created } = await ctx.sql.begin(async (tx) => {
-      const result = await upsertAnomaly(tx, `anm_${randomBase62(16)}`, keyId, detection, now)
+      const result = await upsertAnomaly(tx, newPublicId('anm_'), keyId, detection, now)
       if (result.created) {
         await appendAudit(tx, {
           keyId,

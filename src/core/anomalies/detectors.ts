@@ -1,7 +1,4 @@
-import type { ANOMALY_TYPES, SEVERITIES } from './list-anomalies.js'
-
-export type AnomalyType = (typeof ANOMALY_TYPES)[number]
-export type Severity = (typeof SEVERITIES)[number]
+import type { AnomalyType, Severity } from './anomaly-view.js'
 
 export interface Detection {
   type: AnomalyType

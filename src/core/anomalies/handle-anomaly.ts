@@ -3,11 +3,11 @@ import * as z from 'zod'
 import { reasonSchema } from '../api-keys/key-types.js'
 import { appendAudit } from '../audit/repo.js'
 import type { CoreContext } from '../context.js'
-import { printable } from '../duration.js'
+import { printable } from '../printable.js'
 import { ConflictError, NotFoundError, UsageError } from '../errors.js'
 import { parseInput } from '../validate-input.js'
-import type { AnomalyView } from './list-anomalies.js'
-import { findAnomaly, toAnomalyView } from './repo.js'
+import type { AnomalyView } from './anomaly-view.js'
+import { findAnomaly, markHandled, toAnomalyView } from './repo.js'
 
 const ANOMALY_ID = /^anm_[0-9A-Za-z]{16}$/
 
@@ -66,14 +66,9 @@ async function changeAnomaly(ctx: CoreContext, id: string, change: 'acknowledge'
     if (!current) throw new NotFoundError(`no anomaly with id ${id}`, 'Run `momentry anomaly list` to see anomaly ids')
     if (current.status === 'resolved') throw new ConflictError(`anomaly ${id} is already resolved`)
     if (change === 'acknowledge' && current.status === 'acknowledged') throw new ConflictError(`anomaly ${id} is already acknowledged`)
-    const [updated] =
-      change === 'acknowledge'
-        ? await tx`update api_key_anomalies set status = 'acknowledged', acknowledged_at = ${now}, acknowledged_by = ${ctx.actor}
-                   where anomaly_id = ${id} returning *`
-        : await tx`update api_key_anomalies set status = 'resolved', resolved_at = ${now}, resolved_by = ${ctx.actor}, resolution_note = ${note}
-                   where anomaly_id = ${id} returning *`
+    const updated = await markHandled(tx, id, change, ctx.actor, now, note)
     await appendAudit(tx, { keyId: current.key_id, action: `anomaly.${change}`, actor: ctx.actor, at: now, details: { anomalyId: id, note } })
-    return updated!
+    return updated
   })
   return toDetails(row)
 }

@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/connect.js'
+import type { AnomalyStatus, AnomalyType, AnomalyView, Severity } from './anomaly-view.js'
 import type { Detection } from './detectors.js'
-import type { AnomalyView } from './list-anomalies.js'
 
 export const ANOMALY_COLUMNS = `anomaly_id, key_id, anomaly_type, severity, observed, threshold, window_seconds,
   first_seen_at, last_seen_at, count, status, details, acknowledged_at, acknowledged_by, resolved_at, resolved_by, resolution_note`
@@ -40,6 +40,41 @@ export async function upsertAnomaly(q: Queryable, id: string, keyId: string, d: 
                       then excluded.severity else a.severity end
     returning ${q.unsafe(ANOMALY_COLUMNS)}, (xmax = 0) as created`
   return { row: row!, created: row!.created }
+}
+
+export interface AnomalyFilter {
+  keyId?: string
+  type?: AnomalyType
+  severity?: Severity
+  status?: AnomalyStatus
+  since?: Date
+  limit: number
+}
+
+/** Anomalies, most recently seen first. */
+export async function selectAnomalies(q: Queryable, f: AnomalyFilter): Promise<AnomalyView[]> {
+  const rows = await q`
+    select ${q.unsafe(ANOMALY_COLUMNS)} from api_key_anomalies
+    where true
+      ${f.keyId ? q`and key_id = ${f.keyId}` : q``}
+      ${f.type ? q`and anomaly_type = ${f.type}` : q``}
+      ${f.severity ? q`and severity = ${f.severity}` : q``}
+      ${f.status ? q`and status = ${f.status}` : q``}
+      ${f.since ? q`and last_seen_at >= ${f.since}` : q``}
+    order by last_seen_at desc, id desc
+    limit ${f.limit}`
+  return rows.map(toAnomalyView)
+}
+
+/** Mark an anomaly acknowledged (or resolved, with a note) by `actor`; returns the row. */
+export async function markHandled(q: Queryable, id: string, change: 'acknowledge' | 'resolve', actor: string, at: Date, note: string | null): Promise<Record<string, any>> {
+  const [row] =
+    change === 'acknowledge'
+      ? await q`update api_key_anomalies set status = 'acknowledged', acknowledged_at = ${at}, acknowledged_by = ${actor}
+                where anomaly_id = ${id} returning ${q.unsafe(ANOMALY_COLUMNS)}`
+      : await q`update api_key_anomalies set status = 'resolved', resolved_at = ${at}, resolved_by = ${actor}, resolution_note = ${note}
+                where anomaly_id = ${id} returning ${q.unsafe(ANOMALY_COLUMNS)}`
+  return row!
 }
 
 export async function findAnomaly(q: Queryable, id: string, options: { forUpdate?: boolean } = {}): Promise<Record<string, any> | undefined> {

@@ -71,17 +71,6 @@ function checksum(head: string): string {
   return encodeUint32(crc32Ascii(head))
 }
 
-/** Random base62 text without modulo bias (bytes ≥ 248 are rejected). */
-export function randomBase62(length: number): string {
-  let out = ''
-  while (out.length < length) {
-    for (const byte of randomBytes(length * 2)) {
-      if (byte < 248 && out.length < length) out += ALPHABET[byte % 62]
-    }
-  }
-  return out
-}
-
 /** A new raw key: `mtry_<t>_<32 random bytes in base62><crc32 in base62>`. */
 export function generateRawKey(type: KeyType): string {
   const head = `mtry_${TYPE_CODES[type]}_${encodeBigInt(BigInt(`0x${randomBytes(32).toString('hex')}`), BODY_LENGTH)}`
@@ -115,9 +104,3 @@ export function hashKeyBase64(raw: string): string {
 export function keyStub(raw: string): string {
   return raw.slice(0, STUB_LENGTH)
 }
-
-export function newKeyId(): string {
-  return `key_${randomBase62(16)}`
-}
-
-export const KEY_ID_PATTERN = /^key_[0-9A-Za-z]{16}$/

@@ -2,8 +2,8 @@ import type { CoreContext } from '../context.js'
 import { listLockedOutIps } from '../validation/locked-out.js'
 import type { KeyStatus, KeyType } from './key-types.js'
 import { KEY_STATUSES, KEY_TYPES } from './key-types.js'
-import type { LifecycleCounts } from './repo.js'
-import { countByTypeAndStatus, lifecycleCounts } from './repo.js'
+import type { LifecycleCounts } from './stats-repo.js'
+import { countByTypeAndStatus, lifecycleCounts } from './stats-repo.js'
 
 export interface KeyStats extends LifecycleCounts {
   total: number

@@ -77,7 +77,7 @@ function toRecord(r: Record<string, any>): KeyRecord {
 }
 
 /** SQL twin of keyStatus() in status.ts; `$now` is the caller's clock. */
-function statusExpr(q: Queryable, now: Date) {
+export function statusExpr(q: Queryable, now: Date) {
   return q`case
     when revoked_at is not null then 'revoked'
     when not enabled then 'disabled'
@@ -193,54 +193,6 @@ export async function markRotated(q: Queryable, keyId: string, m: RotationMark):
   return toRecord(row!)
 }
 
-export interface StatusCount {
-  type: KeyType
-  status: KeyStatus
-  count: number
-}
-
-export async function countByTypeAndStatus(q: Queryable, now: Date): Promise<StatusCount[]> {
-  const rows = await q`
-    select key_type, ${statusExpr(q, now)} as status, count(*)::int as n
-    from api_keys group by 1, 2 order by 1, 2`
-  return rows.map((r) => ({ type: r.key_type, status: r.status, count: r.n }))
-}
-
-export interface LifecycleCounts {
-  expiringIn7Days: number
-  expiringIn30Days: number
-  rotationDue: number
-  openAnomalies: number
-  validationsLast24h: number
-  failuresLast24h: number
-}
-
-export async function lifecycleCounts(q: Queryable, now: Date): Promise<LifecycleCounts> {
-  const in7 = new Date(now.getTime() + 7 * 86_400_000)
-  const in30 = new Date(now.getTime() + 30 * 86_400_000)
-  const day = new Date(now.getTime() - 86_400_000)
-  const [row] = await q`
-    select
-      (select count(*)::int from api_keys where revoked_at is null and enabled
-         and expires_at > ${now} and expires_at <= ${in7}) as in7,
-      (select count(*)::int from api_keys where revoked_at is null and enabled
-         and expires_at > ${now} and expires_at <= ${in30}) as in30,
-      (select count(*)::int from api_keys where rotate_every_seconds is not null and replaced_by is null
-         and revoked_at is null and enabled and (expires_at is null or expires_at > ${now})
-         and created_at + make_interval(secs => rotate_every_seconds) <= ${now}) as due,
-      (select count(*)::int from api_key_anomalies where status <> 'resolved') as anomalies,
-      (select coalesce(sum(ok_count + fail_count), 0)::int from key_usage_minute where minute >= ${day}) as uses,
-      (select coalesce(sum(fail_count), 0)::int from key_usage_minute where minute >= ${day}) as fails`
-  return {
-    expiringIn7Days: row!.in7,
-    expiringIn30Days: row!.in30,
-    rotationDue: row!.due,
-    openAnomalies: row!.anomalies,
-    validationsLast24h: row!.uses,
-    failuresLast24h: row!.fails,
-  }
-}
-
 /** Keys whose rotation interval has passed (for `rotate --due`), oldest first. */
 export async function findRotationDue(q: Queryable, now: Date, limit: number): Promise<string[]> {
   const rows = await q`
@@ -250,4 +202,24 @@ export async function findRotationDue(q: Queryable, now: Date, limit: number): P
       and created_at + make_interval(secs => rotate_every_seconds) <= ${now}
     order by id limit ${limit}`
   return rows.map((r) => r.key_id as string)
+}
+
+/**
+ * Mark every key whose scheduled rotation falls before `horizon` and was not announced yet;
+ * returns them (each is announced once; its successor gets its own notice).
+ */
+export async function markRotationNotified(q: Queryable, now: Date, horizon: Date): Promise<{ keyId: string; name: string; dueAt: Date }[]> {
+  const rows = await q`
+    update api_keys set rotation_notified_at = ${now}
+    where rotate_every_seconds is not null and replaced_by is null and revoked_at is null and enabled
+      and rotation_notified_at is null
+      and created_at + make_interval(secs => rotate_every_seconds) <= ${horizon}
+    returning key_id, name, created_at + make_interval(secs => rotate_every_seconds) as due_at`
+  return rows.map((r) => ({ keyId: r.key_id, name: r.name, dueAt: r.due_at }))
+}
+
+/** Key names by id, for the ids that exist. */
+export async function keyNames(q: Queryable, keyIds: string[]): Promise<Map<string, string>> {
+  const rows = await q`select key_id, name from api_keys where key_id = any(${keyIds}::text[])`
+  return new Map(rows.map((r) => [r.key_id as string, r.name as string]))
 }

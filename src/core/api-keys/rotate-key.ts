@@ -11,6 +11,7 @@ import { GRACE_SECONDS, reasonSchema } from './key-types.js'
 import type { KeyView } from './key-view.js'
 import { toKeyView } from './key-view.js'
 import { findRotationDue, markRotated } from './repo.js'
+import { notifyRotationDue } from './rotation-notices.js'
 import { keyStatus } from './status.js'
 
 export const rotateKeyInputSchema = z
@@ -106,24 +107,6 @@ export async function rotateKey(ctx: CoreContext, input: RotateKeyInput): Promis
     at: now.toISOString(),
   })
   return { secret: result.secret, key: toKeyView(record, now), previous: toKeyView(previous, now) }
-}
-
-/**
- * Announce `key.rotation_due` once for every key whose scheduled rotation is within
- * MOMENTRY_ROTATION_NOTICE (`serve` checks every minute; `rotate --due` checks first).
- */
-export async function notifyRotationDue(ctx: CoreContext): Promise<{ keyId: string; dueAt: string }[]> {
-  const now = ctx.clock.now()
-  const rows = await ctx.sql`
-    update api_keys set rotation_notified_at = ${now}
-    where rotate_every_seconds is not null and replaced_by is null and revoked_at is null and enabled
-      and rotation_notified_at is null
-      and created_at + make_interval(secs => rotate_every_seconds) <= ${new Date(now.getTime() + ctx.config.rotationNoticeSeconds * 1000)}
-    returning key_id, name, created_at + make_interval(secs => rotate_every_seconds) as due_at`
-  for (const r of rows) {
-    ctx.bus.emit({ type: 'key.rotation_due', keyId: r.key_id, name: r.name, dueAt: r.due_at.toISOString(), at: now.toISOString() })
-  }
-  return rows.map((r) => ({ keyId: r.key_id as string, dueAt: (r.due_at as Date).toISOString() }))
 }
 
 export interface DueRotation {

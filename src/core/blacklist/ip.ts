@@ -1,6 +1,6 @@
 import { BlockList, isIP } from 'node:net'
 
-import { printable } from '../duration.js'
+import { printable } from '../printable.js'
 import { UsageError } from '../errors.js'
 
 /**

@@ -2,7 +2,7 @@ import * as z from 'zod'
 
 import { appendAudit } from '../audit/repo.js'
 import type { CoreContext } from '../context.js'
-import { printable } from '../duration.js'
+import { printable } from '../printable.js'
 import { MomentryError, NotFoundError, UsageError } from '../errors.js'
 import { withRotationLock } from '../integrations/rotation-lock.js'
 import { parseInput } from '../validate-input.js'

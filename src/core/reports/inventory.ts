@@ -1,4 +1,5 @@
 import type { CoreContext } from '../context.js'
+import { inventoryRows } from './repo.js'
 import { keyStatus } from '../api-keys/status.js'
 
 /** One credential of the stack, whatever issued it. Never a secret. */
@@ -37,14 +38,7 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null)
 export async function buildInventory(ctx: CoreContext): Promise<Inventory> {
   const now = ctx.clock.now()
   const age = (d: Date) => Math.max(0, Math.floor((now.getTime() - d.getTime()) / 86_400_000))
-  const [keys, gitea, n8n] = await Promise.all([
-    ctx.sql`select key_id, name, key_type, owner, scopes, created_at, created_by, expires_at, last_used_at, enabled, revoked_at, grace_expires_at
-            from api_keys order by created_at desc, id desc`,
-    ctx.sql`select gitea_url, gitea_token_id::text as id, username, token_name, scopes, created_at, created_by, deleted_at
-            from gitea_tokens order by created_at desc, id desc`,
-    ctx.sql`select n8n_url, n8n_key_id, label, scopes, expires_at, created_at, created_by, deleted_at, n8n_user
-            from n8n_api_keys order by created_at desc, id desc`,
-  ])
+  const { keys, gitea, n8n } = await inventoryRows(ctx.sql)
   const items: InventoryItem[] = [
     ...keys.map((k): InventoryItem => ({
       kind: 'momentry-key',

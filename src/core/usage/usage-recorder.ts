@@ -24,6 +24,8 @@ export interface UsageRecorderDeps {
   redis: () => Redis | undefined
   prefix: string
   log: Logger
+  /** Told after each batch reached PostgreSQL, with the keys it touched (anomaly detection listens). */
+  flushed?: (keyIds: string[]) => void
 }
 
 const MINUTE = 60_000
@@ -43,8 +45,6 @@ export class UsageRecorder {
   /** Buckets by minute, then by key id: no key string is built per recorded event. */
   private buckets = new Map<number, Map<string, Bucket>>()
   private size = 0
-  /** Called after each batch reached PostgreSQL, with the keys it touched (anomaly detection). */
-  onFlushed?: (keyIds: string[]) => Promise<void>
   private timer?: NodeJS.Timeout
   private flushing?: Promise<void>
   /** The buffer-full warning is said once per time the buffer fills. */
@@ -85,11 +85,13 @@ export class UsageRecorder {
     return this.flushing
   }
 
+  /** Flush every `intervalMs` until `stop()` (long-running processes; a one-shot run flushes once, at close). */
   start(intervalMs = 1000): void {
     this.timer ??= setInterval(() => void this.flush(), intervalMs)
     this.timer.unref()
   }
 
+  /** Stop the periodic flush and write what is left. */
   async stop(): Promise<void> {
     clearInterval(this.timer)
     this.timer = undefined
@@ -115,13 +117,7 @@ export class UsageRecorder {
     } catch (error) {
       this.deps.log.debug(`usage: Redis counters skipped: ${(error as Error).message}`)
     }
-    if (this.onFlushed) {
-      try {
-        await this.onFlushed([...new Set(batch.map((b) => b.keyId))])
-      } catch (error) {
-        this.deps.log.warn(`anomaly detection failed: ${(error as Error).message}`)
-      }
-    }
+    this.deps.flushed?.([...new Set(batch.map((b) => b.keyId))])
   }
 
   /** Put a bucket that could not be written back, adding to one recorded meanwhile. */

@@ -1,6 +1,8 @@
 import { LRUCache } from 'lru-cache'
 
 import type { ValidationRecord } from '../api-keys/repo.js'
+import type { Clock } from '../clock.js'
+import { systemClock } from '../clock.js'
 
 /** A cached lookup: the key's record, or a remembered miss (no such hash). */
 export type CachedLookup = { record: ValidationRecord; /** The valid-result view, built on first success. */ view?: unknown } | { record: null }
@@ -10,6 +12,8 @@ export interface KeyCacheOptions {
   ttlSeconds: number
   /** Misses are remembered more briefly: a new key must not wait long to be seen. */
   negativeTtlSeconds?: number
+  /** Time for the TTLs; tests pass a fixed clock and advance it instead of sleeping. */
+  clock?: Clock
   /** Fetch the record for a hash (base64) from the database; undefined when there is none. */
   load: (hash: string) => Promise<ValidationRecord | undefined>
 }
@@ -35,10 +39,15 @@ export class KeyCache {
 
   constructor(private readonly options: KeyCacheOptions) {
     this.negativeTtlMs = Math.min(options.negativeTtlSeconds ?? 30, options.ttlSeconds) * 1000
+    const clock = options.clock ?? systemClock
+    // The system clock keeps lru-cache's own timer (performance.now, read at most once a
+    // millisecond); any other clock is read on every TTL check, so advancing it takes effect at once.
+    const custom = clock !== systemClock
     this.cache = new LRUCache<string, CachedLookup>({
       max: options.max,
       ttl: options.ttlSeconds * 1000,
       ttlAutopurge: false,
+      ...(custom ? { perf: { now: () => clock.now().getTime() }, ttlResolution: 0 } : {}),
       dispose: (value, hash) => {
         if (value.record && this.hashesById.get(value.record.keyId) === hash) this.hashesById.delete(value.record.keyId)
       },

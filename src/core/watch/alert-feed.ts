@@ -1,23 +1,8 @@
-import * as z from 'zod'
-
-import { ANOMALY_TYPES, SEVERITIES } from '../anomalies/list-anomalies.js'
+import type { AnomalyAlert } from '../anomalies/anomaly-view.js'
+import { anomalyAlertSchema } from '../anomalies/anomaly-view.js'
 import type { CoreContext } from '../context.js'
 import type { Redis } from '../redis.js'
 import { closeRedis, connectRedis } from '../redis.js'
-
-/** What a momentry process publishes on `<prefix>anomaly:alerts`; messages are untrusted input. */
-export const anomalyAlertSchema = z.object({
-  id: z.string().max(64),
-  keyId: z.string().max(64),
-  keyName: z.string().max(200),
-  type: z.enum(ANOMALY_TYPES),
-  severity: z.enum(SEVERITIES),
-  observed: z.number(),
-  threshold: z.number(),
-  windowSeconds: z.number().int(),
-  detectedAt: z.string().max(40),
-})
-export type AnomalyAlert = z.infer<typeof anomalyAlertSchema>
 
 export type RedisFeedState = 'off' | 'connecting' | 'live' | 'reconnecting' | 'down'
 

@@ -1,10 +1,9 @@
-import type { AnomalyView } from '../anomalies/list-anomalies.js'
-import { ANOMALY_TYPES, SEVERITIES } from '../anomalies/list-anomalies.js'
+import type { AnomalyAlert, AnomalyView } from '../anomalies/anomaly-view.js'
+import { ANOMALY_TYPES, SEVERITIES } from '../anomalies/anomaly-view.js'
 import type { CoreContext } from '../context.js'
 import type { Redis } from '../redis.js'
 import type { LockedOutIp } from '../validation/locked-out.js'
 import { listLockedOutIps } from '../validation/locked-out.js'
-import type { AnomalyAlert } from './alert-feed.js'
 import type { AnomalyWithKey, KeyTraffic } from './repo.js'
 import { countUnresolved, topKeys, unresolvedAnomalies, validationsPerMinute } from './repo.js'
 

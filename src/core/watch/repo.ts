@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/connect.js'
 import { toAnomalyView } from '../anomalies/repo.js'
-import type { AnomalyView } from '../anomalies/list-anomalies.js'
+import type { AnomalyView } from '../anomalies/anomaly-view.js'
 
 export interface AnomalyWithKey extends AnomalyView {
   keyName: string

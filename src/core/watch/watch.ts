@@ -1,5 +1,6 @@
 import type { CoreContext } from '../context.js'
-import type { AnomalyAlert, RedisFeedState } from './alert-feed.js'
+import type { AnomalyAlert } from '../anomalies/anomaly-view.js'
+import type { RedisFeedState } from './alert-feed.js'
 import { openAlertFeed } from './alert-feed.js'
 import type { DashboardSnapshot, WatchAlert } from './dashboard.js'
 import { loadDashboard, toWatchAlert } from './dashboard.js'

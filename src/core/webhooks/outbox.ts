@@ -1,51 +1,23 @@
 import type { request } from 'undici'
 
-import { randomBase62 } from '../api-keys/key-format.js'
 import type { Clock } from '../clock.js'
-import type { Sql } from '../db/connect.js'
+import type { CoreContext } from '../context.js'
 import type { MomentryEvent } from '../events.js'
-import type { Logger } from '../log.js'
+import { newPublicId } from '../random-id.js'
+import type { DeliveryView } from './repo.js'
+import { claimDue, insertDeliveries, markAttemptFailed, markDelivered, subscribers } from './repo.js'
 import { signWebhook } from './signature.js'
-import { WEBHOOK_EVENTS } from './webhooks.js'
+import { isWebhookEvent } from './webhook-events.js'
 
-export interface OutboxDeps {
-  sql: () => Sql
-  clock: Clock
-  log: Logger
-}
-
-export interface DeliveryView {
-  id: string
-  webhookId: string
-  eventType: string
-  status: 'pending' | 'delivered' | 'failed'
-  attempts: number
-  nextAttemptAt: string
-  lastStatus: number | null
-  lastError: string | null
-  createdAt: string
-  deliveredAt: string | null
-}
-
-export const toDeliveryView = (r: Record<string, any>): DeliveryView => ({
-  id: r.delivery_id,
-  webhookId: r.webhook_id,
-  eventType: r.event_type,
-  status: r.status,
-  attempts: r.attempts,
-  nextAttemptAt: r.next_attempt_at.toISOString(),
-  lastStatus: r.last_status,
-  lastError: r.last_error,
-  createdAt: r.created_at.toISOString(),
-  deliveredAt: r.delivered_at?.toISOString() ?? null,
-})
+/** What the outbox needs of a context. */
+export type OutboxDeps = Pick<CoreContext, 'sql' | 'clock' | 'log'>
 
 /** After this many failed attempts a delivery is marked failed (redeliver resets it). */
 export const MAX_ATTEMPTS = 8
 /** 5 s, 10 s, 20 s … capped at an hour. */
 export const backoffMs = (attempts: number) => Math.min(5000 * 2 ** (attempts - 1), 3_600_000)
 
-const newDeliveryId = () => `msg_${randomBase62(20)}`
+const newDeliveryId = () => newPublicId('msg_', 20)
 
 /** The Standard Webhooks payload shape: {type, timestamp, data}. Never carries a secret. */
 function payloadOf(event: MomentryEvent): { type: string; timestamp: string; data: Record<string, unknown> } {
@@ -58,16 +30,11 @@ function payloadOf(event: MomentryEvent): { type: string; timestamp: string; dat
  * the process that raised the event can try them at once.
  */
 export async function enqueueEvent(deps: OutboxDeps, event: MomentryEvent): Promise<string[]> {
-  if (!(WEBHOOK_EVENTS as readonly string[]).includes(event.type)) return []
-  const sql = deps.sql()
-  const hooks = await sql`select webhook_id from webhooks where ${event.type} = any(events)`
+  if (!isWebhookEvent(event.type)) return []
+  const hooks = await subscribers(deps.sql, event.type)
   if (hooks.length === 0) return []
-  const now = deps.clock.now()
   const ids = hooks.map(() => newDeliveryId())
-  await sql`
-    insert into webhook_deliveries (delivery_id, webhook_id, event_type, payload, next_attempt_at, created_at)
-    select d, w, ${event.type}, ${sql.json(payloadOf(event) as never)}, ${now}, ${now}
-    from unnest(${ids}::text[], ${hooks.map((h) => h.webhook_id as string)}::text[]) as t(d, w)`
+  await insertDeliveries(deps.sql, { ids, webhookIds: hooks, eventType: event.type, payload: payloadOf(event), at: deps.clock.now() })
   return ids
 }
 
@@ -76,9 +43,7 @@ export async function enqueueTest(deps: OutboxDeps, webhookId: string): Promise<
   const now = deps.clock.now()
   const id = newDeliveryId()
   const payload = { type: 'webhook.test', timestamp: now.toISOString(), data: { webhookId } }
-  await deps.sql()`
-    insert into webhook_deliveries (delivery_id, webhook_id, event_type, payload, next_attempt_at, created_at)
-    values (${id}, ${webhookId}, 'webhook.test', ${deps.sql().json(payload)}, ${now}, ${now})`
+  await insertDeliveries(deps.sql, { ids: [id], webhookIds: [webhookId], eventType: 'webhook.test', payload, at: now })
   return id
 }
 
@@ -92,25 +57,20 @@ export async function deliverDue(deps: OutboxDeps, options: { ids?: string[]; li
   const done: DeliveryView[] = []
   const limit = options.limit ?? 100
   while (done.length < limit) {
-    const result = await deps.sql().begin(async (tx) => {
-      const now = deps.clock.now()
-      const [row] = await tx`
-        select d.*, w.url, w.secret from webhook_deliveries d join webhooks w using (webhook_id)
-        where d.status = 'pending' and d.next_attempt_at <= ${now}
-          ${options.ids ? tx`and d.delivery_id = any(${options.ids}::text[])` : tx``}
-        order by d.id limit 1
-        for update of d skip locked`
-      if (!row) return undefined
-      const outcome = await send(row.url, row.secret, row.delivery_id, row.payload, options.timeoutMs ?? 5000, deps.clock)
-      const attempts = row.attempts + 1
-      const [updated] = outcome.ok
-        ? await tx`update webhook_deliveries set status = 'delivered', attempts = ${attempts}, last_status = ${outcome.status!},
-                     last_error = null, delivered_at = ${deps.clock.now()} where id = ${row.id} returning *`
-        : await tx`update webhook_deliveries set attempts = ${attempts}, last_status = ${(outcome.status ?? null) as never}, last_error = ${outcome.error},
-                     status = ${attempts >= MAX_ATTEMPTS ? 'failed' : 'pending'},
-                     next_attempt_at = ${new Date(deps.clock.now().getTime() + backoffMs(attempts))}
-                   where id = ${row.id} returning *`
-      return toDeliveryView(updated!)
+    const result = await deps.sql.begin(async (tx) => {
+      const due = await claimDue(tx, deps.clock.now(), options.ids)
+      if (!due) return undefined
+      const outcome = await send(due.url, due.secret, due.deliveryId, due.payload, options.timeoutMs ?? 5000, deps.clock)
+      const attempts = due.attempts + 1
+      return outcome.ok
+        ? markDelivered(tx, due.rowId, attempts, outcome.status!, deps.clock.now())
+        : markAttemptFailed(tx, due.rowId, {
+            attempts,
+            status: outcome.status ?? null,
+            error: outcome.error,
+            giveUp: attempts >= MAX_ATTEMPTS,
+            nextAt: new Date(deps.clock.now().getTime() + backoffMs(attempts)),
+          })
     })
     if (!result) break
     done.push(result)

@@ -1,7 +1,7 @@
 import { Box, Text, useInput } from 'ink'
 import { useSyncExternalStore } from 'react'
 
-import { ANOMALY_TYPES, SEVERITIES } from '../../core/anomalies/list-anomalies.js'
+import { ANOMALY_TYPES, SEVERITIES } from '../../core/anomalies/anomaly-view.js'
 import type { WatchAlert } from '../../core/watch/dashboard.js'
 import { SEVERITY_COLOUR } from '../anomalies.js'
 import { clockTime, compactNumber, sparkline } from './format.js'

@@ -1,4 +1,4 @@
-import type { AnomalyAlert } from '../../core/watch/alert-feed.js'
+import type { AnomalyAlert } from '../../core/anomalies/anomaly-view.js'
 
 const BARS = '▁▂▃▄▅▆▇█'
 

@@ -1,6 +1,6 @@
-import { SEVERITIES } from '../../core/anomalies/list-anomalies.js'
+import { SEVERITIES } from '../../core/anomalies/anomaly-view.js'
 import type { RedisFeedState } from '../../core/watch/alert-feed.js'
-import type { AnomalyAlert } from '../../core/watch/alert-feed.js'
+import type { AnomalyAlert } from '../../core/anomalies/anomaly-view.js'
 import type { DashboardSnapshot, WatchAlert } from '../../core/watch/dashboard.js'
 import type { PostgresState } from '../../core/watch/watch.js'
 

@@ -1,0 +1,176 @@
+import type { BlockList } from 'node:net'
+import { timingSafeEqual } from 'node:crypto'
+
+import type { ValidationRecord } from '../api-keys/repo.js'
+import { findKeyByHash } from '../api-keys/repo.js'
+import type { Network } from '../blacklist/ip.js'
+import { buildBlockList, ipFamily } from '../blacklist/ip.js'
+import { findContaining } from '../blacklist/repo.js'
+import type { Clock } from '../clock.js'
+import type { Config } from '../config.js'
+import type { Sql } from '../db/connect.js'
+import type { EventBus } from '../events.js'
+import type { Logger } from '../log.js'
+import type { Redis } from '../redis.js'
+import { UsageRecorder } from '../usage/usage-recorder.js'
+import type { CachedLookup } from './key-cache.js'
+import { KeyCache } from './key-cache.js'
+import type { FailureCount } from './lockout.js'
+import { Lockout } from './lockout.js'
+
+export interface ValidationDeps {
+  sql: () => Sql
+  redis: () => Promise<Redis | undefined>
+  /** The Redis client if one is connected already (usage counters go there; they never connect). */
+  connectedRedis: () => Redis | undefined
+  bus: EventBus
+  config: Config
+  clock: Clock
+  log: Logger
+}
+
+/**
+ * What `verifyKey` reads between calls, and nothing else: the key cache, failed-attempt
+ * counting per source IP, the usage buffer, and in-memory mirrors of the blacklist and of
+ * locked-out IPs. It owns no timer and listens to nobody: a long-running process keeps the
+ * mirrors fresh with the `mirrors` side effect (validation/mirrors.ts), which loads them and
+ * then calls `goLive()`; until then — and always in a one-shot run — every question goes to
+ * PostgreSQL or Redis directly.
+ */
+export class ValidationState {
+  readonly cache: KeyCache
+  readonly usage: UsageRecorder
+  private lockoutP?: Promise<Lockout>
+  private blocklist?: BlockList
+  private blacklistSize = 0
+  /** Blacklist answers per IP, valid until the list is next replaced. */
+  private readonly blacklistMemo = new Map<string, boolean>()
+  private readonly lockedUntil = new Map<string, number>()
+  private live = false
+
+  constructor(private readonly deps: ValidationDeps) {
+    this.cache = new KeyCache({
+      max: deps.config.cache.maxCapacity,
+      ttlSeconds: deps.config.cache.ttlSeconds,
+      clock: deps.clock,
+      load: (hash) => this.load(hash),
+    })
+    this.usage = new UsageRecorder({
+      sql: deps.sql,
+      redis: deps.connectedRedis,
+      prefix: deps.config.redisPrefix,
+      log: deps.log,
+      flushed: (keyIds) => deps.bus.emit({ type: 'usage.flushed', keyIds, at: deps.clock.now().toISOString() }),
+    })
+  }
+
+  /** True while the mirrors are loaded and kept fresh: only then is a decision made from memory. */
+  get longRunning(): boolean {
+    return this.live
+  }
+
+  private async load(hash: string): Promise<ValidationRecord | undefined> {
+    const computed = Buffer.from(hash, 'base64')
+    const found = await findKeyByHash(this.deps.sql(), computed)
+    return found && timingSafeEqual(found.keyHash, computed) ? found.record : undefined
+  }
+
+  /** The key for a hash if it is in memory right now (no I/O), else undefined. */
+  peek(hash: string): CachedLookup | undefined {
+    return this.cache.peek(hash)
+  }
+
+  /** The key for a hash: from memory when cached, else one shared database read. */
+  async lookup(hash: string): Promise<CachedLookup> {
+    return (await this.cache.lookup(hash)) ?? { record: (await this.load(hash)) ?? null }
+  }
+
+  private lockout(): Promise<Lockout> {
+    this.lockoutP ??= this.deps.redis()
+      .catch((error: unknown) => {
+        this.deps.log.warn(`Redis is unavailable (${(error as Error).message}): failed attempts are counted in this process only`)
+        return undefined
+      })
+      .then((redis) =>
+        Lockout.create({
+          maxAttempts: this.deps.config.rateLimit.maxAttempts,
+          windowSeconds: this.deps.config.rateLimit.windowSeconds,
+          keyPrefix: this.deps.config.redisPrefix,
+          redis,
+          // No Redis configured: counters in PostgreSQL, shared by every process (SPEC §2).
+          sql: this.deps.config.redisUrl ? undefined : this.deps.sql(),
+          log: this.deps.log,
+        }),
+      )
+    return this.lockoutP
+  }
+
+  /** Is `ip` inside a blacklisted network? From the mirror when live, else one query. */
+  isBlacklisted(ip: string): boolean | Promise<boolean> {
+    if (this.live && this.blocklist) {
+      if (this.blacklistSize === 0) return false
+      let hit = this.blacklistMemo.get(ip)
+      if (hit === undefined) {
+        const family = ipFamily(ip)
+        hit = family ? this.blocklist.check(ip, family) : false
+        if (this.blacklistMemo.size >= 100_000) this.blacklistMemo.clear()
+        this.blacklistMemo.set(ip, hit)
+      }
+      return hit
+    }
+    return findContaining(this.deps.sql(), ip, this.deps.clock.now()).then(Boolean)
+  }
+
+  /** Seconds `ip` must wait, or 0. From the mirror when live, else the counters. */
+  lockedFor(ip: string): number | Promise<number> {
+    if (this.live) {
+      const until = this.lockedUntil.get(ip)
+      if (until === undefined) return 0
+      const left = until - this.deps.clock.now().getTime()
+      if (left > 0) return Math.ceil(left / 1000)
+      this.lockedUntil.delete(ip)
+      return 0
+    }
+    return this.lockout().then((l) => l.lockedFor(ip))
+  }
+
+  /** Count a failed attempt from `ip`; announces the lockout (`ip.locked_out`) when this one caused it. */
+  async fail(ip: string): Promise<FailureCount> {
+    const count = await (await this.lockout()).fail(ip)
+    if (!count.counted || count.lockedNow) this.lockOut(ip, count.retryAfterSeconds)
+    if (count.lockedNow) {
+      this.deps.bus.emit({ type: 'ip.locked_out', ip, attempts: count.attempts, retryAfterSeconds: count.retryAfterSeconds, at: this.deps.clock.now().toISOString() })
+    }
+    return count
+  }
+
+  // ---- kept fresh by the mirrors side effect ----
+
+  /** Replace the blacklist mirror (the networks in force now). */
+  setBlacklist(networks: Network[]): void {
+    this.blocklist = buildBlockList(networks)
+    this.blacklistSize = networks.length
+    this.blacklistMemo.clear()
+  }
+
+  /** Refuse `ip` from memory for `seconds` from now (a lockout here or in another process). */
+  lockOut(ip: string, seconds: number): void {
+    this.lockedUntil.set(ip, this.deps.clock.now().getTime() + seconds * 1000)
+  }
+
+  /** Forget lockouts that have run out: an attack from many addresses must not grow the map for good. */
+  sweepLockouts(): void {
+    const now = this.deps.clock.now().getTime()
+    for (const [ip, until] of this.lockedUntil) if (until <= now) this.lockedUntil.delete(ip)
+  }
+
+  /** Count failures afresh on the next one (Redis came back: counting moves there again). */
+  resetCounting(): void {
+    this.lockoutP = undefined
+  }
+
+  /** Start (or stop) deciding from the mirrors; call only once they are loaded. */
+  setLive(live: boolean): void {
+    this.live = live
+  }
+}

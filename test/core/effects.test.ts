@@ -1,0 +1,337 @@
+import type { Server } from 'node:http'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+import { createClient } from '@redis/client'
+import { expect } from 'chai'
+
+import { alertsOnAnomaly } from '../../src/core/anomalies/alert-publisher.js'
+import type { AnomalyAlert } from '../../src/core/anomalies/anomaly-view.js'
+import { autoDisableOnAnomaly } from '../../src/core/anomalies/auto-disable.js'
+import { detectOnFlush } from '../../src/core/anomalies/detect-on-flush.js'
+import { revokeKey } from '../../src/core/api-keys/change-key-state.js'
+import { createKey } from '../../src/core/api-keys/create-key.js'
+import { hashKeyBase64 } from '../../src/core/api-keys/key-format.js'
+import { announceRotationsDue } from '../../src/core/api-keys/rotation-notices.js'
+import { addToBlacklist } from '../../src/core/blacklist/blacklist.js'
+import { channels } from '../../src/core/channels.js'
+import { fixedClock } from '../../src/core/clock.js'
+import { ONE_SHOT_EFFECTS } from '../../src/core/effects.js'
+import type { MomentryEvent } from '../../src/core/events.js'
+import { silentLogger } from '../../src/core/log.js'
+import { openCore } from '../../src/core/open-core.js'
+import { broadcastChanges } from '../../src/core/validation/broadcast.js'
+import { auditLockouts } from '../../src/core/validation/lockout-audit.js'
+import { mirrorValidationState } from '../../src/core/validation/mirrors.js'
+import { verifyKey, verifyKeyInMemory } from '../../src/core/validation/verify-key.js'
+import { flushUsage } from '../../src/core/usage/flush-usage.js'
+import { drainOutbox } from '../../src/core/webhooks/drain-outbox.js'
+import { queueWebhooks } from '../../src/core/webhooks/queue-webhooks.js'
+import { addWebhook } from '../../src/core/webhooks/webhooks.js'
+import { openTestSql, testCore, truncateAll } from '../helpers/db.js'
+
+const prefix = process.env.MOMENTRY_REDIS_PREFIX!
+const names = channels(prefix)
+
+/** A receiver that answers 200 and keeps each body. */
+function receiver(): Promise<{ server: Server; url: string; got: string[] }> {
+  const got: string[] = []
+  const server = createServer((req, res) => {
+    let body = ''
+    req.on('data', (c) => (body += c))
+    req.on('end', () => {
+      got.push(body)
+      res.end()
+    })
+  })
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, got })))
+}
+
+const until = async (what: string, ok: () => boolean | Promise<boolean>, ms = 3000) => {
+  const end = Date.now() + ms
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+const alertFor = (keyId: string, severity: AnomalyAlert['severity']): AnomalyAlert => ({
+  id: 'anm_0000000000000001',
+  keyId,
+  keyName: 'k',
+  type: 'high_request_rate',
+  severity,
+  observed: 99,
+  threshold: 10,
+  windowSeconds: 60,
+  detectedAt: new Date().toISOString(),
+})
+
+describe('side effects (each module on its own, real PostgreSQL and Redis)', function () {
+  this.timeout(20_000)
+  const sql = openTestSql()
+  let subscriber: ReturnType<typeof createClient>
+  const servers: Server[] = []
+  before(async () => {
+    subscriber = createClient({ url: process.env.REDIS_URL })
+    await subscriber.connect()
+  })
+  beforeEach(() => truncateAll(sql))
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))))
+    await subscriber.unsubscribe()
+  })
+  after(async () => {
+    await subscriber.close()
+    await sql.end()
+  })
+
+  /** A core with no side effect attached, so each test attaches only the one it tests. */
+  const bare = (env: Record<string, string> = {}, redis = true) => testCore(sql, { effects: [], redis, env })
+
+  describe('broadcast', () => {
+    it('given a revoke, then the key leaves this cache and other processes are told on the invalidate channel', async () => {
+      const core = bare()
+      const off = broadcastChanges(core.ctx)
+      try {
+        const heard: string[] = []
+        await subscriber.subscribe(names.invalidate, (m) => void heard.push(m))
+        const { secret, key } = await createKey(core.ctx, { name: 'b', type: 'service' })
+        await verifyKey(core.ctx, { key: secret })
+        expect(core.ctx.validation.cache.find(hashKeyBase64(secret))).to.not.equal(undefined)
+        await revokeKey(core.ctx, { id: key.id })
+        await core.ctx.bus.drain()
+        expect(core.ctx.validation.cache.find(hashKeyBase64(secret))).to.equal(undefined)
+        await until('the message', () => heard.length > 0)
+        expect(JSON.parse(heard[0]!)).to.deep.equal({ keyId: key.id })
+      } finally {
+        await off()
+        await core.close()
+      }
+    })
+
+    it('given no Redis configured, then a blacklist change publishes nothing and throws nothing', async () => {
+      const core = bare({ REDIS_URL: '' }, false)
+      const off = broadcastChanges(core.ctx)
+      try {
+        await addToBlacklist(core.ctx, { target: '198.51.100.9' })
+        await core.ctx.bus.drain()
+      } finally {
+        await off()
+        await core.close()
+      }
+    })
+  })
+
+  describe('lockout-audit', () => {
+    it('given an ip.locked_out event, then one ip.lockout audit row with its attempts, by the context actor', async () => {
+      const core = bare()
+      const off = auditLockouts(core.ctx)
+      try {
+        core.ctx.bus.emit({ type: 'ip.locked_out', ip: '203.0.113.4', attempts: 5, retryAfterSeconds: 900, at: new Date().toISOString() })
+        await core.ctx.bus.drain()
+        const rows = await sql`select action, actor, host(ip_address) as ip, details from api_key_audit_log`
+        expect(rows.map((r) => ({ ...r }))).to.deep.equal([{ action: 'ip.lockout', actor: 'test:runner', ip: '203.0.113.4', details: { attempts: 5, retryAfterSeconds: 900 } }])
+      } finally {
+        await off()
+        await core.close()
+      }
+    })
+  })
+
+  describe('webhooks', () => {
+    it('given a subscribed webhook, then an event is queued in the outbox and delivered when the effect is detached', async () => {
+      const r = await receiver()
+      servers.push(r.server)
+      const core = bare()
+      await addWebhook(core.ctx, { url: r.url, events: ['key.revoked'] })
+      const off = queueWebhooks(core.ctx)
+      core.ctx.bus.emit({ type: 'key.revoked', keyId: 'key_0000000000000000', reason: null, at: new Date().toISOString() })
+      core.ctx.bus.emit({ type: 'key.enabled', keyId: 'key_0000000000000000', at: new Date().toISOString() }) // no subscriber
+      await core.ctx.bus.drain()
+      const [pending] = await sql`select count(*)::int as n from webhook_deliveries where status = 'pending'`
+      expect(pending!.n).to.equal(1)
+      expect(r.got).to.deep.equal([])
+      await off()
+      expect(r.got.map((b) => JSON.parse(b).type)).to.deep.equal(['key.revoked'])
+      await core.close()
+    })
+
+    it('given a due delivery in the outbox, then the drain service sends it without anyone asking', async () => {
+      const r = await receiver()
+      servers.push(r.server)
+      const core = bare()
+      await addWebhook(core.ctx, { url: r.url, events: ['key.revoked'] })
+      const queue = queueWebhooks(core.ctx)
+      core.ctx.bus.emit({ type: 'key.revoked', keyId: 'key_0000000000000001', reason: null, at: new Date().toISOString() })
+      await core.ctx.bus.drain()
+      const drain = drainOutbox(core.ctx, 50)
+      try {
+        await until('the delivery', () => r.got.length === 1)
+      } finally {
+        await drain()
+        await queue() // nothing left of its own to send
+        await core.close()
+      }
+      expect(r.got).to.have.length(1)
+    })
+  })
+
+  describe('anomaly responses', () => {
+    it('given a detection, then it is published on the alert channel and kept as per-key state', async () => {
+      const core = bare()
+      const off = alertsOnAnomaly(core.ctx)
+      try {
+        const heard: string[] = []
+        await subscriber.subscribe(names.alerts, (m) => void heard.push(m))
+        const alert = alertFor('key_00000000000000a1', 'high')
+        core.ctx.bus.emit({ type: 'anomaly.detected', alert, created: true, at: alert.detectedAt })
+        await core.ctx.bus.drain()
+        await until('the alert', () => heard.length > 0)
+        expect(JSON.parse(heard[0]!)).to.deep.equal(alert)
+        const state = await subscriber.duplicate().connect().then(async (c) => {
+          const v = await c.hGet(`${prefix}anomaly:state:${alert.keyId}`, 'high_request_rate')
+          await c.close()
+          return v
+        })
+        expect(JSON.parse(state!)).to.deep.equal(alert)
+      } finally {
+        await off()
+        await core.close()
+      }
+    })
+
+    it('given ANOMALY_AUTO_DISABLE=critical, then a critical detection disables the key as momentry:anomaly and a high one does not', async () => {
+      const core = bare({ ANOMALY_AUTO_DISABLE: 'critical' })
+      const off = autoDisableOnAnomaly(core.ctx)
+      try {
+        const { key } = await createKey(core.ctx, { name: 'hot', type: 'service' })
+        const { key: other } = await createKey(core.ctx, { name: 'warm', type: 'service' })
+        for (const [id, severity] of [[key.id, 'critical'], [other.id, 'high']] as const) {
+          const alert = alertFor(id, severity)
+          core.ctx.bus.emit({ type: 'anomaly.detected', alert, created: true, at: alert.detectedAt })
+        }
+        await core.ctx.bus.drain()
+        const rows = await sql`select key_id, enabled, disabled_reason from api_keys order by id`
+        expect(rows.map((r) => [r.key_id, r.enabled])).to.deep.equal([[key.id, false], [other.id, true]])
+        expect(rows[0]!.disabled_reason).to.include('auto-disabled: critical high_request_rate')
+        const [audit] = await sql`select actor from api_key_audit_log where action = 'key.disable'`
+        expect(audit!.actor).to.equal('momentry:anomaly')
+      } finally {
+        await off()
+        await core.close()
+      }
+    })
+
+    it('given usage flushed past the per-minute maximum, then detection raises one anomaly.detected for the key', async () => {
+      const clock = fixedClock('2026-11-02T12:00:00Z')
+      const core = testCore(sql, { effects: [], redis: true, clock, env: { ANOMALY_MAX_REQUESTS_PER_MINUTE: '3', ANOMALY_QUIET_HOURS: '00-00' } })
+      const off = detectOnFlush(core.ctx)
+      try {
+        const { key } = await createKey(core.ctx, { name: 'busy', type: 'service' })
+        const seen: MomentryEvent[] = []
+        core.ctx.bus.on('anomaly.detected', (e) => void seen.push(e))
+        for (let i = 0; i < 4; i++) core.ctx.validation.usage.record({ keyId: key.id, ok: true, at: clock.now() })
+        await core.ctx.validation.usage.flush()
+        await core.ctx.bus.drain()
+        expect(seen.map((e) => e.type === 'anomaly.detected' && [e.alert.keyId, e.alert.type, e.alert.observed])).to.deep.equal([[key.id, 'high_request_rate', 4]])
+      } finally {
+        await off()
+        await core.close()
+      }
+    })
+  })
+
+  describe('services', () => {
+    it('given the mirrors service, then a blacklisted IP is refused from memory until it is disposed, after which the runtime defers again', async () => {
+      const core = bare()
+      const { secret } = await createKey(core.ctx, { name: 'm', type: 'service' })
+      await addToBlacklist(core.ctx, { target: '198.51.100.0/24' })
+      await verifyKey(core.ctx, { key: secret, ip: '192.0.2.1' })
+      expect(verifyKeyInMemory(core.ctx, { key: secret, ip: '198.51.100.5' }), 'not live yet').to.equal(undefined)
+      const off = await mirrorValidationState(core.ctx)
+      expect(core.ctx.validation.longRunning).to.equal(true)
+      expect(verifyKeyInMemory(core.ctx, { key: secret, ip: '198.51.100.5' })).to.deep.equal({ valid: false, code: 'BLACKLISTED' })
+      expect(verifyKeyInMemory(core.ctx, { key: secret, ip: '192.0.2.1' })).to.include({ valid: true })
+      await off()
+      expect(core.ctx.validation.longRunning).to.equal(false)
+      expect(verifyKeyInMemory(core.ctx, { key: secret, ip: '198.51.100.5' })).to.equal(undefined)
+      await core.close()
+    })
+
+    it('given the mirrors service, then a lockout another process publishes is applied from memory', async () => {
+      const core = bare()
+      const off = await mirrorValidationState(core.ctx)
+      try {
+        const { secret } = await createKey(core.ctx, { name: 'l', type: 'service' })
+        await verifyKey(core.ctx, { key: secret, ip: '203.0.113.9' })
+        const publisher = subscriber.duplicate()
+        await publisher.connect()
+        await publisher.publish(names.lockout, JSON.stringify({ ip: '203.0.113.9', retryAfterSeconds: 60 }))
+        await publisher.close()
+        await until('the lockout', () => verifyKeyInMemory(core.ctx, { key: secret, ip: '203.0.113.9' })?.valid === false)
+        expect(verifyKeyInMemory(core.ctx, { key: secret, ip: '203.0.113.9' })).to.deep.include({ valid: false, code: 'RATE_LIMITED' })
+      } finally {
+        await off()
+        await core.close()
+      }
+    })
+
+    it('given the usage-flush service, then buffered usage reaches PostgreSQL without a call to flush', async () => {
+      const core = bare()
+      const { key } = await createKey(core.ctx, { name: 'u', type: 'service' })
+      const off = flushUsage(core.ctx, 50)
+      try {
+        core.ctx.validation.usage.record({ keyId: key.id, ok: true, at: new Date() })
+        await until('the row', async () => (await sql`select 1 from key_usage_minute where key_id = ${key.id}`).length === 1)
+      } finally {
+        await off()
+        await core.close()
+      }
+    })
+
+    it('given a key due for rotation within the notice, then the rotation-notices service announces it at start, once', async () => {
+      const clock = fixedClock('2026-11-01T00:00:00Z')
+      const core = testCore(sql, { effects: [], clock, env: { MOMENTRY_ROTATION_NOTICE: '7d' } })
+      const { key } = await createKey(core.ctx, { name: 'r', type: 'service', rotateEverySeconds: 86_400 })
+      const due: string[] = []
+      core.ctx.bus.on('key.rotation_due', (e) => void due.push(e.keyId))
+      const off = announceRotationsDue(core.ctx, 60_000)
+      await off()
+      await core.ctx.bus.drain()
+      expect(due).to.deep.equal([key.id])
+      await core.close()
+    })
+  })
+
+  describe('openCore', () => {
+    it('given a one-shot core, then it has the one-shot reactions only: a usage flush at close runs no detection and leaves no timer', async () => {
+      const core = openCore({ env: { ...process.env, REDIS_URL: '' }, sql, log: silentLogger, effects: ONE_SHOT_EFFECTS, actor: 'test:oneshot' })
+      const { key } = await createKey(core.ctx, { name: 'o', type: 'service' })
+      const seen: string[] = []
+      core.ctx.bus.on('*', (e) => void seen.push(e.type))
+      for (let i = 0; i < 3; i++) core.ctx.validation.usage.record({ keyId: key.id, ok: true, at: new Date() })
+      await core.close()
+      expect(seen).to.deep.equal(['usage.flushed'])
+      expect(core.ctx.validation.longRunning).to.equal(false)
+      const [row] = await sql`select ok_count from key_usage_minute where key_id = ${key.id}`
+      expect(row!.ok_count).to.equal(3)
+      expect(await sql`select 1 from api_key_anomalies`).to.have.length(0)
+    })
+
+    it('given a service named among the reactions to attach at open, then it is refused', () => {
+      expect(() => openCore({ env: process.env, sql, effects: ['mirrors'] })).to.throw(/mirrors is a service/)
+    })
+
+    it('given start() twice with the same effects, then each is attached once (one delivery per event)', async () => {
+      const r = await receiver()
+      servers.push(r.server)
+      const core = openCore({ env: process.env, sql, log: silentLogger, effects: [] })
+      await addWebhook(core.ctx, { url: r.url, events: ['key.created'] })
+      await Promise.all([core.start(['webhooks']), core.start(['webhooks'])])
+      await createKey(core.ctx, { name: 'twice', type: 'service' })
+      await core.close()
+      expect(r.got).to.have.length(1)
+    })
+  })
+})
