@@ -16,13 +16,15 @@ export class HttpError extends Error {
   }
 }
 
-export const STATUS_BY_EXIT: Record<number, number> = { 1: 500, 2: 400, 3: 401, 4: 429, 5: 404, 6: 409, 7: 502, 8: 503 }
-
-/** Any thrown error as an HTTP status and `{error: {code, message}}`; unexpected ones are logged, not leaked. */
+/**
+ * Any thrown error as an HTTP status and `{error: {code, message}}`; unexpected ones are
+ * logged, not leaked. A momentry error answers with the status its class gives it: exit
+ * codes are the CLI's contract and change for the CLI's reasons.
+ */
 export function toHttpError(error: FastifyError | Error, log: CoreContext['log']): HttpError {
   if (error instanceof HttpError) return error
   const known = error instanceof MomentryError ? error : classifyPostgresError(error)
-  if (known) return new HttpError(STATUS_BY_EXIT[known.exitCode] ?? 500, known.code, known.line)
+  if (known) return new HttpError(known.httpStatus, known.code, known.line)
   const fe = error as FastifyError
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new HttpError(413, 'PAYLOAD_TOO_LARGE', 'the request body is too large')
   if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json')

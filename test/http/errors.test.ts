@@ -1,0 +1,27 @@
+import { expect } from 'chai'
+
+import { ConfigError, ConflictError, ConnectionError, ExitCode, ExternalServiceError, MomentryError, NotFoundError, UsageError } from '../../src/core/errors.js'
+import { silentLogger } from '../../src/core/log.js'
+import { toHttpError } from '../../src/http/errors.js'
+
+const asHttp = (error: Error) => toHttpError(error, silentLogger)
+
+describe('HTTP errors (status from the error class)', () => {
+  it('given each momentry error class, then its HTTP status is the one its class gives, whatever its exit code', () => {
+    const cases: [MomentryError, number][] = [
+      [new UsageError('bad'), 400],
+      [new NotFoundError('gone'), 404],
+      [new ConflictError('taken'), 409],
+      [new ExternalServiceError('Gitea said no'), 502],
+      [new ConfigError('not set'), 503],
+      [new ConnectionError('unreachable'), 503],
+      [new MomentryError('unexpected', { code: 'UNEXPECTED', exitCode: ExitCode.UNEXPECTED }), 500],
+      // The exit code is the CLI's business: a class may say what it means over HTTP on its own.
+      [new MomentryError('locked', { code: 'LOCKED', exitCode: ExitCode.CONFLICT, httpStatus: 423 }), 423],
+    ]
+    for (const [error, status] of cases) {
+      expect(error.httpStatus, error.code).to.equal(status)
+      expect(asHttp(error), error.code).to.include({ status, code: error.code })
+    }
+  })
+})
