@@ -18,13 +18,14 @@ export class HttpError extends Error {
 
 /**
  * Any thrown error as an HTTP status and `{error: {code, message}}`; unexpected ones are
- * logged, not leaked. A momentry error answers with the status its class gives it: exit
- * codes are the CLI's contract and change for the CLI's reasons.
+ * logged, not leaked. A momentry error answers with the status its class gives it (exit
+ * codes are the CLI's contract) and its reason alone: the hint names the next CLI command,
+ * which is no advice for an HTTP client.
  */
 export function toHttpError(error: FastifyError | Error, log: CoreContext['log']): HttpError {
   if (error instanceof HttpError) return error
   const known = error instanceof MomentryError ? error : classifyPostgresError(error)
-  if (known) return new HttpError(known.httpStatus, known.code, known.line)
+  if (known) return new HttpError(known.httpStatus, known.code, known.reason)
   const fe = error as FastifyError
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new HttpError(413, 'PAYLOAD_TOO_LARGE', 'the request body is too large')
   if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json')

@@ -1,12 +1,13 @@
 import { expect } from 'chai'
 
+import { classifyPostgresError } from '../../src/core/db/connect.js'
 import { ConfigError, ConflictError, ConnectionError, ExitCode, ExternalServiceError, MomentryError, NotFoundError, UsageError } from '../../src/core/errors.js'
 import { silentLogger } from '../../src/core/log.js'
 import { toHttpError } from '../../src/http/errors.js'
 
 const asHttp = (error: Error) => toHttpError(error, silentLogger)
 
-describe('HTTP errors (status from the error class)', () => {
+describe('HTTP errors (status from the error class, the reason without the CLI hint)', () => {
   it('given each momentry error class, then its HTTP status is the one its class gives, whatever its exit code', () => {
     const cases: [MomentryError, number][] = [
       [new UsageError('bad'), 400],
@@ -23,5 +24,16 @@ describe('HTTP errors (status from the error class)', () => {
       expect(error.httpStatus, error.code).to.equal(status)
       expect(asHttp(error), error.code).to.include({ status, code: error.code })
     }
+  })
+
+  it('given a momentry error with a hint naming a CLI command, then the HTTP message is its reason alone', () => {
+    const e = asHttp(new NotFoundError('no API key with id key_AAAAAAAAAAAAAAAA', 'Run `momentry api-key list` to see key ids'))
+    expect(e.message).to.equal('no API key with id key_AAAAAAAAAAAAAAAA')
+  })
+
+  it('given a PostgreSQL connection failure, then 503 CONNECTION_ERROR with its reason, without the CLI hint', () => {
+    const e = asHttp(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))
+    expect(e).to.include({ status: 503, code: 'CONNECTION_ERROR', message: classifyPostgresError({ code: 'ECONNREFUSED' })!.reason })
+    expect(e.message).not.to.match(/momentry/)
   })
 })
