@@ -4,7 +4,10 @@ import type { CoreContext } from '../core/context.js'
 import { classifyPostgresError } from '../core/db/connect.js'
 import { MomentryError } from '../core/errors.js'
 
-/** An error with its HTTP status; rendered as `{error: {code, message}}`. */
+/** The Content-Type of every JSON answer, valid or not. */
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8'
+
+/** An error with its HTTP status; rendered as `{error: {code, message}}` by `errorResponse`. */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -14,6 +17,19 @@ export class HttpError extends Error {
   ) {
     super(message)
   }
+}
+
+/** What an error answer is made of, ready for any writer (fastify's reply, a raw ServerResponse, a socket). */
+export interface ErrorResponse {
+  status: number
+  headers: Record<string, string>
+  body: string
+}
+
+/** The one writer of the `{error: {code, message}}` body and its headers (SPEC §11). */
+export function errorResponse(e: HttpError): ErrorResponse {
+  const body = JSON.stringify({ error: { code: e.code, message: e.message } })
+  return { status: e.status, headers: { ...e.headers, 'content-type': JSON_CONTENT_TYPE, 'content-length': String(Buffer.byteLength(body)) }, body }
 }
 
 /**

@@ -4,7 +4,7 @@ import type { CoreContext } from '../core/context.js'
 import { parseInput } from '../core/validate-input.js'
 import type { VerifyResult } from '../core/validation/verify-key.js'
 import { verifyKey, verifyKeyInMemory } from '../core/validation/verify-key.js'
-import { HttpError, toHttpError } from './errors.js'
+import { HttpError, JSON_CONTENT_TYPE, errorResponse, toHttpError } from './errors.js'
 import type { HttpMetrics } from './metrics.js'
 import type { ClientIpRule } from './source-ip.js'
 import { verifyInput, verifyRoute } from './routes.js'
@@ -12,9 +12,9 @@ import { verifyBody } from './schemas.js'
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i
 
-function send(res: ServerResponse, status: number, payload: unknown): void {
-  const body = JSON.stringify(payload)
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) })
+function sendError(res: ServerResponse, e: HttpError): void {
+  const { status, headers, body } = errorResponse(e)
+  res.writeHead(status, headers)
   res.end(body)
 }
 
@@ -44,14 +44,13 @@ export function verifyFastPath(
   const reply = (res: ServerResponse, result: VerifyResult, started: number) => {
     metrics.observeVerify(result, started)
     const body = bodyOf(result)
-    res.writeHead(verifyRoute.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) })
+    res.writeHead(verifyRoute.status, { 'content-type': JSON_CONTENT_TYPE, 'content-length': Buffer.byteLength(body) })
     res.end(body)
   }
   const fail = (res: ServerResponse, error: unknown) => {
     // A failure after the answer started (a throw while writing it) can only end the connection.
     if (res.headersSent) return void res.destroy()
-    const e = toHttpError(error as Error, ctx.log)
-    send(res, e.status, { error: { code: e.code, message: e.message } })
+    sendError(res, toHttpError(error as Error, ctx.log))
   }
   /** Answer the request: synchronously when the core can decide from memory, else after its I/O. */
   const answer = (req: IncomingMessage, res: ServerResponse, text: string, started: number): void => {

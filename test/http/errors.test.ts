@@ -3,11 +3,11 @@ import { expect } from 'chai'
 import { classifyPostgresError } from '../../src/core/db/connect.js'
 import { ConfigError, ConflictError, ConnectionError, ExitCode, ExternalServiceError, MomentryError, NotFoundError, UsageError } from '../../src/core/errors.js'
 import { silentLogger } from '../../src/core/log.js'
-import { toHttpError } from '../../src/http/errors.js'
+import { HttpError, errorResponse, toHttpError } from '../../src/http/errors.js'
 
 const asHttp = (error: Error) => toHttpError(error, silentLogger)
 
-describe('HTTP errors (status from the error class, the reason without the CLI hint)', () => {
+describe('HTTP errors (status from the error class, the reason without the CLI hint, one writer of the body)', () => {
   it('given each momentry error class, then its HTTP status is the one its class gives, whatever its exit code', () => {
     const cases: [MomentryError, number][] = [
       [new UsageError('bad'), 400],
@@ -35,5 +35,12 @@ describe('HTTP errors (status from the error class, the reason without the CLI h
     const e = asHttp(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))
     expect(e).to.include({ status: 503, code: 'CONNECTION_ERROR', message: classifyPostgresError({ code: 'ECONNREFUSED' })!.reason })
     expect(e.message).not.to.match(/momentry/)
+  })
+
+  it('given an HTTP error with headers, then errorResponse writes them with the JSON type, the exact length and the {error: {code, message}} body', () => {
+    const r = errorResponse(new HttpError(429, 'RATE_LIMITED', 'too many — wait', { 'retry-after': '7' }))
+    expect(r.status).to.equal(429)
+    expect(r.headers).to.deep.equal({ 'retry-after': '7', 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(r.body)) })
+    expect(JSON.parse(r.body)).to.deep.equal({ error: { code: 'RATE_LIMITED', message: 'too many — wait' } })
   })
 })

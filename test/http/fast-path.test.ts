@@ -1,4 +1,5 @@
 import { request } from 'node:http'
+import { connect } from 'node:net'
 import type { AddressInfo } from 'node:net'
 
 import { expect } from 'chai'
@@ -100,4 +101,23 @@ describe('serve’s verify fast path (a real listening server, not inject)', () 
     expect(JSON.parse(res.body).error).to.have.all.keys('code', 'message')
     expect((await send(port, { method: 'GET', path: '/nope' })).status).to.equal(404)
   })
+
+  it('given bytes that are not HTTP, then 400 in the API’s {error: {code, message}} shape (not fastify’s) and the connection closed', async () => {
+    const [head, body] = (await rawExchange(port, 'NOT HTTP AT ALL\r\n\r\n')).split('\r\n\r\n')
+    expect(head).to.match(/^HTTP\/1\.1 400 Bad Request\r\n/)
+    expect(head).to.match(/\r\ncontent-type: application\/json; charset=utf-8\r\n/i)
+    expect(JSON.parse(body!)).to.deep.equal({ error: { code: 'BAD_REQUEST', message: 'the request is not valid HTTP' } })
+  })
 })
+
+/** Write `bytes` on a fresh connection and read everything until the server closes it. */
+function rawExchange(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => socket.write(bytes))
+    let text = ''
+    socket.setEncoding('utf8')
+    socket.on('data', (d) => (text += d))
+    socket.on('end', () => resolve(text))
+    socket.on('error', reject)
+  })
+}
