@@ -8,7 +8,6 @@ import { HttpError, JSON_CONTENT_TYPE, errorResponse, toHttpError } from './erro
 import type { HttpMetrics } from './metrics.js'
 import type { ClientIpRule } from './source-ip.js'
 import { verifyInput, verifyRoute } from './routes.js'
-import { verifyBody } from './schemas.js'
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i
 
@@ -32,6 +31,11 @@ export function verifyFastPath(
   { metrics, bodyLimit, clientIp }: { metrics: HttpMetrics; bodyLimit: number; clientIp: ClientIpRule },
   fallback: RequestListener,
 ): RequestListener {
+  // Which requests are ours comes from the route spec, read once: the test below runs on
+  // every request of the server, so it compares two strings and builds nothing.
+  const method = verifyRoute.method.toUpperCase()
+  const path = verifyRoute.path
+  if (path.includes('{')) throw new Error(`the verify fast path matches one exact path, not a template (${path})`)
   // A valid answer is the same text for as long as its key's cache entry lives: the view
   // is frozen and shared by the cache, so its JSON is kept beside it (and goes with it).
   const validBodies = new WeakMap<object, string>()
@@ -60,7 +64,7 @@ export function verifyFastPath(
     } catch {
       throw new HttpError(400, 'BAD_REQUEST', 'the body is not valid JSON')
     }
-    const body = parseInput(verifyBody, json)
+    const body = parseInput(verifyRoute.body, json)
     const input = verifyInput(body, clientIp(req.socket.remoteAddress, body.ip))
     const decided = verifyKeyInMemory(ctx, input)
     if (decided) return reply(res, decided, started)
@@ -74,7 +78,7 @@ export function verifyFastPath(
    */
   const tooLarge = (res: ServerResponse) => fail(res, new HttpError(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${bodyLimit} bytes`))
   return (req, res) => {
-    if (req.method !== 'POST' || req.url !== '/v1/keys/verify' || !JSON_TYPE.test(req.headers['content-type'] ?? '')) {
+    if (req.method !== method || req.url !== path || !JSON_TYPE.test(req.headers['content-type'] ?? '')) {
       fallback(req, res)
       return
     }

@@ -9,6 +9,7 @@ import { createKey } from '../../src/core/api-keys/create-key.js'
 import type { CoreContext } from '../../src/core/context.js'
 import type { Sql } from '../../src/core/db/connect.js'
 import { buildApp } from '../../src/http/app.js'
+import { verifyRoute } from '../../src/http/routes.js'
 import { openTestSql, redisTestContext, truncateAll } from '../helpers/db.js'
 
 interface Answer {
@@ -100,6 +101,32 @@ describe('serve’s verify fast path (a real listening server, not inject)', () 
     expect(res.status).to.equal(415)
     expect(JSON.parse(res.body).error).to.have.all.keys('code', 'message')
     expect((await send(port, { method: 'GET', path: '/nope' })).status).to.equal(404)
+  })
+
+  it('given the verify route spec moved to another path, when an app is built, then the fast path takes the new path and neither answers the old one', async () => {
+    const issued = await createKey(ctx, { name: 'moved', type: 'service' })
+    const original = verifyRoute.path
+    verifyRoute.path = '/v1/keys/check'
+    let moved: FastifyInstance | undefined
+    try {
+      moved = buildApp(ctx, { fastVerify: true })
+      let reachedFastify = 0
+      moved.addHook('onRequest', async () => {
+        reachedFastify++
+      })
+      await moved.listen({ host: '127.0.0.1', port: 0 })
+      const movedPort = (moved.server.address() as AddressInfo).port
+      const body = JSON.stringify({ key: issued.secret })
+      const answered = await send(movedPort, { path: '/v1/keys/check', headers: json, chunks: [body] })
+      expect(answered.status).to.equal(200)
+      expect(JSON.parse(answered.body)).to.deep.include({ valid: true })
+      expect(reachedFastify, 'requests that reached fastify').to.equal(0)
+      expect((await send(movedPort, { path: original, headers: json, chunks: [body] })).status).to.equal(404)
+      expect(reachedFastify).to.equal(1)
+    } finally {
+      verifyRoute.path = original
+      await moved?.close()
+    }
   })
 
   it('given bytes that are not HTTP, then 400 in the API’s {error: {code, message}} shape (not fastify’s) and the connection closed', async () => {
