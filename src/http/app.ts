@@ -101,7 +101,9 @@ export function buildApp(ctx: CoreContext, options: AppOptions = {}): FastifyIns
         // Who is asking comes first: an unauthenticated caller learns nothing about inputs.
         // The admin key is judged by the connection's own address, never a body's.
         const caller = r.admin ? await authorize(ctx, req, clientIp(req.socket.remoteAddress, undefined)) : ctx
-        const body = r.body ? parseInput(r.body, req.body ?? {}) : undefined
+        // No body at all reads as {} (each field is then named as missing); a JSON null is
+        // refused as not an object, as the verify fast path refuses it.
+        const body = r.body ? parseInput(r.body, req.body === undefined ? {} : req.body) : undefined
         const query = r.query ? parseInput(r.query, req.query ?? {}) : {}
         const params = r.params ? parseInput(r.params, req.params ?? {}) : {}
         const ip = clientIp(req.socket.remoteAddress, (body as { ip?: string } | undefined)?.ip)
@@ -138,6 +140,6 @@ export function buildApp(ctx: CoreContext, options: AppOptions = {}): FastifyIns
   })
 
   app.setNotFoundHandler((req, reply) => sendError(reply, new HttpError(404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)))
-  app.setErrorHandler((error, _req, reply) => sendError(reply, toHttpError(error as FastifyError, ctx.log)))
+  app.setErrorHandler((error, _req, reply) => sendError(reply, toHttpError(error as FastifyError, { log: ctx.log, bodyLimit })))
   return app
 }

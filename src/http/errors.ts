@@ -19,6 +19,13 @@ export class HttpError extends Error {
   }
 }
 
+// The refusals of a request body, made here once so that the verify fast path and fastify
+// (which meet the same requests) answer them in the same words.
+export const notJson = () => new HttpError(400, 'BAD_REQUEST', 'the body is not valid JSON')
+export const emptyBody = () => new HttpError(400, 'BAD_REQUEST', 'the body is empty: send a JSON object')
+export const payloadTooLarge = (bodyLimit: number) => new HttpError(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${bodyLimit} bytes`)
+export const unsupportedMediaType = () => new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json')
+
 /** What an error answer is made of, ready for any writer (fastify's reply, a raw ServerResponse, a socket). */
 export interface ErrorResponse {
   status: number
@@ -33,20 +40,26 @@ export function errorResponse(e: HttpError): ErrorResponse {
 }
 
 /**
- * Any thrown error as an HTTP status and `{error: {code, message}}`; unexpected ones are
- * logged, not leaked. A momentry error answers with the status its class gives it (exit
- * codes are the CLI's contract) and its reason alone: the hint names the next CLI command,
- * which is no advice for an HTTP client.
+ * Any thrown error as an HTTP error; unexpected ones are logged, not leaked. A momentry error
+ * answers with the status its class gives it and its reason alone: the hint names the next
+ * CLI command, which is no advice for an HTTP client.
  */
-export function toHttpError(error: FastifyError | Error, log: CoreContext['log']): HttpError {
+export function toHttpError(error: FastifyError | Error, { log, bodyLimit }: { log: CoreContext['log']; bodyLimit: number }): HttpError {
   if (error instanceof HttpError) return error
   const known = error instanceof MomentryError ? error : classifyPostgresError(error)
   if (known) return new HttpError(known.httpStatus, known.code, known.reason)
   const fe = error as FastifyError
-  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new HttpError(413, 'PAYLOAD_TOO_LARGE', 'the request body is too large')
-  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json')
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return payloadTooLarge(bodyLimit)
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return unsupportedMediaType()
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return notJson()
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return emptyBody()
+  }
   if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return new HttpError(fe.statusCode, 'BAD_REQUEST', fe.message)
   log.error(`unexpected error in a request: ${error.message}`)
   return new HttpError(500, 'INTERNAL', 'unexpected error; see the server log')
 }
-

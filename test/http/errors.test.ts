@@ -2,12 +2,17 @@ import { expect } from 'chai'
 
 import { classifyPostgresError } from '../../src/core/db/connect.js'
 import { ConfigError, ConflictError, ConnectionError, ExitCode, ExternalServiceError, MomentryError, NotFoundError, UsageError } from '../../src/core/errors.js'
-import { silentLogger } from '../../src/core/log.js'
+import type { Logger } from '../../src/core/log.js'
 import { HttpError, errorResponse, toHttpError } from '../../src/http/errors.js'
 
-const asHttp = (error: Error) => toHttpError(error, silentLogger)
+const recording = () => {
+  const errors: string[] = []
+  const log: Logger = { debug() {}, info() {}, warn() {}, error: (m) => void errors.push(m) }
+  return { log, errors }
+}
+const asHttp = (error: Error) => toHttpError(error, { log: recording().log, bodyLimit: 1024 })
 
-describe('HTTP errors (status from the error class, the reason without the CLI hint, one writer of the body)', () => {
+describe('HTTP errors (status from the error class, one writer of the body)', () => {
   it('given each momentry error class, then its HTTP status is the one its class gives, whatever its exit code', () => {
     const cases: [MomentryError, number][] = [
       [new UsageError('bad'), 400],
@@ -35,6 +40,14 @@ describe('HTTP errors (status from the error class, the reason without the CLI h
     const e = asHttp(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))
     expect(e).to.include({ status: 503, code: 'CONNECTION_ERROR', message: classifyPostgresError({ code: 'ECONNREFUSED' })!.reason })
     expect(e.message).not.to.match(/momentry/)
+  })
+
+  it('given an error nobody expected, then 500 INTERNAL without its text, and the text goes to the log', () => {
+    const { log, errors } = recording()
+    const e = toHttpError(new Error('secret internals'), { log, bodyLimit: 1024 })
+    expect(e).to.include({ status: 500, code: 'INTERNAL' })
+    expect(e.message).not.to.include('secret internals')
+    expect(errors).to.deep.equal(['unexpected error in a request: secret internals'])
   })
 
   it('given an HTTP error with headers, then errorResponse writes them with the JSON type, the exact length and the {error: {code, message}} body', () => {

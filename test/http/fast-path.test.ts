@@ -1,4 +1,3 @@
-import { request } from 'node:http'
 import { connect } from 'node:net'
 import type { AddressInfo } from 'node:net'
 
@@ -11,27 +10,7 @@ import type { Sql } from '../../src/core/db/connect.js'
 import { buildApp } from '../../src/http/app.js'
 import { verifyRoute } from '../../src/http/routes.js'
 import { openTestSql, redisTestContext, truncateAll } from '../helpers/db.js'
-
-interface Answer {
-  status: number
-  headers: Record<string, string | string[] | undefined>
-  body: string
-}
-
-/** One request over a real socket; `chunks` are written one by one (chunked when no length is given). */
-function send(port: number, options: { method?: string; path?: string; headers?: Record<string, string>; chunks?: (string | Buffer)[] }): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method: options.method ?? 'POST', path: options.path ?? '/v1/keys/verify', headers: options.headers }, (res) => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (d) => (body += d))
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }))
-    })
-    req.on('error', reject)
-    for (const c of options.chunks ?? []) req.write(c)
-    req.end()
-  })
-}
+import { sendOverSocket as send } from './socket-request.js'
 
 describe('serve’s verify fast path (a real listening server, not inject)', () => {
   const LIMIT = 1024
