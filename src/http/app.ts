@@ -4,7 +4,7 @@ import { STATUS_CODES, createServer } from 'node:http'
 import type { Socket } from 'node:net'
 
 import type { CoreContext } from '../core/context.js'
-import { classifyPostgresError } from '../core/db/connect.js'
+import { checkReadiness } from '../core/readiness.js'
 import { parseInput } from '../core/validate-input.js'
 import type { VerifyResult } from '../core/validation/verify-key.js'
 import { verifyKey } from '../core/validation/verify-key.js'
@@ -116,18 +116,7 @@ export function buildApp(ctx: CoreContext, options: AppOptions = {}): FastifyIns
 
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async (_req, reply) => {
-    const checks: Record<string, string> = {}
-    try {
-      await ctx.sql`select 1`
-      checks.postgres = 'ok'
-    } catch (error) {
-      checks.postgres = (classifyPostgresError(error)?.reason ?? (error as Error).message)
-    }
-    if (ctx.config.redisUrl) {
-      const redis = await ctx.redis().catch(() => undefined)
-      checks.redis = redis?.isReady ? 'ok' : 'unreachable'
-    }
-    const ready = Object.values(checks).every((c) => c === 'ok')
+    const { ready, checks } = await checkReadiness(ctx)
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks })
   })
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()))
