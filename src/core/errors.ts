@@ -1,6 +1,7 @@
 /**
- * Typed errors. Each carries the exit code of SPEC §12 and a hint naming what to do next,
- * so every surface (CLI, HTTP) can report one clear line without knowing the cause.
+ * Typed errors. Each carries the exit code of SPEC §12, its meaning as an HTTP status, and a
+ * hint naming what to do next, so every surface (CLI, HTTP) can report one clear line
+ * without knowing the cause.
  */
 export const ExitCode = {
   OK: 0,
@@ -23,6 +24,11 @@ export interface MomentryErrorOptions {
   cause?: unknown
   /** HTTP status of a third-party service, kept for --json output. */
   status?: number
+  /**
+   * What the error means to a client of momentry's own HTTP API (default 500: nothing the
+   * client sent explains it). Kept apart from `exitCode`, which is the CLI's contract.
+   */
+  httpStatus?: number
 }
 
 export class MomentryError extends Error {
@@ -30,6 +36,7 @@ export class MomentryError extends Error {
   readonly exitCode: ExitCodeValue
   readonly hint?: string
   readonly status?: number
+  readonly httpStatus: number
   /** The message as constructed; frameworks (oclif) may decorate `message` later. */
   readonly reason: string
 
@@ -40,6 +47,7 @@ export class MomentryError extends Error {
     this.exitCode = options.exitCode
     this.hint = options.hint
     this.status = options.status
+    this.httpStatus = options.httpStatus ?? 500
     this.reason = message
   }
 
@@ -51,36 +59,36 @@ export class MomentryError extends Error {
 
 export class UsageError extends MomentryError {
   constructor(message: string, hint?: string) {
-    super(message, { code: 'USAGE_ERROR', exitCode: ExitCode.USAGE, hint })
+    super(message, { code: 'USAGE_ERROR', exitCode: ExitCode.USAGE, httpStatus: 400, hint })
   }
 }
 
 export class NotFoundError extends MomentryError {
   constructor(message: string, hint?: string) {
-    super(message, { code: 'NOT_FOUND', exitCode: ExitCode.NOT_FOUND, hint })
+    super(message, { code: 'NOT_FOUND', exitCode: ExitCode.NOT_FOUND, httpStatus: 404, hint })
   }
 }
 
 export class ConflictError extends MomentryError {
   constructor(message: string, hint?: string, cause?: unknown) {
-    super(message, { code: 'CONFLICT', exitCode: ExitCode.CONFLICT, hint, cause })
+    super(message, { code: 'CONFLICT', exitCode: ExitCode.CONFLICT, httpStatus: 409, hint, cause })
   }
 }
 
 export class ConfigError extends MomentryError {
   constructor(message: string, hint?: string, cause?: unknown) {
-    super(message, { code: 'CONFIG_ERROR', exitCode: ExitCode.CONFIG, hint, cause })
+    super(message, { code: 'CONFIG_ERROR', exitCode: ExitCode.CONFIG, httpStatus: 503, hint, cause })
   }
 }
 
 export class ConnectionError extends MomentryError {
   constructor(message: string, hint?: string, cause?: unknown) {
-    super(message, { code: 'CONNECTION_ERROR', exitCode: ExitCode.CONFIG, hint, cause })
+    super(message, { code: 'CONNECTION_ERROR', exitCode: ExitCode.CONFIG, httpStatus: 503, hint, cause })
   }
 }
 
 export class ExternalServiceError extends MomentryError {
   constructor(message: string, options: { hint?: string; status?: number; cause?: unknown; code?: string } = {}) {
-    super(message, { exitCode: ExitCode.EXTERNAL, ...options, code: options.code ?? 'EXTERNAL_SERVICE_ERROR' })
+    super(message, { exitCode: ExitCode.EXTERNAL, httpStatus: 502, ...options, code: options.code ?? 'EXTERNAL_SERVICE_ERROR' })
   }
 }

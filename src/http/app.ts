@@ -1,15 +1,16 @@
 import Fastify from 'fastify'
-import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
-import { createServer } from 'node:http'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { STATUS_CODES, createServer } from 'node:http'
+import type { Socket } from 'node:net'
 
 import { withActor } from '../core/actor.js'
 import type { CoreContext } from '../core/context.js'
-import { classifyPostgresError } from '../core/db/connect.js'
+import { checkReadiness } from '../core/readiness.js'
 import { parseInput } from '../core/validate-input.js'
 import type { VerifyResult } from '../core/validation/verify-key.js'
 import { verifyKey } from '../core/validation/verify-key.js'
 import { DOCS_FILES, DOCS_HTML, readDocsFile } from './docs.js'
-import { HttpError, toHttpError } from './errors.js'
+import { HttpError, errorResponse, toHttpError } from './errors.js'
 import { createMetrics } from './metrics.js'
 import { buildOpenApi } from './openapi.js'
 import type { RouteSpec } from './routes.js'
@@ -23,6 +24,32 @@ export interface AppOptions {
   /** Serve POST /v1/keys/verify on a framework-free path (what `serve` does). */
   fastVerify?: boolean
   version?: string
+}
+
+function sendError(reply: FastifyReply, e: HttpError): FastifyReply {
+  const { status, headers, body } = errorResponse(e)
+  return reply.code(status).headers(headers).send(body)
+}
+
+/**
+ * A request Node's HTTP parser could not read (bad syntax, headers too large, too slow),
+ * answered on the socket in the API's error shape instead of fastify's own.
+ */
+function clientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  // A reset or already destroyed connection has nobody left to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const e =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new HttpError(408, 'REQUEST_TIMEOUT', 'the request did not arrive in time')
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? new HttpError(431, 'HEADERS_TOO_LARGE', 'the request headers are too large')
+        : new HttpError(400, 'BAD_REQUEST', 'the request is not valid HTTP')
+  if (socket.writable) {
+    const { status, headers, body } = errorResponse(e)
+    const lines = Object.entries({ ...headers, connection: 'close' }).map(([name, value]) => `${name}: ${value}\r\n`)
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${lines.join('')}\r\n${body}`)
+  }
+  socket.destroy(error)
 }
 
 /** Admin routes: a bearer key with the `admin` scope; the change is audited as `api:<key id>`. */
@@ -55,6 +82,7 @@ export function buildApp(ctx: CoreContext, options: AppOptions = {}): FastifyIns
     bodyLimit,
     logger: false,
     return503OnClosing: true,
+    clientErrorHandler: clientError,
     // With fastVerify, POST /v1/keys/verify is answered before the framework (same schema,
     // core call, metrics and error shape); inject() and every other route go through fastify.
     ...(options.fastVerify
@@ -74,7 +102,9 @@ export function buildApp(ctx: CoreContext, options: AppOptions = {}): FastifyIns
         // Who is asking comes first: an unauthenticated caller learns nothing about inputs.
         // The admin key is judged by the connection's own address, never a body's.
         const caller = r.admin ? await authorize(ctx, req, clientIp(req.socket.remoteAddress, undefined)) : ctx
-        const body = r.body ? parseInput(r.body, req.body ?? {}) : undefined
+        // No body at all reads as {} (each field is then named as missing); a JSON null is
+        // refused as not an object, as the verify fast path refuses it.
+        const body = r.body ? parseInput(r.body, req.body === undefined ? {} : req.body) : undefined
         const query = r.query ? parseInput(r.query, req.query ?? {}) : {}
         const params = r.params ? parseInput(r.params, req.params ?? {}) : {}
         const ip = clientIp(req.socket.remoteAddress, (body as { ip?: string } | undefined)?.ip)
@@ -87,18 +117,7 @@ export function buildApp(ctx: CoreContext, options: AppOptions = {}): FastifyIns
 
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async (_req, reply) => {
-    const checks: Record<string, string> = {}
-    try {
-      await ctx.sql`select 1`
-      checks.postgres = 'ok'
-    } catch (error) {
-      checks.postgres = (classifyPostgresError(error)?.reason ?? (error as Error).message)
-    }
-    if (ctx.config.redisUrl) {
-      const redis = await ctx.redis().catch(() => undefined)
-      checks.redis = redis?.isReady ? 'ok' : 'unreachable'
-    }
-    const ready = Object.values(checks).every((c) => c === 'ok')
+    const { ready, checks } = await checkReadiness(ctx)
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks })
   })
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()))
@@ -110,10 +129,7 @@ export function buildApp(ctx: CoreContext, options: AppOptions = {}): FastifyIns
     return reply.type(type).header('cache-control', 'public, max-age=86400').send(await readDocsFile(req.params.file))
   })
 
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }))
-  app.setErrorHandler((error, _req, reply) => {
-    const e = toHttpError(error as FastifyError, ctx.log)
-    return reply.code(e.status).headers(e.headers).send({ error: { code: e.code, message: e.message } })
-  })
+  app.setNotFoundHandler((req, reply) => sendError(reply, new HttpError(404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)))
+  app.setErrorHandler((error, _req, reply) => sendError(reply, toHttpError(error as FastifyError, { log: ctx.log, bodyLimit })))
   return app
 }

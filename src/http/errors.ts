@@ -4,7 +4,10 @@ import type { CoreContext } from '../core/context.js'
 import { classifyPostgresError } from '../core/db/connect.js'
 import { MomentryError } from '../core/errors.js'
 
-/** An error with its HTTP status; rendered as `{error: {code, message}}`. */
+/** The Content-Type of every JSON answer, valid or not. */
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8'
+
+/** An error with its HTTP status; rendered as `{error: {code, message}}` by `errorResponse`. */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -16,18 +19,47 @@ export class HttpError extends Error {
   }
 }
 
-export const STATUS_BY_EXIT: Record<number, number> = { 1: 500, 2: 400, 3: 401, 4: 429, 5: 404, 6: 409, 7: 502, 8: 503 }
+// The refusals of a request body, made here once so that the verify fast path and fastify
+// (which meet the same requests) answer them in the same words.
+export const notJson = () => new HttpError(400, 'BAD_REQUEST', 'the body is not valid JSON')
+export const emptyBody = () => new HttpError(400, 'BAD_REQUEST', 'the body is empty: send a JSON object')
+export const payloadTooLarge = (bodyLimit: number) => new HttpError(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${bodyLimit} bytes`)
+export const unsupportedMediaType = () => new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json')
 
-/** Any thrown error as an HTTP status and `{error: {code, message}}`; unexpected ones are logged, not leaked. */
-export function toHttpError(error: FastifyError | Error, log: CoreContext['log']): HttpError {
+/** What an error answer is made of, ready for any writer (fastify's reply, a raw ServerResponse, a socket). */
+export interface ErrorResponse {
+  status: number
+  headers: Record<string, string>
+  body: string
+}
+
+/** The one writer of the `{error: {code, message}}` body and its headers (SPEC §11). */
+export function errorResponse(e: HttpError): ErrorResponse {
+  const body = JSON.stringify({ error: { code: e.code, message: e.message } })
+  return { status: e.status, headers: { ...e.headers, 'content-type': JSON_CONTENT_TYPE, 'content-length': String(Buffer.byteLength(body)) }, body }
+}
+
+/**
+ * Any thrown error as an HTTP error; unexpected ones are logged, not leaked. A momentry error
+ * answers with the status its class gives it and its reason alone: the hint names the next
+ * CLI command, which is no advice for an HTTP client.
+ */
+export function toHttpError(error: FastifyError | Error, { log, bodyLimit }: { log: CoreContext['log']; bodyLimit: number }): HttpError {
   if (error instanceof HttpError) return error
   const known = error instanceof MomentryError ? error : classifyPostgresError(error)
-  if (known) return new HttpError(STATUS_BY_EXIT[known.exitCode] ?? 500, known.code, known.line)
+  if (known) return new HttpError(known.httpStatus, known.code, known.reason)
   const fe = error as FastifyError
-  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new HttpError(413, 'PAYLOAD_TOO_LARGE', 'the request body is too large')
-  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json')
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return payloadTooLarge(bodyLimit)
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return unsupportedMediaType()
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return notJson()
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return emptyBody()
+  }
   if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return new HttpError(fe.statusCode, 'BAD_REQUEST', fe.message)
   log.error(`unexpected error in a request: ${error.message}`)
   return new HttpError(500, 'INTERNAL', 'unexpected error; see the server log')
 }
-

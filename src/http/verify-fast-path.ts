@@ -4,18 +4,36 @@ import type { CoreContext } from '../core/context.js'
 import { parseInput } from '../core/validate-input.js'
 import type { VerifyResult } from '../core/validation/verify-key.js'
 import { verifyKey, verifyKeyInMemory } from '../core/validation/verify-key.js'
-import { HttpError, toHttpError } from './errors.js'
+import type { HttpError } from './errors.js'
+import { JSON_CONTENT_TYPE, emptyBody, errorResponse, notJson, payloadTooLarge, toHttpError } from './errors.js'
 import type { HttpMetrics } from './metrics.js'
 import type { ClientIpRule } from './source-ip.js'
 import { verifyInput, verifyRoute } from './routes.js'
-import { verifyBody } from './schemas.js'
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i
 
-function send(res: ServerResponse, status: number, payload: unknown): void {
-  const body = JSON.stringify(payload)
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) })
+function sendError(res: ServerResponse, e: HttpError): void {
+  const { status, headers, body } = errorResponse(e)
+  res.writeHead(status, headers)
   res.end(body)
+}
+
+/**
+ * Whether parsed JSON holds a key that fastify's parser refuses (secure-json-parse's
+ * defaults): an own `__proto__`, or a `constructor` object with an own `prototype`. Only
+ * asked of a body the schema already refused, so a valid request never pays for the walk;
+ * a loop rather than recursion, since a body may nest thousands of levels deep.
+ */
+function hasForbiddenKey(json: unknown): boolean {
+  const pending = [json]
+  for (let value = pending.pop(); value !== undefined; value = pending.pop()) {
+    if (value === null || typeof value !== 'object') continue
+    if (Object.hasOwn(value, '__proto__')) return true
+    const ctor = Object.hasOwn(value, 'constructor') ? (value as { constructor: unknown }).constructor : undefined
+    if (ctor !== null && typeof ctor === 'object' && Object.hasOwn(ctor, 'prototype')) return true
+    for (const v of Object.values(value)) pending.push(v)
+  }
+  return false
 }
 
 /**
@@ -32,6 +50,11 @@ export function verifyFastPath(
   { metrics, bodyLimit, clientIp }: { metrics: HttpMetrics; bodyLimit: number; clientIp: ClientIpRule },
   fallback: RequestListener,
 ): RequestListener {
+  // Which requests are ours comes from the route spec, read once: the test below runs on
+  // every request of the server, so it compares two strings and builds nothing.
+  const method = verifyRoute.method.toUpperCase()
+  const path = verifyRoute.path
+  if (path.includes('{')) throw new Error(`the verify fast path matches one exact path, not a template (${path})`)
   // A valid answer is the same text for as long as its key's cache entry lives: the view
   // is frozen and shared by the cache, so its JSON is kept beside it (and goes with it).
   const validBodies = new WeakMap<object, string>()
@@ -44,14 +67,13 @@ export function verifyFastPath(
   const reply = (res: ServerResponse, result: VerifyResult, started: number) => {
     metrics.observeVerify(result, started)
     const body = bodyOf(result)
-    res.writeHead(verifyRoute.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) })
+    res.writeHead(verifyRoute.status, { 'content-type': JSON_CONTENT_TYPE, 'content-length': Buffer.byteLength(body) })
     res.end(body)
   }
   const fail = (res: ServerResponse, error: unknown) => {
     // A failure after the answer started (a throw while writing it) can only end the connection.
     if (res.headersSent) return void res.destroy()
-    const e = toHttpError(error as Error, ctx.log)
-    send(res, e.status, { error: { code: e.code, message: e.message } })
+    sendError(res, toHttpError(error as Error, { log: ctx.log, bodyLimit }))
   }
   /** Answer the request: synchronously when the core can decide from memory, else after its I/O. */
   const answer = (req: IncomingMessage, res: ServerResponse, text: string, started: number): void => {
@@ -59,9 +81,22 @@ export function verifyFastPath(
     try {
       json = JSON.parse(text)
     } catch {
-      throw new HttpError(400, 'BAD_REQUEST', 'the body is not valid JSON')
+      // Refusals as fastify's JSON parser makes them (it drops a leading BOM); only a body
+      // JSON.parse refused gets here, so the hot path is left as it was.
+      if (text.length === 0) throw emptyBody()
+      if (text.charCodeAt(0) !== 0xfeff) throw notJson()
+      try {
+        json = JSON.parse(text.slice(1))
+      } catch {
+        throw notJson()
+      }
     }
-    const body = parseInput(verifyBody, json)
+    let body
+    try {
+      body = parseInput(verifyRoute.body, json)
+    } catch (error) {
+      throw hasForbiddenKey(json) ? notJson() : error
+    }
     const input = verifyInput(body, clientIp(req.socket.remoteAddress, body.ip))
     const decided = verifyKeyInMemory(ctx, input)
     if (decided) return reply(res, decided, started)
@@ -73,9 +108,9 @@ export function verifyFastPath(
    * Answer 413 at once, keeping nothing more of the body; Node discards the rest as it
    * arrives (as fastify does), so the client reads the answer rather than a reset.
    */
-  const tooLarge = (res: ServerResponse) => fail(res, new HttpError(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${bodyLimit} bytes`))
+  const tooLarge = (res: ServerResponse) => sendError(res, payloadTooLarge(bodyLimit))
   return (req, res) => {
-    if (req.method !== 'POST' || req.url !== '/v1/keys/verify' || !JSON_TYPE.test(req.headers['content-type'] ?? '')) {
+    if (req.method !== method || req.url !== path || !JSON_TYPE.test(req.headers['content-type'] ?? '')) {
       fallback(req, res)
       return
     }

@@ -583,6 +583,17 @@ describe('HTTP API (buildApp, fastify inject)', () => {
         for (const req of requests) expectError(await asAdmin(req), 404, 'NOT_FOUND')
       })
 
+      it('given a missing or malformed id, or a second revocation, then the message says what was wrong and names no CLI command', async () => {
+        const { key } = await issue()
+        await revokeKey(ctx, { id: key.id })
+        const answers = [
+          expectError(await asAdmin({ method: 'GET', url: `/v1/admin/api-keys/${SOME_ID}` }), 404, 'NOT_FOUND'),
+          expectError(await asAdmin({ method: 'GET', url: '/v1/admin/api-keys/not-a-key-id' }), 400, 'USAGE_ERROR'),
+          expectError(await asAdmin({ method: 'POST', url: `/v1/admin/api-keys/${key.id}/rotate`, payload: {} }), 409, 'CONFLICT'),
+        ]
+        expect(answers.map((a) => a.message)).to.deep.equal([`no API key with id ${SOME_ID}`, '"not-a-key-id" is not a key id', `key ${key.id} is revoked and cannot be rotated`])
+      })
+
       it('given a malformed id, when shown, patched, revoked or rotated, then 400 USAGE_ERROR', async () => {
         const url = `/v1/admin/api-keys/not-a-key-id`
         const requests: InjectOptions[] = [

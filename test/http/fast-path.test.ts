@@ -1,4 +1,4 @@
-import { request } from 'node:http'
+import { connect } from 'node:net'
 import type { AddressInfo } from 'node:net'
 
 import { expect } from 'chai'
@@ -8,28 +8,9 @@ import { createKey } from '../../src/core/api-keys/create-key.js'
 import type { CoreContext } from '../../src/core/context.js'
 import type { Sql } from '../../src/core/db/connect.js'
 import { buildApp } from '../../src/http/app.js'
+import { verifyRoute } from '../../src/http/routes.js'
 import { openTestSql, redisTestContext, truncateAll } from '../helpers/db.js'
-
-interface Answer {
-  status: number
-  headers: Record<string, string | string[] | undefined>
-  body: string
-}
-
-/** One request over a real socket; `chunks` are written one by one (chunked when no length is given). */
-function send(port: number, options: { method?: string; path?: string; headers?: Record<string, string>; chunks?: (string | Buffer)[] }): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method: options.method ?? 'POST', path: options.path ?? '/v1/keys/verify', headers: options.headers }, (res) => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (d) => (body += d))
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }))
-    })
-    req.on('error', reject)
-    for (const c of options.chunks ?? []) req.write(c)
-    req.end()
-  })
-}
+import { sendOverSocket as send } from './socket-request.js'
 
 describe('serve’s verify fast path (a real listening server, not inject)', () => {
   const LIMIT = 1024
@@ -100,4 +81,49 @@ describe('serve’s verify fast path (a real listening server, not inject)', () 
     expect(JSON.parse(res.body).error).to.have.all.keys('code', 'message')
     expect((await send(port, { method: 'GET', path: '/nope' })).status).to.equal(404)
   })
+
+  it('given the verify route spec moved to another path, when an app is built, then the fast path takes the new path and neither answers the old one', async () => {
+    const issued = await createKey(ctx, { name: 'moved', type: 'service' })
+    const original = verifyRoute.path
+    verifyRoute.path = '/v1/keys/check'
+    let moved: FastifyInstance | undefined
+    try {
+      moved = buildApp(ctx, { fastVerify: true })
+      let reachedFastify = 0
+      moved.addHook('onRequest', async () => {
+        reachedFastify++
+      })
+      await moved.listen({ host: '127.0.0.1', port: 0 })
+      const movedPort = (moved.server.address() as AddressInfo).port
+      const body = JSON.stringify({ key: issued.secret })
+      const answered = await send(movedPort, { path: '/v1/keys/check', headers: json, chunks: [body] })
+      expect(answered.status).to.equal(200)
+      expect(JSON.parse(answered.body)).to.deep.include({ valid: true })
+      expect(reachedFastify, 'requests that reached fastify').to.equal(0)
+      expect((await send(movedPort, { path: original, headers: json, chunks: [body] })).status).to.equal(404)
+      expect(reachedFastify).to.equal(1)
+    } finally {
+      verifyRoute.path = original
+      await moved?.close()
+    }
+  })
+
+  it('given bytes that are not HTTP, then 400 in the API’s {error: {code, message}} shape (not fastify’s) and the connection closed', async () => {
+    const [head, body] = (await rawExchange(port, 'NOT HTTP AT ALL\r\n\r\n')).split('\r\n\r\n')
+    expect(head).to.match(/^HTTP\/1\.1 400 Bad Request\r\n/)
+    expect(head).to.match(/\r\ncontent-type: application\/json; charset=utf-8\r\n/i)
+    expect(JSON.parse(body!)).to.deep.equal({ error: { code: 'BAD_REQUEST', message: 'the request is not valid HTTP' } })
+  })
 })
+
+/** Write `bytes` on a fresh connection and read everything until the server closes it. */
+function rawExchange(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => socket.write(bytes))
+    let text = ''
+    socket.setEncoding('utf8')
+    socket.on('data', (d) => (text += d))
+    socket.on('end', () => resolve(text))
+    socket.on('error', reject)
+  })
+}
