@@ -1,19 +1,14 @@
 import { expect } from 'chai'
 
-import { loadConfig } from '../../src/core/config.js'
 import type { CoreContext } from '../../src/core/context.js'
-import { createContext } from '../../src/core/context.js'
 import type { Sql } from '../../src/core/db/connect.js'
 import { connectPostgres } from '../../src/core/db/connect.js'
-import { silentLogger } from '../../src/core/log.js'
 import { checkReadiness } from '../../src/core/readiness.js'
-import { closeRedis, connectRedis } from '../../src/core/redis.js'
-import { openTestSql, redisTestContext } from '../helpers/db.js'
+import { openTestSql, redisTestContext, testContext, testCore } from '../helpers/db.js'
 
 /** A context configured without Redis, as momentry runs when REDIS_URL is not set. */
 function withoutRedis(sql: Sql): CoreContext {
-  const { REDIS_URL: _, ...env } = process.env
-  return createContext({ config: loadConfig(env), sql, log: silentLogger, actor: 'test:runner' })
+  return testContext(sql, { env: { REDIS_URL: '' } })
 }
 
 describe('checkReadiness (real PostgreSQL and Redis)', () => {
@@ -38,13 +33,11 @@ describe('checkReadiness (real PostgreSQL and Redis)', () => {
   })
 
   it('given REDIS_URL pointing at a closed port, then not ready with redis unreachable and postgres ok', async () => {
-    const config = loadConfig({ ...process.env, REDIS_URL: 'redis://127.0.0.1:1' })
-    let client: Awaited<ReturnType<typeof connectRedis>> | undefined
-    const ctx = createContext({ config, sql, redis: async () => (client = await connectRedis(config.redisUrl!, silentLogger)), log: silentLogger, actor: 'test:runner' })
+    const down = testCore(sql, { redis: true, env: { REDIS_URL: 'redis://127.0.0.1:1' } })
     try {
-      expect(await checkReadiness(ctx)).to.deep.equal({ ready: false, checks: { postgres: 'ok', redis: 'unreachable' } })
+      expect(await checkReadiness(down.ctx)).to.deep.equal({ ready: false, checks: { postgres: 'ok', redis: 'unreachable' } })
     } finally {
-      if (client) await closeRedis(client)
+      await down.close()
     }
   })
 

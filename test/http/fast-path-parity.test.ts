@@ -108,8 +108,9 @@ describe('serve’s verify fast path answers as fastify alone does (two real ser
     sql = openTestSql()
     await truncateAll(sql)
     const clock = fixedClock(new Date())
-    ;({ ctx, close: closeCtx } = redisTestContext(sql, { clock }))
-    await ctx.validation.start()
+    const core = redisTestContext(sql, { clock })
+    ;({ ctx, close: closeCtx } = core)
+    await core.start()
     const issue = async (input: { scopes?: string[]; expiresInSeconds?: number } = {}) => createKey(ctx, { name: 'parity', type: 'service', ...input })
     state.valid = (await issue()).secret
     const revoked = await issue()
