@@ -49,7 +49,8 @@ export interface IssuedGiteaToken {
 /**
  * Mint a Gitea personal access token for `user` and track it (without its secret).
  * Scopes are checked against Gitea's list before any request. If recording it fails, the
- * new token is deleted again so no untracked secret is left behind.
+ * new token is deleted again so no untracked secret is left behind. Emits
+ * `gitea.token.created` once it is recorded.
  */
 export async function createGiteaToken(ctx: CoreContext, s: GiteaSession, input: { user?: string; name: string; scopes: string[] }): Promise<IssuedGiteaToken> {
   const i = parseInput(createInput, { ...input, user: input.user ?? s.username })
@@ -93,7 +94,7 @@ export interface DeletedGiteaToken {
 
 /**
  * Delete a token by numeric id (for the user momentry recorded, else `user`, else the
- * logged-in one). A tracked token Gitea no longer has is
+ * logged-in one) and emit `gitea.token.deleted`. A tracked token Gitea no longer has is
  * only untracked, which is how a "gone" drift is cleared.
  */
 export async function deleteGiteaToken(ctx: CoreContext, s: GiteaSession, input: { id: string; user?: string }): Promise<DeletedGiteaToken> {
@@ -122,7 +123,9 @@ export interface RotatedGiteaToken extends IssuedGiteaToken {
  * Replace a tracked token: create the new one first (same user and scopes, a derived name,
  * since Gitea names are unique per user), then delete the old one. A failure before the
  * new token exists leaves the old one untouched; a failure deleting the old one is
- * reported in `previous.error` while the new secret is still returned.
+ * reported in `previous.error` while the new secret is still returned. Emits
+ * `gitea.token.created` for the new token, `gitea.token.deleted` for the old one once it is
+ * gone, then `gitea.token.rotated` naming both.
  */
 export async function rotateGiteaToken(ctx: CoreContext, s: GiteaSession, input: { id: string }): Promise<RotatedGiteaToken> {
   const id = parseGiteaTokenId(input.id)
@@ -146,5 +149,17 @@ async function rotateLocked(ctx: CoreContext, s: GiteaSession, id: number): Prom
   } catch (error) {
     previous.error = reportedFailure(error)
   }
+  ctx.bus.emit({
+    type: 'gitea.token.rotated',
+    giteaUrl: s.target.url,
+    user: old.user,
+    tokenId: id,
+    name: old.name,
+    newTokenId: record.tokenId,
+    newName: record.name,
+    scopes: record.scopes,
+    previousDeleted: previous.deleted,
+    at: ctx.clock.now().toISOString(),
+  })
   return { secret: created.sha1, token: fromRecord(record, true), previous }
 }

@@ -5,12 +5,12 @@ import { deleteGiteaTokenRemote } from './gitea-client.js'
 import type { GiteaTokenRecord } from './repo.js'
 import { insertGiteaToken, markGiteaTokenDeleted } from './repo.js'
 
-// What momentry writes when a Gitea token starts or stops being tracked: the
-// record and its audit row, in one transaction.
+// What momentry writes and announces when a Gitea token starts or stops being tracked: the
+// record, its audit row in the same transaction, and the event once that has committed.
 
 /**
- * Track a token Gitea has just made (its last eight characters only). If recording fails,
- * the token is deleted in Gitea again.
+ * Track a token Gitea has just made (its last eight characters only) and emit
+ * `gitea.token.created`. If recording fails, the token is deleted in Gitea again.
  */
 export async function trackGiteaToken(ctx: CoreContext, s: GiteaSession, user: string, created: CreatedGiteaToken, rotatedFrom: number | null): Promise<GiteaTokenRecord> {
   const at = ctx.clock.now()
@@ -35,12 +35,13 @@ export async function trackGiteaToken(ctx: CoreContext, s: GiteaSession, user: s
     },
     undo: () => deleteGiteaTokenRemote(s, user, created.id),
   })
+  ctx.bus.emit({ type: 'gitea.token.created', giteaUrl: s.target.url, tokenId: record.tokenId, user, name: record.name, scopes: record.scopes, rotatedFrom, at: at.toISOString() })
   return record
 }
 
 /**
  * Stop tracking a token and audit the delete (also for a token momentry never tracked: the
- * delete was still made through it). True when it was tracked.
+ * delete was still made through it), then emit `gitea.token.deleted`. True when it was tracked.
  */
 export async function untrackGiteaToken(
   ctx: CoreContext,
@@ -53,6 +54,17 @@ export async function untrackGiteaToken(
     at,
     markDeleted: (tx) => markGiteaTokenDeleted(tx, s.target.url, t.id, at),
     audit: { action: 'gitea.token.delete', details: { giteaUrl: s.target.url, user: t.user, tokenId: t.id, ...how } },
+  })
+  ctx.bus.emit({
+    type: 'gitea.token.deleted',
+    giteaUrl: s.target.url,
+    tokenId: t.id,
+    user: t.user,
+    name: t.name,
+    tracked,
+    alreadyGone: how.alreadyGone ?? false,
+    replacedBy: how.replacedBy ?? null,
+    at: at.toISOString(),
   })
   return tracked
 }

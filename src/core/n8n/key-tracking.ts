@@ -7,11 +7,11 @@ import { ownerEmail } from './ownership.js'
 import type { N8nKeyRecord } from './repo.js'
 import { insertN8nKey, markN8nKeyDeleted } from './repo.js'
 
-// What momentry writes when an n8n key starts or stops being tracked: the
-// record and its audit row, in one transaction.
+// What momentry writes and announces when an n8n key starts or stops being tracked: the
+// record, its audit row in the same transaction, and the event once that has committed.
 
 /**
- * Track a key n8n has just made (its last four characters only).
+ * Track a key n8n has just made (its last four characters only) and emit `n8n.key.created`.
  * If recording fails, the key is deleted in n8n again. `asked` fills in what n8n's answer
  * may leave out (older builds echo no scopes or expiry).
  */
@@ -40,13 +40,24 @@ export async function trackN8nKey(ctx: CoreContext, s: N8nSession, created: Crea
     },
     undo: () => deleteN8nKeyRemote(s, created.id),
   })
+  ctx.bus.emit({
+    type: 'n8n.key.created',
+    n8nUrl: s.target.url,
+    n8nKeyId: record.keyId,
+    label: record.label,
+    owner: record.ownerEmail,
+    scopes: record.scopes,
+    expiresAt: record.expiresAt?.toISOString() ?? null,
+    rotatedFrom,
+    at: at.toISOString(),
+  })
   return record
 }
 
 /**
- * Stop tracking a key (if tracked), audit the delete; true when it
+ * Stop tracking a key (if tracked), audit the delete and emit `n8n.key.deleted`; true when it
  * was tracked. With `onlyIfTracked`, a key no longer tracked (another process got there
- * first) changes nothing.
+ * first) changes nothing and is not announced again.
  */
 export async function untrackN8nKey(
   ctx: CoreContext,
@@ -62,5 +73,8 @@ export async function untrackN8nKey(
     audit: { action: 'n8n.key.delete', details },
     onlyIfTracked: how.onlyIfTracked,
   })
+  if (tracked || !how.onlyIfTracked) {
+    ctx.bus.emit({ type: 'n8n.key.deleted', n8nUrl: s.target.url, n8nKeyId: key.id, label: key.label, owner: key.owner, tracked, alreadyGone: how.alreadyGone, replacedBy: how.replacedBy, at: at.toISOString() })
+  }
   return tracked
 }

@@ -42,7 +42,7 @@ async function assertLabelFree(s: N8nSession, label: string): Promise<void> {
   }
 }
 
-/** Make a key in n8n (its label checked free first), then track it. */
+/** Make a key in n8n (its label checked free first), then track and announce it. */
 async function mint(ctx: CoreContext, s: N8nSession, input: { label: string; scopes: string[]; expiresAt: Date | null }, rotatedFrom: string | null): Promise<IssuedN8nKey> {
   await assertLabelFree(s, input.label)
   const body = { label: input.label, scopes: input.scopes, expiresAt: input.expiresAt ? Math.floor(input.expiresAt.getTime() / 1000) : null }
@@ -59,7 +59,8 @@ async function mint(ctx: CoreContext, s: N8nSession, input: { label: string; sco
 
 /**
  * Mint an n8n API key and track it (without its secret). Scopes are checked against the
- * ones n8n allows this user's role before the key is made.
+ * ones n8n allows this user's role before the key is made. Emits `n8n.key.created` once it
+ * is recorded.
  */
 export async function createN8nKey(ctx: CoreContext, s: N8nSession, input: { label: string; scopes: string[]; expiresInSeconds?: number }): Promise<IssuedN8nKey> {
   const i = parseInput(createInput, input)
@@ -119,7 +120,7 @@ export interface DeletedN8nKey {
  * Delete a key. n8n says 200 whatever the id, so the key is looked up first and the list is
  * read again afterwards to confirm it is gone. A key n8n does not list is not found
  * (RemoteNotFoundError), unless momentry tracks it as this user's: then it was deleted in
- * n8n, and momentry stops tracking it.
+ * n8n, and momentry stops tracking it. Emits `n8n.key.deleted`.
  */
 export async function deleteN8nKey(ctx: CoreContext, s: N8nSession, input: { id: string }): Promise<DeletedN8nKey> {
   return deleteKey(ctx, s, assertN8nKeyId(input.id), null)
@@ -156,7 +157,8 @@ export interface RotatedN8nKey extends IssuedN8nKey {
 /**
  * Replace a tracked key: create the new one first (a derived label, since n8n labels are
  * unique per user; same scopes; a key that had a lifetime gets the same lifetime from now),
- * then delete the old one and confirm it is gone.
+ * then delete the old one and confirm it is gone. Emits `n8n.key.created` for the new key,
+ * `n8n.key.deleted` for the old one once it is gone, then `n8n.key.rotated` naming both.
  */
 export async function rotateN8nKey(ctx: CoreContext, s: N8nSession, input: { id: string }): Promise<RotatedN8nKey> {
   const id = assertN8nKeyId(input.id)
@@ -197,5 +199,17 @@ async function rotateLocked(ctx: CoreContext, s: N8nSession, id: string): Promis
       }
     }
   }
+  ctx.bus.emit({
+    type: 'n8n.key.rotated',
+    n8nUrl: s.target.url,
+    owner: issued.key.owner,
+    n8nKeyId: id,
+    label: old.label,
+    newN8nKeyId: issued.key.id,
+    newLabel: issued.key.label,
+    scopes: issued.key.scopes,
+    previousDeleted: previous.deleted,
+    at: ctx.clock.now().toISOString(),
+  })
   return { ...issued, previous }
 }

@@ -10,7 +10,20 @@ import { deliverDue, enqueueTest, toDeliveryView } from './outbox.js'
 import { newWebhookSecret, WEBHOOK_SECRET } from './signature.js'
 
 /** Events a webhook can subscribe to. */
-export const WEBHOOK_EVENTS = ['key.created', 'key.rotated', 'key.revoked', 'key.rotation_due', 'anomaly.detected', 'ip.locked_out'] as const
+export const WEBHOOK_EVENTS = [
+  'key.created',
+  'key.rotated',
+  'key.revoked',
+  'key.rotation_due',
+  'anomaly.detected',
+  'ip.locked_out',
+  'gitea.token.created',
+  'gitea.token.rotated',
+  'gitea.token.deleted',
+  'n8n.key.created',
+  'n8n.key.rotated',
+  'n8n.key.deleted',
+] as const
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number]
 
 export interface WebhookView {
