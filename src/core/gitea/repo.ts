@@ -54,6 +54,7 @@ export async function listTrackedGiteaTokens(q: Queryable, url: string, user: st
   return rows.map(toRecord)
 }
 
+/** Insert a new record (inside the transaction that also writes its audit row). */
 export async function insertGiteaToken(q: Queryable, t: NewGiteaTokenRecord): Promise<GiteaTokenRecord> {
   const [row] = await q<Row[]>`
     insert into gitea_tokens (gitea_url, gitea_token_id, username, token_name, scopes, token_last_eight, created_at, created_by)

@@ -19,6 +19,7 @@ export interface GiteaTokenView {
   drift: Drift
 }
 
+/** A tracked token; `onServer` and `drift` are the listing's verdict (`true`/null right after minting). */
 export const fromRecord = (r: GiteaTokenRecord, onServer: boolean | null, drift: Drift = null): GiteaTokenView => ({
   id: r.tokenId,
   user: r.user,

@@ -19,6 +19,7 @@ export interface N8nKeyView {
   drift: Drift
 }
 
+/** A tracked key; `onServer` and `drift` are the listing's verdict (`true`/null right after minting). */
 export const fromRecord = (r: N8nKeyRecord, onServer: boolean | null, drift: Drift = null): N8nKeyView => ({
   id: r.keyId,
   label: r.label,

@@ -25,6 +25,7 @@ const createInput = z.object({
   expiresInSeconds: z.number().int().positive().optional(),
 })
 
+/** An n8n API key id as given on the command line, checked before it goes into a URL path. */
 export function assertN8nKeyId(input: string): string {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(input)) throw new UsageError(`"${printable(input)}" is not an n8n API key id`, '`momentry n8n list` shows the ids')
   return input
@@ -126,6 +127,7 @@ export async function deleteN8nKey(ctx: CoreContext, s: N8nSession, input: { id:
   return deleteKey(ctx, s, assertN8nKeyId(input.id), null)
 }
 
+/** The delete itself; a rotation passes the replacement's id, kept in the audit row and the event. */
 async function deleteKey(ctx: CoreContext, s: N8nSession, id: string, replacedBy: string | null): Promise<DeletedN8nKey> {
   const listed = await listN8nKeysRemote(s)
   const before = listed.keys.find((k) => k.id === id)

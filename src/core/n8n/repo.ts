@@ -58,6 +58,7 @@ export async function listTrackedN8nKeys(q: Queryable, url: string): Promise<N8n
   return rows.map(toRecord)
 }
 
+/** Insert a new record (inside the transaction that also writes its audit row). */
 export async function insertN8nKey(q: Queryable, k: NewN8nKeyRecord): Promise<N8nKeyRecord> {
   const [row] = await q<Row[]>`
     insert into n8n_api_keys (n8n_url, n8n_key_id, label, scopes, last4, expires_at, created_at, created_by, n8n_user_id, n8n_user)
