@@ -92,3 +92,27 @@ export class ExternalServiceError extends MomentryError {
     super(message, { exitCode: ExitCode.EXTERNAL, httpStatus: 502, ...options, code: options.code ?? 'EXTERNAL_SERVICE_ERROR' })
   }
 }
+
+/**
+ * Gitea or n8n does not have what was asked for (Gitea answered 404, or n8n's own list
+ * does not show the key). A subclass so callers can tell "the service says it is gone"
+ * from any other failure by type; the HTTP status is kept when there was one.
+ */
+export class RemoteNotFoundError extends NotFoundError {
+  override readonly status?: number
+
+  constructor(message: string, hint?: string, status?: number) {
+    super(message, hint)
+    this.status = status
+  }
+}
+
+/** Gitea or n8n refused a name or label the user already has (status kept for --json). */
+export class RemoteConflictError extends ConflictError {
+  override readonly status?: number
+
+  constructor(message: string, hint?: string, status?: number) {
+    super(message, hint)
+    this.status = status
+  }
+}

@@ -28,6 +28,81 @@ export type MomentryEvent =
     }
   /** Internal: a batch of usage reached PostgreSQL (anomaly detection reads it). Not a webhook event. */
   | { type: 'usage.flushed'; keyIds: string[]; at: string }
+  | GiteaTokenEvent
+  | N8nKeyEvent
+
+/**
+ * Gitea tokens minted, rotated and deleted through momentry. Ids, names, user, URL and
+ * scopes only: never the token, nor its last eight characters. A rotation emits `created`
+ * for the new token, `deleted` for the old one once it is gone, then `rotated` naming both.
+ */
+export type GiteaTokenEvent =
+  | { type: 'gitea.token.created'; giteaUrl: string; tokenId: number; user: string; name: string; scopes: string[]; rotatedFrom: number | null; at: string }
+  | {
+      type: 'gitea.token.rotated'
+      giteaUrl: string
+      user: string
+      /** The token replaced, and its replacement. */
+      tokenId: number
+      name: string
+      newTokenId: number
+      newName: string
+      scopes: string[]
+      /** False when deleting the old token failed: it still works until deleted in Gitea. */
+      previousDeleted: boolean
+      at: string
+    }
+  | {
+      type: 'gitea.token.deleted'
+      giteaUrl: string
+      tokenId: number
+      user: string
+      /** null for a token momentry did not track. */
+      name: string | null
+      tracked: boolean
+      /** Already deleted in Gitea: momentry only stopped tracking it. */
+      alreadyGone: boolean
+      replacedBy: number | null
+      at: string
+    }
+
+/** n8n API keys minted, rotated and deleted through momentry; never the key nor its last four characters. */
+export type N8nKeyEvent =
+  | {
+      type: 'n8n.key.created'
+      n8nUrl: string
+      n8nKeyId: string
+      label: string
+      /** The n8n user (e-mail) the key belongs to. */
+      owner: string | null
+      scopes: string[]
+      expiresAt: string | null
+      rotatedFrom: string | null
+      at: string
+    }
+  | {
+      type: 'n8n.key.rotated'
+      n8nUrl: string
+      owner: string | null
+      n8nKeyId: string
+      label: string
+      newN8nKeyId: string
+      newLabel: string
+      scopes: string[]
+      previousDeleted: boolean
+      at: string
+    }
+  | {
+      type: 'n8n.key.deleted'
+      n8nUrl: string
+      n8nKeyId: string
+      label: string
+      owner: string | null
+      tracked: boolean
+      alreadyGone: boolean
+      replacedBy: string | null
+      at: string
+    }
 
 export type EventType = MomentryEvent['type']
 type Handler<E = MomentryEvent> = (event: E) => void | Promise<void>

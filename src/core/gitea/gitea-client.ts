@@ -1,7 +1,7 @@
 import * as z from 'zod'
 
 import type { ResolvedCredential } from '../credentials/credential-store.js'
-import { ConfigError, ExitCode, ExternalServiceError, MomentryError } from '../errors.js'
+import { ConfigError, ExternalServiceError, MomentryError, RemoteConflictError, RemoteNotFoundError } from '../errors.js'
 import type { ServiceResponse, ServiceTarget } from '../integrations/http.js'
 import { callService, parseBody, serviceMessage, unexpectedStatus } from '../integrations/http.js'
 
@@ -69,8 +69,8 @@ function forbidden(s: GiteaSession, user: string, res: ServiceResponse): Momentr
   return new ExternalServiceError(`Gitea refused to manage ${user}'s tokens as ${s.username} (403: ${detail})`, { code: 'SERVICE_FORBIDDEN', status: 403, hint })
 }
 
-function noUser(user: string, res: ServiceResponse): MomentryError {
-  return new MomentryError(`Gitea has no user ${user} (404)`, { code: 'NOT_FOUND', exitCode: ExitCode.NOT_FOUND, status: res.status, hint: 'Check --user' })
+function noUser(user: string, res: ServiceResponse): RemoteNotFoundError {
+  return new RemoteNotFoundError(`Gitea has no user ${user} (404)`, 'Check --user', res.status)
 }
 
 /** Check the stored password works for token management (what every command needs). */
@@ -92,12 +92,7 @@ export async function createGiteaTokenRemote(s: GiteaSession, input: { user: str
   if (res.status === 201 || res.status === 200) return parseBody(s.target, 'the new token', res, createdTokenSchema)
   const detail = serviceMessage(res) ?? ''
   if (res.status === 400 && /name has been used/i.test(detail)) {
-    throw new MomentryError(`${input.user} already has a Gitea token named ${input.name}`, {
-      code: 'CONFLICT',
-      exitCode: ExitCode.CONFLICT,
-      status: 400,
-      hint: 'Pick another --name, or delete the old one (`momentry gitea list` shows ids)',
-    })
+    throw new RemoteConflictError(`${input.user} already has a Gitea token named ${input.name}`, 'Pick another --name, or delete the old one (`momentry gitea list` shows ids)', 400)
   }
   if (res.status === 400 || res.status === 422) {
     throw new ExternalServiceError(`Gitea rejected the token (${res.status}: ${detail || 'bad request'})`, {
@@ -131,17 +126,15 @@ export async function listGiteaTokensRemote(s: GiteaSession, user: string): Prom
   return all
 }
 
-/** DELETE by numeric id (never by name: Gitea parses the path as an id first). */
+/**
+ * DELETE by numeric id (never by name: Gitea parses the path as an id first). A token Gitea
+ * does not have is a RemoteNotFoundError, which callers use to tell "already gone" apart.
+ */
 export async function deleteGiteaTokenRemote(s: GiteaSession, user: string, id: number): Promise<void> {
   const res = await callService(s.target, 'DELETE', `${tokensPath(user)}/${id}`, { headers: headers(s, user) })
   if (res.status === 204 || res.status === 200) return
   if (res.status === 404) {
-    throw new MomentryError(`Gitea has no token ${id} for ${user} (404)`, {
-      code: 'NOT_FOUND',
-      exitCode: ExitCode.NOT_FOUND,
-      status: 404,
-      hint: `\`momentry gitea list --user ${user}\` shows its tokens`,
-    })
+    throw new RemoteNotFoundError(`Gitea has no token ${id} for ${user} (404)`, `\`momentry gitea list --user ${user}\` shows its tokens`, 404)
   }
   if (res.status === 401) throw authFailed(s, res)
   if (res.status === 403) throw forbidden(s, user, res)

@@ -1,36 +1,26 @@
 import * as z from 'zod'
 
-import { appendAudit } from '../audit/repo.js'
 import type { CoreContext } from '../context.js'
 import { printable } from '../printable.js'
-import { MomentryError, NotFoundError, UsageError } from '../errors.js'
+import { NotFoundError, RemoteNotFoundError, UsageError } from '../errors.js'
 import { withRotationLock } from '../integrations/rotation-lock.js'
+import { countDrift, joinWithServer, reportedFailure, rotatedName } from '../integrations/tracked-credential.js'
 import { parseInput } from '../validate-input.js'
-import type { GiteaSession, GiteaToken } from './gitea-client.js'
+import type { GiteaSession } from './gitea-client.js'
 import { createGiteaTokenRemote, deleteGiteaTokenRemote, GITEA_SCOPES, listGiteaTokensRemote } from './gitea-client.js'
+import { findTrackedGiteaToken, listTrackedGiteaTokens } from './repo.js'
+import { trackGiteaToken, untrackGiteaToken } from './token-tracking.js'
+import type { GiteaTokenView } from './token-view.js'
+import { fromRecord, fromRemote } from './token-view.js'
 
-/** A Gitea token as momentry shows it: never the secret, at most its last eight characters. */
-export interface GiteaTokenView {
-  id: number
-  user: string
-  name: string
-  scopes: string[]
-  lastEight: string
-  /** When momentry created it (null for a token momentry does not track). */
-  createdAt: string | null
-  createdBy: string | null
-  tracked: boolean
-  /** Present in Gitea's list (null when the server was not asked). */
-  onServer: boolean | null
-  /** `gone`: tracked but no longer in Gitea; `untracked`: in Gitea, not created through momentry. */
-  drift: 'gone' | 'untracked' | null
-}
+/** Gitea's limit on a token name. */
+const NAME_MAX = 255
 
 const userSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, 'a Gitea user name is 1–40 letters, digits and _ . -')
 const nameSchema = z
   .string()
   .min(1, 'must not be empty')
-  .max(255, 'at most 255 characters')
+  .max(NAME_MAX, 'at most 255 characters')
   .refine((n) => !/[\u0000-\u001f\u007f]/.test(n), 'no control characters')
 const scopesSchema = z.array(z.string()).min(1, 'give at least one scope, e.g. read:repository')
 
@@ -50,61 +40,6 @@ export function parseGiteaTokenId(input: string): number {
   return Number(input.trim())
 }
 
-interface Row {
-  gitea_token_id: string
-  username: string
-  token_name: string
-  scopes: string[]
-  token_last_eight: string
-  created_at: Date
-  created_by: string
-}
-
-const fromRow = (r: Row, onServer: boolean | null): GiteaTokenView => ({
-  id: Number(r.gitea_token_id),
-  user: r.username,
-  name: r.token_name,
-  scopes: r.scopes,
-  lastEight: r.token_last_eight,
-  createdAt: r.created_at.toISOString(),
-  createdBy: r.created_by,
-  tracked: true,
-  onServer,
-  drift: onServer === false ? 'gone' : null,
-})
-
-const fromRemote = (t: GiteaToken, user: string): GiteaTokenView => ({
-  id: t.id,
-  user,
-  name: t.name,
-  scopes: t.scopes,
-  lastEight: t.token_last_eight,
-  createdAt: null,
-  createdBy: null,
-  tracked: false,
-  onServer: true,
-  drift: 'untracked',
-})
-
-async function trackedRow(ctx: CoreContext, url: string, id: number): Promise<Row | undefined> {
-  const [row] = await ctx.sql<Row[]>`
-    select gitea_token_id::text, username, token_name, scopes, token_last_eight, created_at, created_by
-    from gitea_tokens where gitea_url = ${url} and gitea_token_id = ${id} and deleted_at is null`
-  return row
-}
-
-async function record(ctx: CoreContext, s: GiteaSession, user: string, t: { id: number; name: string; scopes: string[]; token_last_eight: string }, action: 'gitea.token.create' | 'gitea.token.rotate', extra: Record<string, unknown> = {}): Promise<Row> {
-  const now = ctx.clock.now()
-  return ctx.sql.begin(async (tx) => {
-    const [row] = await tx<Row[]>`
-      insert into gitea_tokens (gitea_url, gitea_token_id, username, token_name, scopes, token_last_eight, created_at, created_by)
-      values (${s.target.url}, ${t.id}, ${user}, ${t.name}, ${t.scopes}::text[], ${t.token_last_eight.slice(-8)}, ${now}, ${ctx.actor})
-      returning gitea_token_id::text, username, token_name, scopes, token_last_eight, created_at, created_by`
-    await appendAudit(tx, { keyId: null, action, actor: ctx.actor, at: now, details: { giteaUrl: s.target.url, user, tokenId: t.id, name: t.name, scopes: t.scopes, ...extra } })
-    return row!
-  })
-}
-
 export interface IssuedGiteaToken {
   /** The token (Gitea's sha1): shown once, never stored. */
   secret: string
@@ -114,24 +49,15 @@ export interface IssuedGiteaToken {
 /**
  * Mint a Gitea personal access token for `user` and track it (without its secret).
  * Scopes are checked against Gitea's list before any request. If recording it fails, the
- * new token is deleted again so no untracked secret is left behind.
+ * new token is deleted again so no untracked secret is left behind. Emits
+ * `gitea.token.created` once it is recorded.
  */
 export async function createGiteaToken(ctx: CoreContext, s: GiteaSession, input: { user?: string; name: string; scopes: string[] }): Promise<IssuedGiteaToken> {
   const i = parseInput(createInput, { ...input, user: input.user ?? s.username })
   assertGiteaScopes(i.scopes)
-  const scopes = [...new Set(i.scopes)]
-  const created = await createGiteaTokenRemote(s, { user: i.user, name: i.name, scopes })
-  const row = await recordOrUndo(ctx, s, i.user, created.id, () => record(ctx, s, i.user, { ...created, token_last_eight: created.token_last_eight || created.sha1.slice(-8) }, 'gitea.token.create'))
-  return { secret: created.sha1, token: fromRow(row, true) }
-}
-
-async function recordOrUndo<T>(ctx: CoreContext, s: GiteaSession, user: string, id: number, write: () => Promise<T>): Promise<T> {
-  try {
-    return await write()
-  } catch (error) {
-    await deleteGiteaTokenRemote(s, user, id).catch((undoError) => ctx.log.warn(`Gitea token ${id} was created but could not be recorded or deleted again (${(undoError as Error).message}); delete it in Gitea`))
-    throw error
-  }
+  const created = await createGiteaTokenRemote(s, { user: i.user, name: i.name, scopes: [...new Set(i.scopes)] })
+  const record = await trackGiteaToken(ctx, s, i.user, created, null)
+  return { secret: created.sha1, token: fromRecord(record, true) }
 }
 
 export interface GiteaTokenList {
@@ -145,37 +71,16 @@ export interface GiteaTokenList {
 export async function listGiteaTokens(ctx: CoreContext, s: GiteaSession, input: { user?: string } = {}): Promise<GiteaTokenList> {
   const user = parseInput(userSchema, input.user ?? s.username, '--user')
   const remote = await listGiteaTokensRemote(s, user)
-  const local = await ctx.sql<Row[]>`
-    select gitea_token_id::text, username, token_name, scopes, token_last_eight, created_at, created_by
-    from gitea_tokens where gitea_url = ${s.target.url} and lower(username) = lower(${user}) and deleted_at is null
-    order by gitea_token_id desc`
-  const remoteById = new Map(remote.map((t) => [t.id, t]))
-  const localIds = new Set(local.map((r) => Number(r.gitea_token_id)))
-  const tokens = [
-    ...local.map((r) => {
-      const t = remoteById.get(Number(r.gitea_token_id))
-      // Gitea's view of name and scopes wins: it normalises scopes, and a token may be renamed there.
-      return t ? { ...fromRow(r, true), name: t.name, scopes: t.scopes } : fromRow(r, false)
-    }),
-    ...remote.filter((t) => !localIds.has(t.id)).map((t) => fromRemote(t, user)),
-  ].sort((a, b) => b.id - a.id)
-  return {
-    url: s.target.url,
-    user,
-    tokens,
-    drift: { gone: tokens.filter((t) => t.drift === 'gone').length, untracked: tokens.filter((t) => t.drift === 'untracked').length },
-  }
-}
-
-async function markDeleted(ctx: CoreContext, s: GiteaSession, user: string, id: number, extra: Record<string, unknown> = {}): Promise<boolean> {
-  const now = ctx.clock.now()
-  return ctx.sql.begin(async (tx) => {
-    const rows = await tx`
-      update gitea_tokens set deleted_at = ${now}
-      where gitea_url = ${s.target.url} and gitea_token_id = ${id} and deleted_at is null returning token_name`
-    await appendAudit(tx, { keyId: null, action: 'gitea.token.delete', actor: ctx.actor, at: now, details: { giteaUrl: s.target.url, user, tokenId: id, ...extra } })
-    return rows.length > 0
-  })
+  const local = await listTrackedGiteaTokens(ctx.sql, s.target.url, user)
+  const tokens = joinWithServer(local, remote, { local: (r) => r.tokenId, remote: (t) => t.id })
+    .map((j) =>
+      j.local === undefined
+        ? fromRemote(j.remote, user)
+        : // Gitea's view of name and scopes wins: it normalises scopes, and a token may be renamed there.
+          { ...fromRecord(j.local, j.onServer, j.drift), ...(j.remote ? { name: j.remote.name, scopes: j.remote.scopes } : {}) },
+    )
+    .sort((a, b) => b.id - a.id)
+  return { url: s.target.url, user, tokens, drift: countDrift(tokens) }
 }
 
 export interface DeletedGiteaToken {
@@ -187,22 +92,26 @@ export interface DeletedGiteaToken {
   alreadyGone?: boolean
 }
 
-/** Delete a token by numeric id (for the user momentry recorded, else `user`, else the logged-in one). */
+/**
+ * Delete a token by numeric id (for the user momentry recorded, else `user`, else the
+ * logged-in one) and emit `gitea.token.deleted`. A tracked token Gitea no longer has is
+ * only untracked, which is how a "gone" drift is cleared.
+ */
 export async function deleteGiteaToken(ctx: CoreContext, s: GiteaSession, input: { id: string; user?: string }): Promise<DeletedGiteaToken> {
   const id = parseGiteaTokenId(input.id)
   const givenUser = input.user === undefined ? undefined : parseInput(userSchema, input.user, '--user')
-  const row = await trackedRow(ctx, s.target.url, id)
-  const user = row?.username ?? givenUser ?? s.username
+  const record = await findTrackedGiteaToken(ctx.sql, s.target.url, id)
+  const user = record?.user ?? givenUser ?? s.username
   try {
     await deleteGiteaTokenRemote(s, user, id)
   } catch (error) {
     // Tracked, but Gitea (asked as its owner) no longer has it: stop tracking it, so the
     // "gone from server" drift can be cleared without creating a new credential.
-    if (!(row && error instanceof MomentryError && error.status === 404)) throw error
-    await markDeleted(ctx, s, user, id, { alreadyGone: true })
+    if (!(record && error instanceof RemoteNotFoundError)) throw error
+    await untrackGiteaToken(ctx, s, { id, user, name: record.name }, { alreadyGone: true })
     return { id, user, tracked: true, alreadyGone: true }
   }
-  const tracked = await markDeleted(ctx, s, user, id)
+  const tracked = await untrackGiteaToken(ctx, s, { id, user, name: record?.name ?? null })
   return { id, user, tracked }
 }
 
@@ -210,18 +119,13 @@ export interface RotatedGiteaToken extends IssuedGiteaToken {
   previous: { id: number; name: string; deleted: boolean; error?: { message: string; status?: number } }
 }
 
-/** `ci-bot` → `ci-bot-rot-20261122T031400Z` (a previous suffix is replaced, not stacked). */
-export function rotatedName(name: string, at: Date): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
-  const base = name.replace(/-rot-\d{8}T\d{6}Z$/, '')
-  return `${base.slice(0, 255 - 24)}-rot-${stamp}`
-}
-
 /**
  * Replace a tracked token: create the new one first (same user and scopes, a derived name,
  * since Gitea names are unique per user), then delete the old one. A failure before the
  * new token exists leaves the old one untouched; a failure deleting the old one is
- * reported in `previous.error` while the new secret is still returned.
+ * reported in `previous.error` while the new secret is still returned. Emits
+ * `gitea.token.created` for the new token, `gitea.token.deleted` for the old one once it is
+ * gone, then `gitea.token.rotated` naming both.
  */
 export async function rotateGiteaToken(ctx: CoreContext, s: GiteaSession, input: { id: string }): Promise<RotatedGiteaToken> {
   const id = parseGiteaTokenId(input.id)
@@ -229,26 +133,33 @@ export async function rotateGiteaToken(ctx: CoreContext, s: GiteaSession, input:
 }
 
 async function rotateLocked(ctx: CoreContext, s: GiteaSession, id: number): Promise<RotatedGiteaToken> {
-  const old = await trackedRow(ctx, s.target.url, id)
+  const old = await findTrackedGiteaToken(ctx.sql, s.target.url, id)
   if (!old) {
     throw new NotFoundError(`momentry does not track a Gitea token ${id} at ${s.target.url}`, 'Only tokens created with `momentry gitea create` can be rotated; `momentry gitea list` shows which are tracked')
   }
-  const name = rotatedName(old.token_name, ctx.clock.now())
-  const created = await createGiteaTokenRemote(s, { user: old.username, name, scopes: old.scopes })
-  const row = await recordOrUndo(ctx, s, old.username, created.id, () =>
-    record(ctx, s, old.username, { ...created, token_last_eight: created.token_last_eight || created.sha1.slice(-8) }, 'gitea.token.rotate', { rotatedFrom: id }),
-  )
-  const previous: RotatedGiteaToken['previous'] = { id, name: old.token_name, deleted: false }
+  const created = await createGiteaTokenRemote(s, { user: old.user, name: rotatedName(old.name, ctx.clock.now(), NAME_MAX), scopes: old.scopes })
+  const record = await trackGiteaToken(ctx, s, old.user, created, id)
+  const previous: RotatedGiteaToken['previous'] = { id, name: old.name, deleted: false }
   try {
-    await deleteGiteaTokenRemote(s, old.username, id).catch((error) => {
-      if (error instanceof MomentryError && error.status === 404) return // already gone: the goal is reached
-      throw error
+    await deleteGiteaTokenRemote(s, old.user, id).catch((error: unknown) => {
+      if (!(error instanceof RemoteNotFoundError)) throw error // already gone: the goal is reached
     })
-    await markDeleted(ctx, s, old.username, id, { replacedBy: created.id })
+    await untrackGiteaToken(ctx, s, { id, user: old.user, name: old.name }, { replacedBy: created.id })
     previous.deleted = true
   } catch (error) {
-    const e = error as MomentryError
-    previous.error = { message: e.line ?? String(error), ...(e.status ? { status: e.status } : {}) }
+    previous.error = reportedFailure(error)
   }
-  return { secret: created.sha1, token: fromRow(row, true), previous }
+  ctx.bus.emit({
+    type: 'gitea.token.rotated',
+    giteaUrl: s.target.url,
+    user: old.user,
+    tokenId: id,
+    name: old.name,
+    newTokenId: record.tokenId,
+    newName: record.name,
+    scopes: record.scopes,
+    previousDeleted: previous.deleted,
+    at: ctx.clock.now().toISOString(),
+  })
+  return { secret: created.sha1, token: fromRecord(record, true), previous }
 }

@@ -1,7 +1,7 @@
 import * as z from 'zod'
 
 import type { ResolvedCredential } from '../credentials/credential-store.js'
-import { ConfigError, ExitCode, ExternalServiceError, MomentryError } from '../errors.js'
+import { ConfigError, ExternalServiceError, RemoteConflictError } from '../errors.js'
 import type { ServiceResponse, ServiceTarget } from '../integrations/http.js'
 import { TOKEN_SHAPE } from '../gitea/gitea-client.js'
 import { callService, parseBody, serviceMessage, unexpectedStatus } from '../integrations/http.js'
@@ -140,19 +140,17 @@ export async function listN8nScopes(s: N8nSession): Promise<string[]> {
   return parseBody(s.target, 'the scope list', res, wrapped(z.array(z.string()))).data
 }
 
-/** POST /rest/api-keys. `rawApiKey` is the secret: show it once, never store it. */
+/**
+ * POST /rest/api-keys. `rawApiKey` is the secret: show it once, never store it. A label taken
+ * (or a second key in the same second) is a RemoteConflictError.
+ */
 export async function createN8nKeyRemote(s: N8nSession, input: { label: string; scopes: string[]; expiresAt: number | null }): Promise<CreatedN8nKey> {
   const res = await keysCall(s, 'POST', '/rest/api-keys', 'the key creation', input)
   if (res.status === 200 || res.status === 201) return parseBody(s.target, 'the new key', res, wrapped(createdKeySchema)).data
   // Seen on n8n 1.123: a unique-constraint failure is a 500 with this message, for a label the user
   // already has, or for a second key made in the same second with the same expiresAt (identical JWT).
   if (res.status === 500 && /already an entry with this name/i.test(serviceMessage(res) ?? '')) {
-    throw new MomentryError(`n8n already has an API key labelled ${input.label} for ${s.email}, or one was created in the same second`, {
-      code: 'CONFLICT',
-      exitCode: ExitCode.CONFLICT,
-      status: 500,
-      hint: 'Use another --label, or retry in a second',
-    })
+    throw new RemoteConflictError(`n8n already has an API key labelled ${input.label} for ${s.email}, or one was created in the same second`, 'Use another --label, or retry in a second', 500)
   }
   if (res.status === 400) {
     throw new ExternalServiceError(`n8n rejected the key (400: ${serviceMessage(res) ?? 'bad request'})`, {
