@@ -1,18 +1,27 @@
 import * as z from 'zod'
 
 /**
- * The Redis pub/sub channels momentry processes talk over, under the configured prefix.
- * `alerts` is a public contract (SPEC §6): every anomaly detection as JSON
+ * PostgreSQL NOTIFY channels momentry processes talk over (per database, so no prefix):
+ * key and blacklist changes are sent by triggers inside the changing transaction
+ * (sql/0007_notify_changes.sql), lockouts and alerts by the process that raised them.
+ */
+export const PG_CHANNELS = {
+  /** Payload: the key id. */
+  keyChanged: 'momentry_key_changed',
+  /** Payload: the network (cidr text). */
+  blacklistChanged: 'momentry_blacklist_changed',
+  /** Payload: JSON {ip, retryAfterSeconds}. */
+  lockout: 'momentry_lockout',
+  /** Payload: the alert JSON, as on the Redis channel. */
+  alerts: 'momentry_alerts',
+} as const
+
+/**
+ * The Redis alert channel, a public contract (SPEC §6): every anomaly detection as JSON
  * {id, keyId, keyName, type, severity, observed, threshold, windowSeconds, detectedAt}.
  */
-export const channels = (prefix: string) => ({
-  invalidate: `${prefix}cache:invalidate`,
-  blacklist: `${prefix}blacklist:changed`,
-  lockout: `${prefix}lockout`,
-  alerts: `${prefix}anomaly:alerts`,
-})
+export const redisAlertChannel = (prefix: string) => `${prefix}anomaly:alerts`
 
-/** Messages between momentry processes, validated on receipt (another process may be older, or hostile). */
-export const invalidateMessage = z.object({ keyId: z.string().max(64) })
-export const blacklistMessage = z.object({ network: z.string().max(64), change: z.enum(['added', 'removed']) })
+/** Messages between momentry processes, validated on receipt (anyone with database access can NOTIFY). */
+export const keyChangedMessage = z.string().regex(/^key_[0-9A-Za-z]{16}$/)
 export const lockoutMessage = z.object({ ip: z.string().max(64), retryAfterSeconds: z.number().int().positive() })

@@ -74,10 +74,19 @@ describe('momentry watch (line mode, through the CLI)', function () {
     expect(w.out()).to.equal('2026-11-22T05:00:00.000Z CRITICAL high_request_rate key_0000000000000001 "billing \\"api\\"" observed=5000 threshold=1000 window=60s anm_0000000000000003\n')
   })
 
-  it('given no REDIS_URL, then it says live alerts need it and prints anomalies found by polling PostgreSQL', async () => {
-    const created = await runJson(['api-key', 'create', '--name', 'polled', '--type', 'service'])
+  it('given no REDIS_URL, then alerts come live over PostgreSQL NOTIFY, one JSON object per line', async () => {
     const w = startWatch(['--json', '--interval', '1s'], { REDIS_URL: '' })
-    await w.waitFor(() => w.err().includes('live alerts need REDIS_URL') && w.err().includes('PostgreSQL connected'), 'the polling notice')
+    await w.waitFor(() => w.err().includes('listening on momentry_alerts via PostgreSQL'), 'the NOTIFY feed')
+    await sql`select pg_notify('momentry_alerts', ${JSON.stringify(alert(4))})`
+    await w.waitFor(() => w.out().includes('\n'), 'the alert')
+    expect(await w.stop()).to.equal(0)
+    expect(JSON.parse(w.out())).to.deep.equal(alert(4))
+  })
+
+  it('given the live feed down (Redis unreachable), then anomalies are found by polling PostgreSQL', async () => {
+    const created = await runJson(['api-key', 'create', '--name', 'polled', '--type', 'service'])
+    const w = startWatch(['--json', '--interval', '1s'], { REDIS_URL: 'redis://127.0.0.1:1' })
+    await w.waitFor(() => w.err().includes('polling PostgreSQL every') && w.err().includes('PostgreSQL connected'), 'the polling notice')
     await upsertAnomaly(sql, 'anm_00000000000000p1', created.json.key.id, { type: 'multiple_ips', severity: 'high', observed: 9, threshold: 5, windowSeconds: 3600, details: {} }, new Date())
     await w.waitFor(() => w.out().includes('\n'), 'the polled anomaly')
     expect(await w.stop()).to.equal(0)

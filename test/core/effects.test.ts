@@ -14,7 +14,7 @@ import { createKey } from '../../src/core/api-keys/create-key.js'
 import { hashKeyBase64 } from '../../src/core/api-keys/key-format.js'
 import { announceRotationsDue } from '../../src/core/api-keys/rotation-notices.js'
 import { addToBlacklist } from '../../src/core/blacklist/blacklist.js'
-import { channels } from '../../src/core/channels.js'
+import { PG_CHANNELS, redisAlertChannel } from '../../src/core/channels.js'
 import { fixedClock } from '../../src/core/clock.js'
 import { ONE_SHOT_EFFECTS } from '../../src/core/effects.js'
 import type { MomentryEvent } from '../../src/core/events.js'
@@ -31,7 +31,6 @@ import { addWebhook } from '../../src/core/webhooks/webhooks.js'
 import { openTestSql, testCore, truncateAll } from '../helpers/db.js'
 
 const prefix = process.env.MOMENTRY_REDIS_PREFIX!
-const names = channels(prefix)
 
 /** A receiver that answers 200 and keeps each body. */
 function receiver(): Promise<{ server: Server; url: string; got: string[] }> {
@@ -90,27 +89,45 @@ describe('side effects (each module on its own, real PostgreSQL and Redis)', fun
   const bare = (env: Record<string, string> = {}, redis = true) => testCore(sql, { effects: [], redis, env })
 
   describe('broadcast', () => {
-    it('given a revoke, then the key leaves this cache and other processes are told on the invalidate channel', async () => {
+    it('given a revoke, then the key leaves this cache at once, and the change\'s own NOTIFY carries its id to other processes', async () => {
       const core = bare()
       const off = broadcastChanges(core.ctx)
+      const heard: string[] = []
+      const listening = await sql.listen(PG_CHANNELS.keyChanged, (id) => void heard.push(id))
       try {
-        const heard: string[] = []
-        await subscriber.subscribe(names.invalidate, (m) => void heard.push(m))
         const { secret, key } = await createKey(core.ctx, { name: 'b', type: 'service' })
         await verifyKey(core.ctx, { key: secret })
         expect(core.ctx.validation.cache.find(hashKeyBase64(secret))).to.not.equal(undefined)
         await revokeKey(core.ctx, { id: key.id })
         await core.ctx.bus.drain()
         expect(core.ctx.validation.cache.find(hashKeyBase64(secret))).to.equal(undefined)
-        await until('the message', () => heard.length > 0)
-        expect(JSON.parse(heard[0]!)).to.deep.equal({ keyId: key.id })
+        await until('the notification', () => heard.length > 0)
+        expect(heard).to.deep.equal([key.id])
       } finally {
+        await listening.unlisten()
         await off()
         await core.close()
       }
     })
 
-    it('given no Redis configured, then a blacklist change publishes nothing and throws nothing', async () => {
+    it('given a lockout, then it is announced on the lockout NOTIFY channel', async () => {
+      const core = bare()
+      const off = broadcastChanges(core.ctx)
+      const heard: string[] = []
+      const listening = await sql.listen(PG_CHANNELS.lockout, (m) => void heard.push(m))
+      try {
+        core.ctx.bus.emit({ type: 'ip.locked_out', ip: '203.0.113.8', attempts: 5, retryAfterSeconds: 900, at: new Date().toISOString() })
+        await core.ctx.bus.drain()
+        await until('the notification', () => heard.length > 0)
+        expect(JSON.parse(heard[0]!)).to.deep.equal({ ip: '203.0.113.8', retryAfterSeconds: 900 })
+      } finally {
+        await listening.unlisten()
+        await off()
+        await core.close()
+      }
+    })
+
+    it('given no Redis configured, then a blacklist change goes through without error', async () => {
       const core = bare({ REDIS_URL: '' }, false)
       const off = broadcastChanges(core.ctx)
       try {
@@ -178,12 +195,14 @@ describe('side effects (each module on its own, real PostgreSQL and Redis)', fun
   })
 
   describe('anomaly responses', () => {
-    it('given a detection, then it is published on the alert channel and kept as per-key state', async () => {
+    it('given a detection, then it goes out on the Redis alert channel and over NOTIFY, and is kept as per-key state', async () => {
       const core = bare()
       const off = alertsOnAnomaly(core.ctx)
       try {
         const heard: string[] = []
-        await subscriber.subscribe(names.alerts, (m) => void heard.push(m))
+        await subscriber.subscribe(redisAlertChannel(prefix), (m) => void heard.push(m))
+        const notified: string[] = []
+        const listening = await sql.listen(PG_CHANNELS.alerts, (m) => void notified.push(m))
         const alert = alertFor('key_00000000000000a1', 'high')
         core.ctx.bus.emit({ type: 'anomaly.detected', alert, created: true, at: alert.detectedAt })
         await core.ctx.bus.drain()
@@ -195,6 +214,9 @@ describe('side effects (each module on its own, real PostgreSQL and Redis)', fun
           return v
         })
         expect(JSON.parse(state!)).to.deep.equal(alert)
+        await until('the NOTIFY', () => notified.length > 0)
+        expect(JSON.parse(notified[0]!)).to.deep.equal(alert)
+        await listening.unlisten()
       } finally {
         await off()
         await core.close()
@@ -251,6 +273,7 @@ describe('side effects (each module on its own, real PostgreSQL and Redis)', fun
       expect(verifyKeyInMemory(core.ctx, { key: secret, ip: '198.51.100.5' }), 'not live yet').to.equal(undefined)
       const off = await mirrorValidationState(core.ctx)
       expect(core.ctx.validation.longRunning).to.equal(true)
+      await verifyKey(core.ctx, { key: secret, ip: '192.0.2.1' }) // the cache starts afresh when the mirrors do
       expect(verifyKeyInMemory(core.ctx, { key: secret, ip: '198.51.100.5' })).to.deep.equal({ valid: false, code: 'BLACKLISTED' })
       expect(verifyKeyInMemory(core.ctx, { key: secret, ip: '192.0.2.1' })).to.include({ valid: true })
       await off()
@@ -259,18 +282,43 @@ describe('side effects (each module on its own, real PostgreSQL and Redis)', fun
       await core.close()
     })
 
-    it('given the mirrors service, then a lockout another process publishes is applied from memory', async () => {
+    it('given the mirrors service, then a lockout another process announces is applied from memory, and a revoke made elsewhere drops the key', async () => {
       const core = bare()
       const off = await mirrorValidationState(core.ctx)
       try {
-        const { secret } = await createKey(core.ctx, { name: 'l', type: 'service' })
+        const { secret, key } = await createKey(core.ctx, { name: 'l', type: 'service' })
         await verifyKey(core.ctx, { key: secret, ip: '203.0.113.9' })
-        const publisher = subscriber.duplicate()
-        await publisher.connect()
-        await publisher.publish(names.lockout, JSON.stringify({ ip: '203.0.113.9', retryAfterSeconds: 60 }))
-        await publisher.close()
+        await sql`select pg_notify(${PG_CHANNELS.lockout}, ${JSON.stringify({ ip: '203.0.113.9', retryAfterSeconds: 60 })})`
         await until('the lockout', () => verifyKeyInMemory(core.ctx, { key: secret, ip: '203.0.113.9' })?.valid === false)
         expect(verifyKeyInMemory(core.ctx, { key: secret, ip: '203.0.113.9' })).to.deep.include({ valid: false, code: 'RATE_LIMITED' })
+        expect(verifyKeyInMemory(core.ctx, { key: secret, ip: '192.0.2.9' })).to.include({ valid: true })
+        await sql`update api_keys set revoked_at = now() where key_id = ${key.id}` // another process, plain SQL even
+        await until('the invalidation', () => verifyKeyInMemory(core.ctx, { key: secret, ip: '192.0.2.9' }) === undefined)
+        expect(await verifyKey(core.ctx, { key: secret, ip: '192.0.2.9' })).to.deep.equal({ valid: false, code: 'REVOKED' })
+      } finally {
+        await off()
+        await core.close()
+      }
+    })
+
+    it('given the mirrors service, when its LISTEN connection is killed, then cached keys are re-read until it is back, and the cache starts afresh then', async () => {
+      const core = bare()
+      const off = await mirrorValidationState(core.ctx)
+      try {
+        const { secret, key } = await createKey(core.ctx, { name: 'x', type: 'service' })
+        await verifyKey(core.ctx, { key: secret, ip: '192.0.2.10' })
+        expect(verifyKeyInMemory(core.ctx, { key: secret, ip: '192.0.2.10' })).to.include({ valid: true })
+        await sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query ilike 'listen%'`
+        await until('the listener to drop', () => !core.ctx.validation.longRunning)
+        // Revoked with the trigger's NOTIFY switched off: only a re-read can see it.
+        await sql.begin(async (tx) => {
+          await tx`alter table api_keys disable trigger api_keys_notify_changed`
+          await tx`update api_keys set revoked_at = now() where key_id = ${key.id}`
+          await tx`alter table api_keys enable trigger api_keys_notify_changed`
+        })
+        expect(await verifyKey(core.ctx, { key: secret, ip: '192.0.2.10' })).to.deep.equal({ valid: false, code: 'REVOKED' })
+        await until('the listener to come back', () => core.ctx.validation.longRunning)
+        expect(core.ctx.validation.cache.find(hashKeyBase64(secret))).to.equal(undefined)
       } finally {
         await off()
         await core.close()

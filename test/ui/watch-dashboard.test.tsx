@@ -39,13 +39,13 @@ function mount(ctx: CoreContext) {
     await p
     await watch?.refresh()
   }
-  const model = new WatchModel(`${prefix}anomaly:alerts`, {
+  const model = new WatchModel(ctx.config.redisUrl ? { channel: `${prefix}anomaly:alerts`, via: 'Redis' } : { channel: 'momentry_alerts', via: 'PostgreSQL' }, {
     acknowledge: (id) => after(acknowledgeAnomaly(ctx, id)),
     resolve: (id) => after(resolveAnomaly(ctx, id)),
     disableKey: (keyId, id) => after(disableKey(ctx, { id: keyId, reason: `watch ${id}` })),
     quit: () => void (quit = true),
   })
-  watch = startWatch(ctx, { onAlert: (a) => model.alert(a), onRedis: (s, d) => model.redis(s, d), onPostgres: (s, d) => model.postgres(s, d), onSnapshot: (s) => model.snapshot(s) }, { intervalMs: 300, redisRetryMs: 200 })
+  watch = startWatch(ctx, { onAlert: (a) => model.alert(a), onFeed: (s, d) => model.feed(s, d), onPostgres: (s, d) => model.postgres(s, d), onSnapshot: (s) => model.snapshot(s) }, { intervalMs: 300, feedRetryMs: 200 })
   const ui = render(<Dashboard model={model} width={120} height={40} colour={false} />)
   const frame = () => strip(ui.lastFrame())
   return {
@@ -178,17 +178,18 @@ describe('watch dashboard (ink, real PostgreSQL and Redis)', function () {
     }
   })
 
-  it('given no REDIS_URL, then it says live alerts need it, lists lockouts from PostgreSQL and shows new anomalies by polling it', async () => {
+  it('given no REDIS_URL, then alerts come live over PostgreSQL NOTIFY, and lockouts are listed from PostgreSQL', async () => {
     const local = redisTestContext(sql, { env: { REDIS_URL: '' } })
     const keys = await seed(local.ctx)
     await sql`insert into ip_failures (ip, attempts, window_ends) values ('198.51.100.77', ${local.ctx.config.rateLimit.maxAttempts}, now() + interval '10 minutes')`
     const d = mount(local.ctx)
     try {
-      await d.seen('Redis ● off (live alerts need REDIS_URL)')
+      await d.seen('alerts via PostgreSQL ● live')
       await d.seen('Locked-out IPs: 1')
       await d.seen('198.51.100.77')
-      await upsertAnomaly(sql, 'anm_000000000000000b', keys.billing, { type: 'unusual_time', severity: 'high', observed: 1, threshold: 0, windowSeconds: 3600, details: {} }, new Date())
-      await until('polled alert', () => /HIGH\s+unusual_time\s+open/.test(d.frame()))
+      const alert = { id: 'anm_000000000000000b', keyId: keys.billing, keyName: 'notified-live', type: 'unusual_time', severity: 'high', observed: 1, threshold: 0, windowSeconds: 3600, detectedAt: new Date().toISOString() }
+      await sql`select pg_notify('momentry_alerts', ${JSON.stringify(alert)})`
+      await until('the live alert', () => /HIGH\s+unusual_time/.test(d.frame()) && d.frame().includes('notified-live'))
     } finally {
       await d.close()
       await local.close()
@@ -207,11 +208,11 @@ describe('watch dashboard (ink, real PostgreSQL and Redis)', function () {
       const local = redisTestContext(sql, { env: { REDIS_URL: `redis://127.0.0.1:${port}` } })
       const d = mount(local.ctx)
       try {
-        await d.seen('Redis ● down')
+        await d.seen('alerts via Redis ● down')
         startRedis()
-        await d.seen('Redis ● live', 10_000)
+        await d.seen('alerts via Redis ● live', 10_000)
         redis!.kill('SIGKILL')
-        await until(() => `Redis to drop; frame:\n${d.frame()}`, () => /Redis ● (reconnecting|down)/.test(d.frame()), 10_000)
+        await until(() => `Redis to drop; frame:\n${d.frame()}`, () => /alerts via Redis ● (reconnecting|down)/.test(d.frame()), 10_000)
         startRedis()
         await d.seen('(reconnected ', 10_000)
         const client = createClient({ url: `redis://127.0.0.1:${port}` })

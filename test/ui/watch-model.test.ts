@@ -51,7 +51,7 @@ describe('watch model (feed rules, keys)', () => {
   })
 
   it(`given a burst of 1,000 alerts, then the feed holds the newest ${MAX_ALERTS}, newest first`, async () => {
-    const model = new WatchModel('c', actions(), 0)
+    const model = new WatchModel({ channel: 'c', via: 'Redis' }, actions(), 0)
     for (let i = 0; i < 1000; i++) model.alert(alert(i, { detectedAt: new Date(Date.UTC(2026, 10, 22, 5, 0, 0, i)).toISOString() }))
     const s = model.getState()
     expect(s.received).to.equal(1000)
@@ -72,7 +72,7 @@ describe('watch model (feed rules, keys)', () => {
 
   it('given key presses, then a/r act on the selected alert, d asks first, f cycles the filter, q quits', async () => {
     const a = actions()
-    const model = new WatchModel('c', a, 0)
+    const model = new WatchModel({ channel: 'c', via: 'Redis' }, a, 0)
     model.alert(alert(1, { severity: 'low' }))
     model.alert(alert(2, { severity: 'critical' }))
     model.key('', { downArrow: true })
@@ -104,7 +104,7 @@ describe('watch model (feed rules, keys)', () => {
   })
 
   it('given pause, then alerts are held (bounded) and merged on resume', () => {
-    const model = new WatchModel('c', actions(), 0)
+    const model = new WatchModel({ channel: 'c', via: 'Redis' }, actions(), 0)
     model.alert(alert(1))
     model.key('p')
     for (let i = 2; i < 400; i++) model.alert(alert(i, { detectedAt: new Date(Date.UTC(2026, 10, 22, 6, 0, 0, i)).toISOString() }))
@@ -117,7 +117,7 @@ describe('watch model (feed rules, keys)', () => {
   })
 
   it('given the failing action, then its one-line message is shown and the model is usable again', async () => {
-    const model = new WatchModel('c', { ...actions(), acknowledge: async () => Promise.reject(Object.assign(new Error('x'), { line: 'anomaly anm_1 is already resolved' })) }, 0)
+    const model = new WatchModel({ channel: 'c', via: 'Redis' }, { ...actions(), acknowledge: async () => Promise.reject(Object.assign(new Error('x'), { line: 'anomaly anm_1 is already resolved' })) }, 0)
     model.alert(alert(1))
     model.key('a')
     await settle()

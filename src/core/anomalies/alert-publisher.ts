@@ -1,4 +1,4 @@
-import { channels } from '../channels.js'
+import { PG_CHANNELS, redisAlertChannel } from '../channels.js'
 import type { CoreContext } from '../context.js'
 import type { Disposer } from '../events.js'
 
@@ -6,20 +6,22 @@ import type { Disposer } from '../events.js'
 const STATE_TTL_SECONDS = 86_400
 
 /**
- * Side effect: every detection goes out as JSON on the alert channel
- * (`<prefix>anomaly:alerts`, SPEC §6) and into the per-key state hash
- * `<prefix>anomaly:state:<keyId>` (one field per type), for dashboards. Needs Redis; without
- * it the alert is only in PostgreSQL (and webhooks), and `watch` polls for it.
+ * Side effect: every detection goes out as JSON — over PostgreSQL NOTIFY (`momentry_alerts`)
+ * in every mode, so `watch` is live without Redis; and, with Redis, on the alert channel
+ * (`<prefix>anomaly:alerts`, the SPEC §6 contract) and into the per-key state hash
+ * `<prefix>anomaly:state:<keyId>` (one field per type), for dashboards.
  */
 export function alertsOnAnomaly(ctx: CoreContext): Disposer {
-  const channel = channels(ctx.config.redisPrefix).alerts
+  const channel = redisAlertChannel(ctx.config.redisPrefix)
   const off = ctx.bus.on('anomaly.detected', async ({ alert }) => {
+    const message = JSON.stringify(alert)
+    await ctx.sql`select pg_notify(${PG_CHANNELS.alerts}, ${message})`.catch((e: Error) => ctx.log.warn(`alert NOTIFY failed: ${e.message}`))
     if (!ctx.config.redisUrl) return
     const redis = await ctx.redis().catch(() => undefined)
     if (!redis?.isReady) return
     const state = `${ctx.config.redisPrefix}anomaly:state:${alert.keyId}`
-    await redis.publish(channel, JSON.stringify(alert))
-    await redis.multi().hSet(state, alert.type, JSON.stringify(alert)).expire(state, STATE_TTL_SECONDS).exec()
+    await redis.publish(channel, message)
+    await redis.multi().hSet(state, alert.type, message).expire(state, STATE_TTL_SECONDS).exec()
   })
   return async () => off()
 }

@@ -71,12 +71,14 @@ export class KeyCache {
   }
 
   /**
-   * The entry, loading it (once, however many callers wait) on a miss. Undefined when the
-   * key kept changing while it was read: the caller reads it uncached.
+   * The entry, loading it (once, however many callers wait) on a miss, or always with
+   * `fresh`. Undefined when the key kept changing while it was read: the caller reads it uncached.
    */
-  lookup(hash: string): Promise<CachedLookup | undefined> {
+  lookup(hash: string, options: { fresh?: boolean } = {}): Promise<CachedLookup | undefined> {
     const hit = this.peek(hash)
-    if (hit) return Promise.resolve(hit)
+    // `fresh`: a found key is read again (the caller cannot trust what it remembers); a
+    // remembered miss still counts.
+    if (hit && !(options.fresh && hit.record)) return Promise.resolve(hit)
     this.misses++
     let read = this.inflight.get(hash)
     if (!read) {

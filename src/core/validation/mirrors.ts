@@ -1,32 +1,35 @@
 import { parseNetwork } from '../blacklist/ip.js'
 import { activeEntries } from '../blacklist/repo.js'
-import { blacklistMessage, channels, invalidateMessage, lockoutMessage } from '../channels.js'
+import { keyChangedMessage, lockoutMessage, PG_CHANNELS } from '../channels.js'
 import type { CoreContext } from '../context.js'
+import { listenTo } from '../db/listener.js'
+import { classifyPostgresError } from '../db/connect.js'
+import { ConnectionError } from '../errors.js'
 import type { Disposer } from '../events.js'
-import type { Redis } from '../redis.js'
 import { pruneFailures } from './failure-repo.js'
 import { listLockedOutIps } from './locked-out.js'
 
-/** How often the mirrors are re-read even without a message. */
+/** How often the mirrors are re-read even without a notification. */
 const REFRESH_MS = 30_000
-/** How often Redis is tried again when it was unreachable at start. */
+/** How often a configured Redis that was unreachable at start is tried again (failure counting moves there). */
 const REDIS_RETRY_MS = 5_000
 
 /**
- * Side effect of a long-running process: load the blacklist and the locked-out IPs into
- * `ctx.validation`, keep them fresh — messages from other processes on Redis pub/sub, this
- * process's own blacklist changes, a re-read every 30 s and at the next blacklist expiry —
- * and only then let validation decide from memory. After the subscription reconnects (or
- * Redis comes up later than the process), whatever was published meanwhile is lost: the key
- * cache starts afresh and the mirrors are reloaded.
+ * Side effect of a long-running process: keep `ctx.validation` in step with every other
+ * process, over PostgreSQL LISTEN/NOTIFY in every mode (Redis or not). Key changes drop the
+ * key from the cache and blacklist changes reload the blacklist the moment they commit
+ * (triggers send them from the changing transaction); lockouts arrive from the process that
+ * counted them. Only once the blacklist and the lockouts are loaded does validation decide
+ * from memory. While the LISTEN connection is down nothing can be heard, so the cache's
+ * positive entries are re-read and the mirrors are not used; when it is back the cache
+ * starts afresh and the mirrors are reloaded. Re-read every 30 s and at the next blacklist
+ * expiry all the same.
  */
 export async function mirrorValidationState(ctx: CoreContext): Promise<Disposer> {
   const state = ctx.validation
-  const names = channels(ctx.config.redisPrefix)
   const withRedis = Boolean(ctx.config.redisUrl)
-  let subscriber: Redis | undefined
   let expiryTimer: NodeJS.Timeout | undefined
-  let retryTimer: NodeJS.Timeout | undefined
+  let redisTimer: NodeJS.Timeout | undefined
   let stopped = false
 
   const reloadBlacklist = async () => {
@@ -42,92 +45,92 @@ export async function mirrorValidationState(ctx: CoreContext): Promise<Disposer>
       expiryTimer.unref()
     }
   }
-  const warnBlacklist = (e: Error) => ctx.log.warn(`blacklist reload failed: ${e.message}`)
+  const warn = (what: string) => (e: Error) => ctx.log.warn(`${what}: ${e.message}`)
 
   /** Lockouts set elsewhere: the limiter's Redis keys, or PostgreSQL without Redis. */
   const loadLockouts = async () => {
     for (const l of (await listLockedOutIps(ctx)) ?? []) state.lockOut(l.ip, l.retryAfterSeconds)
   }
 
-  const onMessage = (channel: string, message: string) => {
+  let synced: Promise<void> = Promise.resolve()
+  /** Start afresh: what was sent while nobody listened is lost. */
+  const resync = () =>
+    (synced = (async () => {
+      state.cache.clear()
+      await reloadBlacklist()
+      await loadLockouts()
+      if (stopped) return
+      state.setTrusted(true)
+      state.setLive(true)
+    })())
+
+  const onNotify = (channel: string, payload: string) => {
     try {
-      const data: unknown = JSON.parse(message)
-      if (channel === names.invalidate) state.cache.invalidateKey(invalidateMessage.parse(data).keyId)
-      else if (channel === names.blacklist) {
-        blacklistMessage.parse(data)
-        void reloadBlacklist().catch(warnBlacklist)
-      } else if (channel === names.lockout) {
-        const m = lockoutMessage.parse(data)
+      if (channel === PG_CHANNELS.keyChanged) state.cache.invalidateKey(keyChangedMessage.parse(payload))
+      else if (channel === PG_CHANNELS.blacklistChanged) void reloadBlacklist().catch(warn('blacklist reload failed'))
+      else if (channel === PG_CHANNELS.lockout) {
+        const m = lockoutMessage.parse(JSON.parse(payload))
         state.lockOut(m.ip, m.retryAfterSeconds)
       }
     } catch {
-      ctx.log.warn(`ignored a malformed message on ${channel}`)
+      ctx.log.warn(`ignored a malformed notification on ${channel}`)
     }
   }
 
-  const resync = () => {
-    state.cache.clear()
-    ctx.log.info('Redis subscription restored: key cache cleared, blacklist and lockouts reloaded')
-    void reloadBlacklist().catch(warnBlacklist)
-    void loadLockouts().catch((e: Error) => ctx.log.warn(`lockout reload failed: ${e.message}`))
+  let lastDown: unknown
+  /** Until the first listen succeeded, a failure is the start's error, not a warning. */
+  let listenerStarted = false
+  const listener = await listenTo(ctx.sql, [PG_CHANNELS.keyChanged, PG_CHANNELS.blacklistChanged, PG_CHANNELS.lockout], {
+    onNotify,
+    onUp: (reconnected) => {
+      void resync().catch(warn('reloading the blacklist and lockouts failed'))
+      if (reconnected) ctx.log.info('PostgreSQL LISTEN connection restored: key cache cleared, blacklist and lockouts reloaded')
+    },
+    onDown: (reason, error) => {
+      lastDown = error ?? new Error(reason)
+      state.setLive(false)
+      state.setTrusted(false)
+      if (listenerStarted) ctx.log.warn(`cannot hear other processes' changes (${reason}): cached keys are re-read from PostgreSQL until the LISTEN connection is back`)
+    },
+  })
+  if (!listener.up) {
+    await listener.close()
+    throw classifyPostgresError(lastDown) ?? new ConnectionError(`cannot LISTEN on PostgreSQL (${(lastDown as Error).message})`, 'Check that PostgreSQL is running and reachable, then run `momentry doctor`')
   }
-
-  const listen = async (redis: Redis) => {
-    await loadLockouts()
-    const sub = redis.duplicate()
-    sub.on('error', () => {})
-    let connectedOnce = false
-    sub.on('ready', () => {
-      if (connectedOnce) resync()
-      connectedOnce = true
-    })
-    await sub.connect()
-    subscriber = sub
-    await sub.subscribe([names.invalidate, names.blacklist, names.lockout], (message, channel) => onMessage(channel, message))
-  }
-
-  /** Redis was unreachable at start: keep trying; once it answers, failures are counted there again. */
-  const retryRedis = () => {
-    retryTimer = setTimeout(() => {
-      void (async () => {
-        const redis = await ctx.redis().catch(() => undefined)
-        if (stopped) return
-        if (!redis) return retryRedis()
-        try {
-          state.resetCounting()
-          state.cache.clear()
-          await listen(redis)
-          await reloadBlacklist()
-          ctx.log.info('Redis is reachable: cross-process invalidation and shared lockout are on')
-        } catch (error) {
-          ctx.log.warn(`Redis: ${(error as Error).message}; retrying`)
-          retryRedis()
-        }
-      })()
-    }, REDIS_RETRY_MS)
-    retryTimer.unref()
-  }
-
-  await reloadBlacklist()
-  const refresh = setInterval(() => {
-    state.sweepLockouts()
-    // Without Redis, lockouts by other processes reach this one by reading them again.
-    if (!withRedis) void loadLockouts().then(() => pruneFailures(ctx.sql)).catch((e: Error) => ctx.log.warn(`lockout refresh failed: ${e.message}`))
-    void reloadBlacklist().catch((e: Error) => ctx.log.warn(`blacklist refresh failed: ${e.message}`))
-  }, REFRESH_MS)
-  refresh.unref()
-  // This process's own blacklist changes reach its mirror at once (others hear them on Redis).
+  await synced
+  listenerStarted = true
+  // This process's own blacklist changes reach its mirror before the change's caller goes on
+  // (its NOTIFY comes a moment later and reloads once more).
   const offBlacklist = ctx.bus.on('blacklist.changed', () => reloadBlacklist())
 
-  const redis = await ctx.redis().catch((error: Error) => {
-    ctx.log.warn(`Redis is unavailable (${error.message}): no cross-process invalidation until it is back (retrying every ${REDIS_RETRY_MS / 1000} s)`)
-    return undefined
-  })
-  if (!withRedis) await loadLockouts()
-  if (redis) await listen(redis)
-  // Answering from the mirrors starts only once they are loaded.
-  state.setLive(true)
-  if (!redis && withRedis) retryRedis()
+  const refresh = setInterval(() => {
+    state.sweepLockouts()
+    // Without Redis, lockouts are counted in PostgreSQL: re-read them (and drop old windows).
+    if (!withRedis) void loadLockouts().then(() => pruneFailures(ctx.sql)).catch(warn('lockout refresh failed'))
+    void reloadBlacklist().catch(warn('blacklist refresh failed'))
+  }, REFRESH_MS)
+  refresh.unref()
+
+  // A configured Redis that is away at start: failures are counted in this process's memory
+  // meanwhile; once it answers, counting moves back to it.
+  const tryRedis = () => {
+    redisTimer = setTimeout(() => {
+      void ctx.redis().then(
+        (redis) => {
+          if (stopped) return
+          if (!redis?.isReady) return tryRedis()
+          state.resetCounting()
+          ctx.log.info('Redis is reachable: failed attempts are counted there again')
+        },
+        () => !stopped && tryRedis(),
+      )
+    }, REDIS_RETRY_MS)
+    redisTimer.unref()
+  }
+  if (withRedis && !(await ctx.redis().catch(() => undefined))?.isReady) {
+    ctx.log.warn(`Redis is unavailable: failed attempts are counted in this process until it is back (retrying every ${REDIS_RETRY_MS / 1000} s)`)
+    tryRedis()
+  }
 
   return async () => {
     stopped = true
@@ -135,9 +138,7 @@ export async function mirrorValidationState(ctx: CoreContext): Promise<Disposer>
     offBlacklist()
     clearInterval(refresh)
     clearTimeout(expiryTimer)
-    clearTimeout(retryTimer)
-    const sub = subscriber
-    subscriber = undefined
-    if (sub) await sub.close().catch(() => sub.destroy())
+    clearTimeout(redisTimer)
+    await listener.close()
   }
 }

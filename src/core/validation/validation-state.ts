@@ -47,6 +47,8 @@ export class ValidationState {
   private readonly blacklistMemo = new Map<string, boolean>()
   private readonly lockedUntil = new Map<string, number>()
   private live = false
+  /** False while a long-running process cannot hear other processes' changes: cached keys are re-read. */
+  private trusted = true
 
   constructor(private readonly deps: ValidationDeps) {
     this.cache = new KeyCache({
@@ -75,14 +77,15 @@ export class ValidationState {
     return found && timingSafeEqual(found.keyHash, computed) ? found.record : undefined
   }
 
-  /** The key for a hash if it is in memory right now (no I/O), else undefined. */
+  /** The key for a hash if it is in memory right now and can be trusted (no I/O), else undefined. */
   peek(hash: string): CachedLookup | undefined {
-    return this.cache.peek(hash)
+    const hit = this.cache.peek(hash)
+    return hit && (this.trusted || !hit.record) ? hit : undefined
   }
 
-  /** The key for a hash: from memory when cached, else one shared database read. */
+  /** The key for a hash: from memory when cached (and trusted), else one shared database read. */
   async lookup(hash: string): Promise<CachedLookup> {
-    return (await this.cache.lookup(hash)) ?? { record: (await this.load(hash)) ?? null }
+    return (await this.cache.lookup(hash, { fresh: !this.trusted })) ?? { record: (await this.load(hash)) ?? null }
   }
 
   private lockout(): Promise<Lockout> {
@@ -172,5 +175,10 @@ export class ValidationState {
   /** Start (or stop) deciding from the mirrors; call only once they are loaded. */
   setLive(live: boolean): void {
     this.live = live
+  }
+
+  /** Trust the cache's found keys (true), or re-read each from PostgreSQL (while changes cannot be heard). */
+  setTrusted(trusted: boolean): void {
+    this.trusted = trusted
   }
 }

@@ -1,6 +1,6 @@
 import type { CoreContext } from '../context.js'
 import type { AnomalyAlert } from '../anomalies/anomaly-view.js'
-import type { RedisFeedState } from './alert-feed.js'
+import type { FeedState } from './alert-feed.js'
 import { openAlertFeed } from './alert-feed.js'
 import type { DashboardSnapshot, WatchAlert } from './dashboard.js'
 import { loadDashboard, toWatchAlert } from './dashboard.js'
@@ -9,36 +9,39 @@ import { anomaliesSeenSince } from './repo.js'
 export type PostgresState = 'connecting' | 'live' | 'down'
 
 export interface WatchHandlers {
-  /** A live alert from Redis, or — while Redis is off or down — one found by polling PostgreSQL. */
-  onAlert(alert: AnomalyAlert | WatchAlert, source: 'redis' | 'poll'): void
-  onRedis(state: RedisFeedState, detail?: string): void
+  /** A live alert (Redis or NOTIFY), or — while the feed is down — one found by polling PostgreSQL. */
+  onAlert(alert: AnomalyAlert | WatchAlert, source: 'live' | 'poll'): void
+  /** The live feed's state (`watch.via` says where it comes from). */
+  onFeed(state: FeedState, detail?: string): void
   onPostgres(state: PostgresState, detail?: string): void
   /** Only asked for by the dashboard; line mode needs just the alerts. */
   onSnapshot?(snapshot: DashboardSnapshot): void
 }
 
 export interface WatchOptions {
-  /** How often to refresh from PostgreSQL (and poll for alerts without Redis). */
+  /** How often to refresh from PostgreSQL (and poll for alerts while the live feed is down). */
   intervalMs?: number
-  redisRetryMs?: number
+  /** How often the live feed's connection is tried again. */
+  feedRetryMs?: number
 }
 
 export interface Watch {
   readonly channel: string
+  readonly via: 'Redis' | 'PostgreSQL'
   /** Refresh from PostgreSQL now (after an action, say). */
   refresh(): Promise<void>
   close(): Promise<void>
 }
 
 /**
- * The engine behind `momentry watch`: live alerts from the Redis channel, a periodic
- * refresh from PostgreSQL, and — without Redis — a polling feed of anomalies seen since
- * the last look, so that the screen is never blank. Connection changes are reported as
- * they happen; both connections recover by themselves.
+ * The engine behind `momentry watch`: live alerts (the Redis channel, or PostgreSQL NOTIFY
+ * without Redis), a periodic refresh from PostgreSQL, and — while the live feed is down — a
+ * polling feed of anomalies seen since the last look, so that nothing is missed. Connection
+ * changes are reported as they happen; both connections recover by themselves.
  */
 export function startWatch(ctx: CoreContext, handlers: WatchHandlers, options: WatchOptions = {}): Watch {
   const intervalMs = options.intervalMs ?? 5000
-  let redisState: RedisFeedState = 'connecting'
+  let feedState: FeedState = 'connecting'
   let postgresState: PostgresState = 'connecting'
   let cursor = ctx.clock.now()
   let closed = false
@@ -49,16 +52,16 @@ export function startWatch(ctx: CoreContext, handlers: WatchHandlers, options: W
     ctx,
     {
       onAlert(alert) {
-        handlers.onAlert(alert, 'redis')
+        handlers.onAlert(alert, 'live')
         // A burst of alerts asks for one refresh, not one per alert.
         if (handlers.onSnapshot && !soon) soon = setTimeout(() => void tick().finally(() => (soon = undefined)), 1000)
       },
       onState(state, detail) {
-        redisState = state
-        handlers.onRedis(state, detail)
+        feedState = state
+        handlers.onFeed(state, detail)
       },
     },
-    { retryMs: options.redisRetryMs },
+    { retryMs: options.feedRetryMs },
   )
 
   const setPostgres = (state: PostgresState, detail?: string) => {
@@ -70,7 +73,7 @@ export function startWatch(ctx: CoreContext, handlers: WatchHandlers, options: W
   const round = async () => {
     const startedAt = ctx.clock.now()
     try {
-      if (redisState === 'live') cursor = startedAt
+      if (feedState === 'live') cursor = startedAt
       else {
         for (const a of await anomaliesSeenSince(ctx.sql, cursor, 500)) {
           handlers.onAlert(toWatchAlert(a), 'poll')
@@ -94,6 +97,7 @@ export function startWatch(ctx: CoreContext, handlers: WatchHandlers, options: W
 
   return {
     channel: feed.channel,
+    via: feed.via,
     async refresh() {
       await running
       await tick()

@@ -67,7 +67,7 @@ function Header({ state, c, shown }: { state: WatchState; c: Paint; shown: numbe
         {'  '}
         <Status label="PostgreSQL" conn={state.postgres} c={c} />
         {'  '}
-        <Status label="Redis" conn={state.redis} c={c} />
+        <Status label={`alerts via ${state.via}`} conn={state.feed} c={c} />
         {'  '}
         <Text dimColor>
           alerts {state.received} · shown {shown} · filter {state.filter === 'low' ? 'all' : `≥ ${state.filter}`}
@@ -79,7 +79,7 @@ function Header({ state, c, shown }: { state: WatchState; c: Paint; shown: numbe
 }
 
 function Status({ label, conn, c }: { label: string; conn: Connection<string>; c: Paint }) {
-  const text = conn.state === 'off' ? 'off (live alerts need REDIS_URL)' : conn.state
+  const text = conn.state
   return (
     <Text>
       {label} <Text color={c(STATE_COLOUR[conn.state])}>● {text}</Text>
@@ -104,9 +104,9 @@ function Feed({ alerts, selectedId, rows, width, c, state }: { alerts: WatchAler
   const start = Math.max(0, Math.min(at - Math.floor(rows / 2), alerts.length - rows))
   const window = alerts.slice(start, start + Math.max(0, rows))
   const empty =
-    state.redis.state === 'off'
-      ? 'No alerts. Live alerts need REDIS_URL; polling PostgreSQL for new anomalies.'
-      : 'No alerts yet. New anomalies appear here the moment they are detected.'
+    state.feed.state === 'live'
+      ? 'No alerts yet. New anomalies appear here the moment they are detected.'
+      : `No alerts yet. The live feed (${state.via}) is ${state.feed.state}: polling PostgreSQL for new anomalies meanwhile.`
   return (
     <Panel title={`Alerts, newest first${alerts.length > rows ? ` (${start + 1}–${start + window.length} of ${alerts.length})` : ''}`} width={width} grow>
       {window.length === 0 ? <Text dimColor>{empty}</Text> : null}

@@ -1,5 +1,5 @@
 import { SEVERITIES } from '../../core/anomalies/anomaly-view.js'
-import type { RedisFeedState } from '../../core/watch/alert-feed.js'
+import type { FeedState } from '../../core/watch/alert-feed.js'
 import type { AnomalyAlert } from '../../core/anomalies/anomaly-view.js'
 import type { DashboardSnapshot, WatchAlert } from '../../core/watch/dashboard.js'
 import type { PostgresState } from '../../core/watch/watch.js'
@@ -20,11 +20,13 @@ export interface Connection<S extends string> {
 
 export interface WatchState {
   channel: string
+  /** Where live alerts come from. */
+  via: 'Redis' | 'PostgreSQL'
   alerts: WatchAlert[]
   snapshot?: DashboardSnapshot
-  redis: Connection<RedisFeedState>
+  feed: Connection<FeedState>
   postgres: Connection<PostgresState>
-  /** Alerts received since start (Redis or polling), including repeats. */
+  /** Alerts received since start (live or polled), including repeats. */
   received: number
   filter: SeverityFilter
   paused: boolean
@@ -70,14 +72,15 @@ export class WatchModel {
   private timer?: NodeJS.Timeout
 
   constructor(
-    channel: string,
+    feed: { channel: string; via: 'Redis' | 'PostgreSQL' },
     private readonly actions: WatchActions,
     private readonly notifyMs = 50,
   ) {
     this.state = {
-      channel,
+      channel: feed.channel,
+      via: feed.via,
       alerts: [],
-      redis: { state: 'connecting' },
+      feed: { state: 'connecting' },
       postgres: { state: 'connecting' },
       received: 0,
       filter: 'low',
@@ -123,8 +126,8 @@ export class WatchModel {
     this.set({ snapshot, alerts: reconcile(this.state.alerts, snapshot) })
   }
 
-  redis(state: RedisFeedState, detail?: string): void {
-    this.set({ redis: nextConnection(this.state.redis, state, detail, 'live', ['down', 'reconnecting']) })
+  feed(state: FeedState, detail?: string): void {
+    this.set({ feed: nextConnection(this.state.feed, state, detail, 'live', ['down', 'reconnecting']) })
   }
 
   postgres(state: PostgresState, detail?: string): void {

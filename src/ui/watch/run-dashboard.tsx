@@ -2,6 +2,7 @@ import type { CoreContext } from '../../core/context.js'
 import { disableKey } from '../../core/api-keys/change-key-state.js'
 import { acknowledgeAnomaly, resolveAnomaly } from '../../core/anomalies/handle-anomaly.js'
 import type { Logger } from '../../core/log.js'
+import { alertSource } from '../../core/watch/alert-feed.js'
 import { startWatch } from '../../core/watch/watch.js'
 import { Dashboard } from './dashboard.js'
 import { WatchModel } from './model.js'
@@ -26,7 +27,7 @@ export async function runDashboard(ctx: CoreContext, options: { intervalMs: numb
     await watch?.refresh()
     return result
   }
-  const model = new WatchModel(`${ctx.config.redisPrefix}anomaly:alerts`, {
+  const model = new WatchModel(alertSource(ctx.config), {
     acknowledge: (id) => afterAction(acknowledgeAnomaly(ctx, id)),
     resolve: (id) => afterAction(resolveAnomaly(ctx, id, { note: 'resolved in momentry watch' })),
     disableKey: (keyId, anomalyId) => afterAction(disableKey(ctx, { id: keyId, reason: `disabled in momentry watch (anomaly ${anomalyId})` })),
@@ -37,7 +38,7 @@ export async function runDashboard(ctx: CoreContext, options: { intervalMs: numb
     ctx,
     {
       onAlert: (a) => model.alert(a),
-      onRedis: (s, d) => model.redis(s, d),
+      onFeed: (s, d) => model.feed(s, d),
       onPostgres: (s, d) => model.postgres(s, d),
       onSnapshot: (s) => model.snapshot(s),
     },

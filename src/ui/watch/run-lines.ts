@@ -1,4 +1,5 @@
 import type { CoreContext } from '../../core/context.js'
+import { alertSource } from '../../core/watch/alert-feed.js'
 import { startWatch } from '../../core/watch/watch.js'
 import { alertLine } from './format.js'
 
@@ -20,7 +21,8 @@ export async function runLines(ctx: CoreContext, options: LineOptions): Promise<
   const err = options.err ?? ((line: string) => process.stderr.write(`${line}\n`))
   const every = `${Math.round(options.intervalMs / 1000)} s`
   let printed = 0
-  let redisWas: string | undefined
+  let feedWas: string | undefined
+  const { via, channel } = alertSource(ctx.config)
   const watch = startWatch(
     ctx,
     {
@@ -28,13 +30,12 @@ export async function runLines(ctx: CoreContext, options: LineOptions): Promise<
         printed += 1
         out(options.json ? JSON.stringify(alert) : alertLine(alert))
       },
-      onRedis(state, detail) {
-        if (state === 'off') err(`momentry watch: live alerts need REDIS_URL; polling PostgreSQL every ${every} for new anomalies instead`)
-        else if (state === 'live') err(`momentry watch: ${redisWas === 'down' || redisWas === 'reconnecting' ? 'Redis is back; ' : ''}listening on ${watch.channel} (one line per alert; Ctrl-C to stop)`)
-        else if (state === 'down' || (state === 'reconnecting' && redisWas === 'live')) {
-          err(`momentry watch: Redis unavailable${detail ? ` (${detail})` : ''}; polling PostgreSQL every ${every} until it is back`)
+      onFeed(state, detail) {
+        if (state === 'live') err(`momentry watch: ${feedWas === 'down' || feedWas === 'reconnecting' ? `${via} is back; ` : ''}listening on ${channel} via ${via} (one line per alert; Ctrl-C to stop)`)
+        else if (state === 'down' || (state === 'reconnecting' && feedWas === 'live')) {
+          err(`momentry watch: live alerts via ${via} unavailable${detail ? ` (${detail})` : ''}; polling PostgreSQL every ${every} until it is back`)
         }
-        if (state !== 'connecting') redisWas = state
+        if (state !== 'connecting') feedWas = state
       },
       onPostgres(state, detail) {
         if (state === 'down') err(`momentry watch: PostgreSQL unavailable (${detail}); retrying every ${every}`)
