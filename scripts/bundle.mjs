@@ -13,7 +13,7 @@ const walk = (dir) =>
   )
 
 await build({
-  entryPoints: [...walk('src/commands'), ...walk('src/hooks'), 'src/index.ts'],
+  entryPoints: [...walk('src/commands'), ...walk('src/hooks'), 'src/index.ts', 'src/embedded-watchdog.ts'],
   outdir: 'dist',
   outbase: 'src',
   bundle: true,

@@ -2,6 +2,7 @@ import { Command } from '@oclif/core'
 
 import { toMomentryError } from './cli/errors.js'
 import type { CoreContext } from './core/context.js'
+import { databaseLabel } from './core/db/connect.js'
 import type { EffectName } from './core/effects.js'
 import { ONE_SHOT_EFFECTS } from './core/effects.js'
 import type { ExitCodeValue } from './core/errors.js'
@@ -67,7 +68,7 @@ export abstract class MomentryCommand<T> extends Command {
   }
 
   protected override async catch(error: Error & { exitCode?: number }): Promise<void> {
-    const e = toMomentryError(error, this.id, this.opened?.config.databaseUrl)
+    const e = toMomentryError(error, this.id, this.opened && databaseLabel(this.opened.config))
     process.exitCode = e.exitCode
     if (this.jsonEnabled()) {
       this.logJson({ error: { code: e.code, message: e.line, exitCode: e.exitCode, ...(e.status ? { status: e.status } : {}) } })

@@ -4,9 +4,9 @@ import { classifyPostgresError } from '../core/db/connect.js'
 import { ExitCode, MomentryError, UsageError } from '../core/errors.js'
 
 /** Whatever was thrown, as a MomentryError with an exit code and one line to print. */
-export function toMomentryError(error: unknown, commandId?: string, databaseUrl?: string): MomentryError {
+export function toMomentryError(error: unknown, commandId?: string, database?: string): MomentryError {
   if (error instanceof MomentryError) return error
-  const fromDb = classifyPostgresError(error, databaseUrl)
+  const fromDb = classifyPostgresError(error, database)
   if (fromDb) return fromDb
   if (error instanceof Errors.CLIError && (error.oclif?.exit === 2 || error.name === 'CLIParseError' || 'parse' in error)) {
     // oclif sometimes leads with a generic header; the first specific line is the useful one.

@@ -45,6 +45,7 @@ const envSchema = z.object({
   ANOMALY_AUTO_DISABLE: z.enum(['critical', 'high', 'off'], { message: 'expected critical, high or off' }).default('off'),
   MOMENTRY_ROTATION_NOTICE: z.string().regex(/^\d{1,10}[smhdw]$/, 'expected a duration like 7d').default('7d'),
   MOMENTRY_DATA_DIR: z.string().min(1).optional(),
+  MOMENTRY_EMBEDDED_IDLE: z.string().regex(/^\d{1,10}[smhdw]$/, 'expected a duration like 10m').default('10m'),
   MOMENTRY_AUDIT_KEY: z
     .string()
     .refine((v) => Buffer.from(v, 'base64').length === 32, 'expected 32 bytes, base64-encoded')
@@ -97,6 +98,8 @@ export interface Config {
     autoDisable: 'critical' | 'high' | 'off'
   }
   dataDir: string
+  /** The embedded PostgreSQL (no DATABASE_URL) stops after this long without a client. */
+  embeddedIdleSeconds: number
   /** How long before a scheduled rotation `key.rotation_due` fires. */
   rotationNoticeSeconds: number
   auditKey?: string
@@ -134,7 +137,13 @@ function readEnv(env: Env): z.infer<typeof envSchema> {
   return parsed.data
 }
 
+/**
+ * `$XDG_DATA_HOME/momentry` (`~/.local/share/momentry`). As root — containers, CI — it is
+ * /var/lib/momentry instead: the embedded PostgreSQL runs as an unprivileged user there, and
+ * that user cannot enter root's home (mode 0700), which is not loosened for it.
+ */
 function defaultDataDir(env: Env): string {
+  if (!env.XDG_DATA_HOME && process.getuid?.() === 0) return '/var/lib/momentry'
   const base = env.XDG_DATA_HOME || join(env.HOME || homedir(), '.local', 'share')
   return join(base, 'momentry')
 }
@@ -161,6 +170,7 @@ export function loadConfig(env: Env = process.env): Config {
       autoDisable: e.ANOMALY_AUTO_DISABLE,
     },
     dataDir: e.MOMENTRY_DATA_DIR ?? defaultDataDir(env),
+    embeddedIdleSeconds: parseDuration(e.MOMENTRY_EMBEDDED_IDLE, 'MOMENTRY_EMBEDDED_IDLE'),
     rotationNoticeSeconds: parseDuration(e.MOMENTRY_ROTATION_NOTICE, 'MOMENTRY_ROTATION_NOTICE', { allowZero: true }),
     auditKey: e.MOMENTRY_AUDIT_KEY,
     gitea: { url: env.GITEA_URL ? e.GITEA_URL : undefined, username: e.GITEA_USERNAME, password: e.GITEA_PASSWORD },

@@ -1,6 +1,7 @@
 import type { CoreContext } from './context.js'
-import { classifyPostgresError } from './db/connect.js'
+import { classifyPostgresError, databaseLabel } from './db/connect.js'
 import { migrationStatus } from './db/migrate.js'
+import { embeddedStatus } from './embedded/embedded-server.js'
 import type { CredentialStore, Service } from './credentials/credential-store.js'
 import { MomentryError } from './errors.js'
 import { checkGiteaLogin, giteaTarget } from './gitea/gitea-client.js'
@@ -14,25 +15,33 @@ export interface DoctorCheck {
 }
 
 export interface DoctorReport {
-  mode: 'servers' | 'no-redis' | 'no-database'
+  /** `embedded`: no DATABASE_URL, momentry's own PostgreSQL; `servers`: DATABASE_URL. */
+  mode: 'embedded' | 'servers'
+  /** Whether REDIS_URL is set (SPEC §2: without it nothing is lost, lockout counts in PostgreSQL). */
+  redis: boolean
   checks: DoctorCheck[]
   ok: boolean
 }
 
-function failure(name: string, error: unknown, url?: string): DoctorCheck {
-  const e = classifyPostgresError(error, url) ?? error
+const formatSize = (n: number) => (n >= 1_048_576 ? `${(n / 1_048_576).toFixed(1)} MB` : `${Math.round(n / 1024)} KB`)
+
+function failure(name: string, error: unknown, where?: string): DoctorCheck {
+  const e = classifyPostgresError(error, where) ?? error
   if (e instanceof MomentryError) return { name, status: 'fail', detail: e.reason, fix: e.hint }
   return { name, status: 'fail', detail: String((e as Error)?.message ?? e) }
 }
 
 async function checkPostgres(ctx: CoreContext): Promise<DoctorCheck[]> {
   const url = ctx.config.databaseUrl
-  if (!url) {
-    return [{ name: 'postgres', status: 'fail', detail: 'DATABASE_URL is not set', fix: 'Set DATABASE_URL=postgres://user@host:5432/momentry' }]
-  }
   try {
+    // Embedded: say how the server was found (this query starts it if it was stopped).
+    const before = url ? undefined : await embeddedStatus(ctx.config)
     const [row] = await ctx.sql`select current_setting('server_version') as version, current_database() as db`
-    const checks: DoctorCheck[] = [{ name: 'postgres', status: 'ok', detail: `PostgreSQL ${row!.version}, database ${row!.db}` }]
+    const after = before && (await embeddedStatus(ctx.config))
+    const where = after
+      ? `embedded PostgreSQL ${row!.version} ${before!.state === 'running' ? 'running' : `started now (was ${before!.state})`}, pid ${after.pid}, socket ${after.socket}, data ${after.dataDir} (${formatSize(after.sizeBytes)})`
+      : `PostgreSQL ${row!.version}, database ${row!.db}`
+    const checks: DoctorCheck[] = [{ name: 'postgres', status: 'ok', detail: where }]
     const states = await migrationStatus(ctx.sql)
     const pending = states.filter((s) => s.state === 'pending')
     const broken = states.filter((s) => s.state === 'changed' || s.state === 'missing')
@@ -50,7 +59,7 @@ async function checkPostgres(ctx: CoreContext): Promise<DoctorCheck[]> {
     }
     return checks
   } catch (error) {
-    return [failure('postgres', error, url)]
+    return [failure('postgres', error, databaseLabel(ctx.config))]
   }
 }
 
@@ -59,8 +68,8 @@ async function checkRedis(ctx: CoreContext): Promise<DoctorCheck> {
     return {
       name: 'redis',
       status: 'warn',
-      detail: 'REDIS_URL is not set: no live anomaly alerts and no cross-process cache invalidation',
-      fix: 'Set REDIS_URL=redis://127.0.0.1:6379 for the full feature set',
+      detail: 'REDIS_URL is not set: invalidation, lockout counting and live alerts go through PostgreSQL; the multiple_ips detector and the Redis alert channel need Redis',
+      fix: 'Set REDIS_URL=redis://127.0.0.1:6379 for those two',
     }
   }
   try {
@@ -111,6 +120,5 @@ export async function runDoctor(ctx: CoreContext, integrations?: { credentials: 
     ...(store ? [checkKeychain(store), checkService(store, 'gitea', timeout), checkService(store, 'n8n', timeout)] : []),
   ])
   const checks = [...(pg as DoctorCheck[]), redis as DoctorCheck, ...(rest as DoctorCheck[])]
-  const mode = !ctx.config.databaseUrl ? 'no-database' : ctx.config.redisUrl ? 'servers' : 'no-redis'
-  return { mode, checks, ok: checks.every((c) => c.status !== 'fail') }
+  return { mode: ctx.config.databaseUrl ? 'servers' : 'embedded', redis: Boolean(ctx.config.redisUrl), checks, ok: checks.every((c) => c.status !== 'fail') }
 }

@@ -8,7 +8,7 @@ import type { Sql } from './db/connect.js'
 import { closePostgres, connectPostgres } from './db/connect.js'
 import type { EffectName } from './effects.js'
 import { EFFECTS } from './effects.js'
-import { ConfigError } from './errors.js'
+import { connectEmbedded } from './embedded/connect-embedded.js'
 import type { Disposer } from './events.js'
 import { createEventBus } from './events.js'
 import type { Logger } from './log.js'
@@ -63,15 +63,9 @@ export function openCore(options: OpenCoreOptions = {}): Core {
   let sql: Sql | undefined = options.sql
   let redis: Promise<Redis | undefined> | undefined
 
-  const openSql = (): Sql => {
-    if (!config.databaseUrl) {
-      throw new ConfigError(
-        'DATABASE_URL is not set',
-        'Set it to your PostgreSQL, e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/momentry, then run `momentry db migrate`',
-      )
-    }
-    return connectPostgres(config.databaseUrl)
-  }
+  // The mode is chosen here, once: a PostgreSQL server when DATABASE_URL is set, else the
+  // embedded one in MOMENTRY_DATA_DIR, started on the first query (SPEC §2, §9).
+  const openSql = (): Sql => (config.databaseUrl ? connectPostgres(config.databaseUrl) : connectEmbedded(config, log))
   /** The Redis client once some use connected it: usage counters go there only then (they never connect). */
   let connected: Redis | undefined
   const openRedis = (): Promise<Redis | undefined> => {

@@ -65,16 +65,18 @@ describe('db, doctor and config commands', () => {
   it('given no REDIS_URL, when `doctor` runs, then it says the mode plainly and still passes', async () => {
     const r = await runJson(['doctor'], { env: { REDIS_URL: '' } })
     expect(r.code).to.equal(0)
-    expect(r.json.mode).to.equal('no-redis')
+    expect(r.json).to.include({ mode: 'servers', redis: false })
     expect(r.json.checks.find((c: any) => c.name === 'redis')).to.include({ status: 'warn' })
   })
 
-  it('given DATABASE_URL unset, when `doctor` runs, then it reports the mode and a failing postgres check with the fix, not an error', async () => {
+  it('given DATABASE_URL unset, when `doctor` runs, then it reports embedded mode and the embedded server with its pid, socket and data directory', async () => {
     const r = await runJson(['doctor'], { env: { DATABASE_URL: '' } })
-    expect(r.code).to.equal(8)
-    expect(r.json.mode).to.equal('no-database')
-    expect(r.json.checks[0]).to.include({ name: 'postgres', status: 'fail', detail: 'DATABASE_URL is not set' })
+    expect(r.code, r.stdout + r.stderr).to.equal(0)
+    expect(r.json).to.include({ mode: 'embedded', redis: true })
+    expect(r.json.checks[0]).to.include({ name: 'postgres', status: 'ok' })
+    expect(r.json.checks[0].detail).to.match(/^embedded PostgreSQL 18\.\d+ .*pid \d+, socket \/.*\/pg\/\.s\.PGSQL\.5432, data \//)
     expect(r.json.checks.find((c: any) => c.name === 'redis').status).to.equal('ok')
+    expect((await runJson(['db', 'stop'], { env: { DATABASE_URL: '' } })).json).to.include({ stopped: true })
   })
 
   it('given PostgreSQL unreachable, when `doctor` runs in text mode, then the line names the fix and it exits 8', async () => {

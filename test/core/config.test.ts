@@ -49,7 +49,9 @@ describe('config', () => {
           quietHours: { from: 0, to: 6 },
           autoDisable: 'off',
         },
-        dataDir: '/home/tester/.local/share/momentry',
+        // As root (CI), the default moves out of root's 0700 home, for the embedded server's user.
+        dataDir: process.getuid?.() === 0 ? '/var/lib/momentry' : '/home/tester/.local/share/momentry',
+        embeddedIdleSeconds: 600,
         rotationNoticeSeconds: 7 * 86_400,
         auditKey: undefined,
         gitea: { url: undefined, username: undefined, password: undefined },
@@ -217,7 +219,7 @@ describe('config', () => {
       expect(entry(entries, 'GITEA_URL')).to.deep.equal({ name: 'GITEA_URL', value: 'http://localhost:3000', source: 'default' })
       expect(entry(entries, 'MOMENTRY_DATA_DIR')).to.deep.equal({
         name: 'MOMENTRY_DATA_DIR',
-        value: '/home/tester/.local/share/momentry',
+        value: process.getuid?.() === 0 ? '/var/lib/momentry' : '/home/tester/.local/share/momentry',
         source: 'default',
       })
       for (const name of ['DATABASE_URL', 'REDIS_URL', 'MOMENTRY_AUDIT_KEY', 'GITEA_USERNAME', 'GITEA_PASSWORD', 'N8N_EMAIL', 'N8N_PASSWORD'] as const) {

@@ -1,6 +1,8 @@
 // One database and one Redis key prefix per test run, so runs sharing these servers
 // never collide; both are dropped at the end. Spawned CLI processes inherit the env.
 import { randomBytes } from 'node:crypto'
+import { readFile, rm } from 'node:fs/promises'
+import { join } from 'node:path'
 
 import postgres from 'postgres'
 import { createClient } from '@redis/client'
@@ -36,7 +38,26 @@ export async function mochaGlobalSetup(): Promise<void> {
   await sql.end()
 }
 
+/** A test that ran in embedded mode without its own data directory left a server in the run's: stop it, then remove the directory. */
+async function stopEmbeddedLeftovers(dataDir: string): Promise<void> {
+  for (const file of [join(dataDir, 'pg-idle.pid'), join(dataDir, 'pg', 'postmaster.pid')]) {
+    const pid = Number((await readFile(file, 'utf8').catch(() => '')).split('\n')[0])
+    if (!pid) continue
+    try {
+      process.kill(pid, file.endsWith('postmaster.pid') ? 'SIGINT' : 'SIGTERM')
+      for (let i = 0; i < 300; i++) {
+        process.kill(pid, 0)
+        await new Promise((r) => setTimeout(r, 20))
+      }
+    } catch {
+      // gone
+    }
+  }
+  await rm(dataDir, { recursive: true, force: true })
+}
+
 export async function mochaGlobalTeardown(): Promise<void> {
+  await stopEmbeddedLeftovers(process.env.MOMENTRY_DATA_DIR!)
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} })
   await admin`drop database if exists ${admin(dbName)} with (force)`
   await admin.end()

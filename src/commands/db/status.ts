@@ -1,22 +1,18 @@
 import { MomentryCommand } from '../../base-command.js'
-import type { MigrationState } from '../../core/db/migrate.js'
-import { migrationStatus } from '../../core/db/migrate.js'
-import { renderMigrations } from '../../ui/system.js'
+import type { DatabaseStatus } from '../../core/db/database-status.js'
+import { databaseStatus } from '../../core/db/database-status.js'
+import { renderDatabaseStatus } from '../../ui/system.js'
 
-interface Result {
-  current: boolean
-  migrations: MigrationState[]
-}
-
-export default class DbStatus extends MomentryCommand<Result> {
-  static override summary = 'Show each migration: applied, pending, or changed since it was applied.'
+export default class DbStatus extends MomentryCommand<DatabaseStatus> {
+  static override summary = 'Show the database momentry uses (embedded or DATABASE_URL) and each migration: applied, pending, or changed.'
+  static override description =
+    'In embedded mode (no DATABASE_URL) it also shows the server’s state, pid, socket, data directory and size, without starting it.'
   static override examples = ['<%= config.bin %> db status', '<%= config.bin %> db status --json']
 
-  async run(): Promise<Result> {
+  async run(): Promise<DatabaseStatus> {
     await this.parse(DbStatus)
-    const migrations = await migrationStatus(this.ctx.sql)
-    const result = { current: migrations.every((m) => m.state === 'applied'), migrations }
-    this.render(result, (r) => `${renderMigrations(r.migrations)}\n${r.current ? 'Up to date.' : 'Not current: run `momentry db migrate`.'}`)
-    return result
+    const status = await databaseStatus(this.ctx)
+    this.render(status, renderDatabaseStatus)
+    return status
   }
 }

@@ -47,15 +47,20 @@ interface PgLikeError {
   port?: number
 }
 
+/** How messages name the database in use: DATABASE_URL without its password, or the embedded one. */
+export function databaseLabel(config: { databaseUrl?: string; dataDir: string }): string {
+  return config.databaseUrl ? redactUrl(config.databaseUrl) : `the embedded PostgreSQL in ${config.dataDir}`
+}
+
 /**
  * Translate what postgres.js throws into a typed momentry error with a next step, or
- * return undefined for errors that are not about the database.
+ * return undefined for errors that are not about the database. `where` names the database
+ * (`databaseLabel`).
  */
-export function classifyPostgresError(error: unknown, url?: string): MomentryError | undefined {
+export function classifyPostgresError(error: unknown, where = 'DATABASE_URL'): MomentryError | undefined {
   if (error instanceof MomentryError) return error
   if (!error || typeof error !== 'object') return undefined
   const e = error as PgLikeError
-  const where = url ? redactUrl(url) : 'DATABASE_URL'
   switch (e.code) {
     case 'ECONNREFUSED':
     case 'ENOTFOUND':
@@ -68,8 +73,8 @@ export function classifyPostgresError(error: unknown, url?: string): MomentryErr
     case 'CONNECTION_ENDED':
     case 'CONNECTION_DESTROYED':
       return new ConnectionError(
-        `cannot reach PostgreSQL at ${where} (${e.code})`,
-        'Check that PostgreSQL is running and DATABASE_URL is right, then run `momentry doctor`',
+        `cannot reach ${where.startsWith('the embedded') ? where : `PostgreSQL at ${where}`} (${e.code})`,
+        where.startsWith('the embedded') ? 'Run `momentry db status` and see its pg.log; `momentry doctor` checks it' : 'Check that PostgreSQL is running and DATABASE_URL is right, then run `momentry doctor`',
         error,
       )
     case '28P01':

@@ -1,26 +1,16 @@
 import { createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 
 import { ConfigError } from '../errors.js'
+import { packageRoot } from '../package-root.js'
 import type { Queryable, Sql } from './connect.js'
+import { redactUrl } from '../config.js'
 import { classifyPostgresError, connectPostgres, databaseName } from './connect.js'
 
-/**
- * `sql/` at the package root: the first `sql/0001_init.sql` found walking up from this
- * module, so it is found from `src/core/db` (tsx) and from a bundled `dist/` chunk alike.
- */
+/** `sql/` at the package root. */
 export function migrationsDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  for (;;) {
-    const candidate = join(dir, 'sql')
-    if (existsSync(join(candidate, '0001_init.sql'))) return candidate
-    const parent = dirname(dir)
-    if (parent === dir) throw new ConfigError('cannot find the sql/ migrations next to momentry', 'Reinstall momentry')
-    dir = parent
-  }
+  return join(packageRoot(), 'sql')
 }
 
 /** Any stable 64-bit number; every momentry process agrees on it. */
@@ -56,6 +46,11 @@ function assertSequence(names: string[]): void {
 }
 
 /** The numbered migrations in `dir`, in order; other files (notes, a stray `1_x.sql`) are not migrations and are ignored. */
+/** The names of the migrations in `dir`, in order (no file is read). */
+export async function migrationNames(dir = migrationsDir()): Promise<string[]> {
+  return (await readdir(dir)).filter((n) => MIGRATION_NAME.test(n)).sort()
+}
+
 export async function readMigrations(dir = migrationsDir()): Promise<MigrationFile[]> {
   const names = (await readdir(dir)).filter((n) => MIGRATION_NAME.test(n)).sort()
   assertSequence(names)
@@ -164,7 +159,7 @@ export async function ensureDatabase(url: string): Promise<boolean> {
     await probe`select 1`
     return false
   } catch (error) {
-    if ((error as { code?: string }).code !== '3D000') throw classifyPostgresError(error, url) ?? error
+    if ((error as { code?: string }).code !== '3D000') throw classifyPostgresError(error, redactUrl(url)) ?? error
   } finally {
     await probe.end({ timeout: 1 })
   }
@@ -176,7 +171,7 @@ export async function ensureDatabase(url: string): Promise<boolean> {
     return true
   } catch (error) {
     if ((error as { code?: string }).code === '42P04') return false // created by a concurrent run
-    throw classifyPostgresError(error, url) ?? error
+    throw classifyPostgresError(error, redactUrl(url)) ?? error
   } finally {
     await admin.end({ timeout: 1 })
   }
