@@ -54,7 +54,7 @@ describe('api-key lifecycle through the CLI', () => {
     it('given --expires-at in the past, when created, then it is a usage error and nothing is written', async () => {
       const r = await runJson(['api-key', 'create', '--name', 'x', '--type', 'user', '--expires-at', '2001-01-01'])
       expect(r.code).to.equal(2)
-      const [{ n }] = await sql`select count(*)::int as n from api_keys`
+      const { n } = (await sql`select count(*)::int as n from api_keys`)[0]!
       expect(n).to.equal(0)
     })
   })
@@ -122,7 +122,7 @@ describe('api-key lifecycle through the CLI', () => {
         expect(codes, JSON.stringify(results.map((x) => x.stdout))).to.deep.equal([0, 6])
         const loser = results.find((x) => x.code === 6)!
         expect(loser.json.error.code).to.equal('CONFLICT')
-        const [{ n }] = await sql`select count(*)::int as n from api_keys where rotated_from = ${key.id}`
+        const { n } = (await sql`select count(*)::int as n from api_keys where rotated_from = ${key.id}`)[0]!
         expect(n).to.equal(1)
       }
     })
