@@ -1,8 +1,11 @@
 // Run the built CLI inside the mocha process: the same oclif entry as `bin/run.js`
 // (commands from dist/, the command_not_found hook, oclif's top-level error handler), with
-// what a process owns — argv, stdin, env, stdout/stderr, the exit code, TTY-ness — lent to
-// one run and given back afterwards. A process-wide resource cannot be lent to two runs at
-// once, so runs take turns; tests that need runs at the same time spawn real processes.
+// what a process owns — stdin, env, stdout/stderr, the exit code, TTY-ness — lent to one run
+// and given back afterwards. Only writes made on behalf of the run are its output; mocha's
+// own (a timeout reported while a run hangs) still reach the terminal. A process-wide
+// resource cannot be lent to two runs at once, so runs take turns; tests that need runs at
+// the same time spawn real processes.
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 
@@ -19,6 +22,15 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
 let config: Promise<Config> | undefined
 let turn: Promise<unknown> = Promise.resolve()
 
+interface Output {
+  stdout: string
+  stderr: string
+  /** False once the run has finished: a line written after that is nobody's output. */
+  open: boolean
+}
+/** Which run a write is made on behalf of: mocha's reporter writes on behalf of none. */
+const writer = new AsyncLocalStorage<Output>()
+
 /** Run one command in this process; resolves when it has finished, as a process would exit. */
 export function runInProcess(args: string[], options: CliOptions = {}): Promise<CliResult> {
   const mine = turn.then(() => runNow(args, options))
@@ -29,8 +41,7 @@ export function runInProcess(args: string[], options: CliOptions = {}): Promise<
 async function runNow(args: string[], options: CliOptions): Promise<CliResult> {
   config ??= Config.load(BIN)
   const loaded = await config
-  let stdout = ''
-  let stderr = ''
+  const output: Output = { stdout: '', stderr: '', open: true }
   let exited: number | undefined
   const listeners = Object.fromEntries(SIGNALS.map((s) => [s, process.listeners(s)]))
   const restore = [
@@ -40,25 +51,38 @@ async function runNow(args: string[], options: CliOptions): Promise<CliResult> {
     // stdout and stderr are pipes too: not terminals, whatever mocha itself writes to.
     lend(process.stdout, 'isTTY', false),
     lend(process.stderr, 'isTTY', false),
-    lend(process.stdout, 'write', capture((s) => (stdout += s))),
-    lend(process.stderr, 'write', capture((s) => (stderr += s))),
+    lend(process.stdout, 'write', divert(process.stdout, 'stdout')),
+    lend(process.stderr, 'write', divert(process.stderr, 'stderr')),
     // What would end the process ends the run instead; oclif's handler calls this after printing.
     lend(Exit, 'exit', ((code = 0) => void (exited ??= code)) as typeof Exit.exit),
   ]
+  // A command that keeps running (serve, watch) waits for a signal nobody sends to a run in
+  // this process: hand it one at once, so that it stops cleanly, and fail the run below.
+  const awaited: string[] = []
+  const onListener = (event: string | symbol, listener: (signal: string) => void) => {
+    if (!(SIGNALS as readonly (string | symbol)[]).includes(event) || writer.getStore() !== output) return
+    awaited.push(String(event))
+    setImmediate(() => listener(String(event)))
+  }
+  process.on('newListener', onListener)
   const exitCodeBefore = process.exitCode
   process.exitCode = undefined
   let code: number
   try {
     // bin/run.js is `execute()`: run, and hand whatever escapes to oclif's handler.
-    await run(args, loaded).catch(handle)
+    await writer.run(output, () => run(args, loaded).catch(handle))
     code = exited ?? Number(process.exitCode ?? 0)
   } finally {
+    output.open = false
     process.exitCode = exitCodeBefore
+    process.off('newListener', onListener)
     for (const undo of restore.reverse()) undo()
+    for (const signal of SIGNALS) for (const l of process.listeners(signal)) if (!listeners[signal]!.includes(l)) process.removeListener(signal, l)
   }
-  const leftover = SIGNALS.flatMap((s) => process.listeners(s).filter((l) => !listeners[s]!.includes(l)).map((l) => [s, l] as const))
-  for (const [signal, listener] of leftover) process.removeListener(signal, listener)
-  if (leftover.length) throw new Error(`\`${args.join(' ')}\` left signal handlers behind: a command that keeps running needs a real process (spawnCli, startServe)`)
+  if (awaited.length) {
+    throw new Error(`\`momentry ${args.join(' ')}\` waits for ${awaited.join('/')}, which only a real process gets: start it with spawnCli or startServe`)
+  }
+  const { stdout, stderr } = output
   let json: unknown
   try {
     json = JSON.parse(stdout)
@@ -79,13 +103,17 @@ function pipeFrom(input: string | Buffer): Readable {
   )
 }
 
-function capture(append: (text: string) => void): typeof process.stdout.write {
-  return ((chunk: string | Uint8Array, encoding?: BufferEncoding | ((err?: Error | null) => void), callback?: (err?: Error | null) => void) => {
-    append(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString(typeof encoding === 'string' ? encoding : 'utf8'))
+/** The stream's write, but what a run writes is kept as that run's output instead. */
+function divert(stream: NodeJS.WriteStream, name: 'stdout' | 'stderr'): typeof process.stdout.write {
+  const write = stream.write
+  return function (this: unknown, chunk: string | Uint8Array, encoding?: BufferEncoding | ((err?: Error | null) => void), callback?: (err?: Error | null) => void) {
+    const output = writer.getStore()
+    if (!output?.open) return Reflect.apply(write, stream, [chunk, encoding, callback].filter((a) => a !== undefined))
+    output[name] += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString(typeof encoding === 'string' ? encoding : 'utf8')
     const done = typeof encoding === 'function' ? encoding : callback
     if (done) process.nextTick(done)
     return true
-  }) as typeof process.stdout.write
+  } as typeof process.stdout.write
 }
 
 /** Give `target[key]` a value for the run; the returned function puts the original back. */
