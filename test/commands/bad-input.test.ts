@@ -4,9 +4,10 @@ import type { AddressInfo } from 'node:net'
 
 // Commands run in this process (runCli/runJson), except where only a real process shows the
 // behaviour (spawnCli/spawnJson): an unknown command (the hook's exit code must reach the
-// process's own exit status), `serve` on a taken port and PostgreSQL unreachable (the process
-// must exit, with 8, although it had opened connections), and a 1 MB key on stdin (a real
-// pipe that the CLI stops reading early).
+// process's own exit status), the first run of `serve` on a taken port and of PostgreSQL
+// unreachable (the process must exit, with 8, although it had opened connections; the other
+// runs of those tests check the messages in process), and a 1 MB key on stdin (a real pipe
+// that the CLI stops reading early).
 import { expect } from 'chai'
 
 import { expectJsonError, expectOneLineError } from '../helpers/assert.js'
@@ -56,9 +57,9 @@ describe('bad input: one clear line, the documented exit code, no partial write'
     try {
       const port = (blocker.address() as AddressInfo).port
       expectOneLineError(await spawnCli(['serve', '--port', String(port)]), 8, /cannot listen on 127\.0\.0\.1:\d+: the port is already in use\. Stop what is using it, or pick another --port/)
-      const json = await spawnJson(['serve', '--port', String(port)])
+      const json = await runJson(['serve', '--port', String(port)])
       expectJsonError(json, 8, 'CONFIG_ERROR')
-      expectOneLineError(await spawnCli(['serve', '--host', '203.0.113.1', '--port', '0']), 8, /203\.0\.113\.1 is not an address of this machine/)
+      expectOneLineError(await runCli(['serve', '--host', '203.0.113.1', '--port', '0']), 8, /203\.0\.113\.1 is not an address of this machine/)
     } finally {
       blocker.close()
     }
@@ -96,7 +97,7 @@ describe('bad input: one clear line, the documented exit code, no partial write'
     const r = await spawnCli(['api-key', 'create', '--name', 'x', '--type', 'user'], { env })
     expectOneLineError(r, 8, /cannot reach PostgreSQL at postgres:\/\/me:\*\*\*@127\.0\.0\.1:1\/momentry/)
     expect(r.stderr).not.to.include('hunter2')
-    expectJsonError(await spawnJson(['api-key', 'list'], { env }), 8, 'CONNECTION_ERROR')
+    expectJsonError(await runJson(['api-key', 'list'], { env }), 8, 'CONNECTION_ERROR')
   })
 
   it('given a database without the momentry tables, then exit 8 telling to run db migrate', async () => {
