@@ -2,7 +2,11 @@ import type { Hook } from '@oclif/core'
 
 import { printable } from '../core/printable.js'
 
-/** An unknown command is a usage error (exit 2) with one line, not a stack of suggestions. */
+/**
+ * An unknown command is a usage error (exit 2) with one line, not a stack of suggestions.
+ * The exit code is set, not forced with process.exit: nothing is open yet, so the process
+ * ends with it at once, and the CLI can also be run inside another process (the tests).
+ */
 const hook: Hook.CommandNotFound = async function (options) {
   const name = printable(options.id.replaceAll(':', ' '))
   const line = `no command "${name}"`
@@ -12,7 +16,7 @@ const hook: Hook.CommandNotFound = async function (options) {
   } else {
     process.stderr.write(`Error: ${line}. ${hint}\n`)
   }
-  process.exit(2)
+  process.exitCode = 2
 }
 
 export default hook

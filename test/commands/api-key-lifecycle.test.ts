@@ -1,6 +1,10 @@
+// Commands run in this process (runCli/runJson), except two that need real processes
+// (spawnJson): two rotations of one key at the same time (two processes racing for the row
+// lock, which runs taking turns in one process cannot race), and a valid key piped on stdin
+// (the pipe, the read and the exit code 0 of a real process, end to end).
 import { expect } from 'chai'
 
-import { runCli, runJson } from '../helpers/cli.js'
+import { runCli, runJson, spawnJson } from '../helpers/cli.js'
 import { openTestSql, truncateAll } from '../helpers/db.js'
 
 const HOUR = 3_600_000
@@ -50,7 +54,7 @@ describe('api-key lifecycle through the CLI', () => {
     it('given --expires-at in the past, when created, then it is a usage error and nothing is written', async () => {
       const r = await runJson(['api-key', 'create', '--name', 'x', '--type', 'user', '--expires-at', '2001-01-01'])
       expect(r.code).to.equal(2)
-      const [{ n }] = await sql`select count(*)::int as n from api_keys`
+      const { n } = (await sql`select count(*)::int as n from api_keys`)[0]!
       expect(n).to.equal(0)
     })
   })
@@ -113,12 +117,12 @@ describe('api-key lifecycle through the CLI', () => {
     it('given two rotations of one key at the same time, then exactly one succeeds and the other exits 6', async () => {
       for (let round = 0; round < 3; round++) {
         const { key } = await create()
-        const results = await Promise.all([runJson(['api-key', 'rotate', key.id]), runJson(['api-key', 'rotate', key.id])])
+        const results = await Promise.all([spawnJson(['api-key', 'rotate', key.id]), spawnJson(['api-key', 'rotate', key.id])])
         const codes = results.map((x) => x.code).sort()
         expect(codes, JSON.stringify(results.map((x) => x.stdout))).to.deep.equal([0, 6])
         const loser = results.find((x) => x.code === 6)!
         expect(loser.json.error.code).to.equal('CONFLICT')
-        const [{ n }] = await sql`select count(*)::int as n from api_keys where rotated_from = ${key.id}`
+        const { n } = (await sql`select count(*)::int as n from api_keys where rotated_from = ${key.id}`)[0]!
         expect(n).to.equal(1)
       }
     })
@@ -185,7 +189,7 @@ describe('api-key lifecycle through the CLI', () => {
   describe('validate', () => {
     it('given a valid key on stdin, then exit 0 and the key summary', async () => {
       const { secret, key } = await create('--scopes', 'keys:read')
-      const v = await validate(secret, '--require-scope', 'keys:read', '--ip', '203.0.113.7')
+      const v = await spawnJson(['api-key', 'validate', '--require-scope', 'keys:read', '--ip', '203.0.113.7'], { input: `${secret}\n` })
       expect(v.code).to.equal(0)
       expect(v.json).to.deep.equal({
         valid: true,

@@ -2,10 +2,16 @@ import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 
+// Commands run in this process (runCli/runJson), except where only a real process shows the
+// behaviour (spawnCli/spawnJson): an unknown command (the hook's exit code must reach the
+// process's own exit status), the first run of `serve` on a taken port and of PostgreSQL
+// unreachable (the process must exit, with 8, although it had opened connections; the other
+// runs of those tests check the messages in process), and a 1 MB key on stdin (a real pipe
+// that the CLI stops reading early).
 import { expect } from 'chai'
 
 import { expectJsonError, expectOneLineError } from '../helpers/assert.js'
-import { runCli, runJson } from '../helpers/cli.js'
+import { runCli, runJson, spawnCli, spawnJson } from '../helpers/cli.js'
 import { openTestSql, truncateAll } from '../helpers/db.js'
 
 describe('bad input: one clear line, the documented exit code, no partial write', () => {
@@ -37,9 +43,10 @@ describe('bad input: one clear line, the documented exit code, no partial write'
     ['an unknown command', ['api-keyz', 'list'], /no command "api-keyz list"/],
   ]
   for (const [what, args, message] of usage) {
+    const [cli, json] = what === 'an unknown command' ? [spawnCli, spawnJson] : [runCli, runJson]
     it(`given ${what}, then exit 2 with one line`, async () => {
-      expectOneLineError(await runCli(args), 2, message)
-      expectJsonError(await runJson(args), 2, 'USAGE_ERROR')
+      expectOneLineError(await cli(args), 2, message)
+      expectJsonError(await json(args), 2, 'USAGE_ERROR')
       expect(await countKeys()).to.equal(0)
     })
   }
@@ -49,7 +56,7 @@ describe('bad input: one clear line, the documented exit code, no partial write'
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()))
     try {
       const port = (blocker.address() as AddressInfo).port
-      expectOneLineError(await runCli(['serve', '--port', String(port)]), 8, /cannot listen on 127\.0\.0\.1:\d+: the port is already in use\. Stop what is using it, or pick another --port/)
+      expectOneLineError(await spawnCli(['serve', '--port', String(port)]), 8, /cannot listen on 127\.0\.0\.1:\d+: the port is already in use\. Stop what is using it, or pick another --port/)
       const json = await runJson(['serve', '--port', String(port)])
       expectJsonError(json, 8, 'CONFIG_ERROR')
       expectOneLineError(await runCli(['serve', '--host', '203.0.113.1', '--port', '0']), 8, /203\.0\.113\.1 is not an address of this machine/)
@@ -65,7 +72,7 @@ describe('bad input: one clear line, the documented exit code, no partial write'
 
   it('given a 1 MB key on stdin, then MALFORMED (exit 3) at once, without buffering it', async () => {
     const started = Date.now()
-    const r = await runJson(['api-key', 'validate'], { input: Buffer.alloc(1024 * 1024, 'a') })
+    const r = await spawnJson(['api-key', 'validate'], { input: Buffer.alloc(1024 * 1024, 'a') })
     expect([r.code, r.json]).to.deep.equal([3, { valid: false, code: 'MALFORMED' }])
     expect(Date.now() - started).to.be.below(5000)
   })
@@ -87,7 +94,7 @@ describe('bad input: one clear line, the documented exit code, no partial write'
 
   it('given PostgreSQL unreachable, then exit 8 naming the server without its password', async () => {
     const env = { DATABASE_URL: 'postgres://me:hunter2@127.0.0.1:1/momentry' }
-    const r = await runCli(['api-key', 'create', '--name', 'x', '--type', 'user'], { env })
+    const r = await spawnCli(['api-key', 'create', '--name', 'x', '--type', 'user'], { env })
     expectOneLineError(r, 8, /cannot reach PostgreSQL at postgres:\/\/me:\*\*\*@127\.0\.0\.1:1\/momentry/)
     expect(r.stderr).not.to.include('hunter2')
     expectJsonError(await runJson(['api-key', 'list'], { env }), 8, 'CONNECTION_ERROR')

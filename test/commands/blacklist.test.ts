@@ -60,7 +60,7 @@ describe('blacklist commands', () => {
   for (const bad of ['999.1.1.1', '10.0.0.0/33', '2001:db8::/129', 'example.com', '10.0.0.1/8/9', "1.2.3.4'; drop table ip_blacklist;--", '']) {
     it(`given "${bad}", when added, then a usage error (exit 2) and nothing is written`, async () => {
       expectOneLineError(await runCli(['blacklist', 'add', bad]), 2, bad === '' ? undefined : /is not an IP address or CIDR range/)
-      const [{ n }] = await sql`select count(*)::int as n from ip_blacklist`
+      const { n } = (await sql`select count(*)::int as n from ip_blacklist`)[0]!
       expect(n).to.equal(0)
     })
   }

@@ -1,3 +1,5 @@
+// `watch` itself is spawned (startWatch): it runs until a signal, and what is tested is a
+// real pipe on stdout and a clean exit on SIGINT/SIGTERM. One-shot commands run in process.
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 

@@ -291,8 +291,8 @@ describe('verifyKey', () => {
       const pending = live.validation.usage.pending
       const answer = verifyKeyInMemory(live, { key: secret, ip: '192.0.2.1', requiredScopes: ['read'] })
       expect(answer).to.deep.equal({ valid: true, key: { id: key.id, name: 'hot', type: 'service', scopes: ['read'], owner: null, expiresAt: null } })
-      expect(answer!.valid && first.valid && answer.key).to.equal(first.valid && first.key)
-      expect(Object.isFrozen(answer!.valid && answer.key)).to.equal(true)
+      expect(answer!.valid && first.valid && answer!.key).to.equal(first.valid && first.key)
+      expect(Object.isFrozen(answer!.valid && answer!.key)).to.equal(true)
       expect(live.validation.cache.hits).to.equal(hits + 1)
       expect(live.validation.usage.pending).to.equal(pending === 0 ? 1 : pending)
       expect(queries).to.deep.equal([])

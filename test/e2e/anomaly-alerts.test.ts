@@ -1,3 +1,5 @@
+// `serve` is spawned (startServe): the alert goes from a real serve process through Redis to
+// this one, and serve runs until a signal. The CLI runs in process (runCli/runJson).
 import { createClient } from '@redis/client'
 import { expect } from 'chai'
 

@@ -3,42 +3,20 @@
 // root (CI) the server runs as the unprivileged user `momentry`. These stay spawned: what is
 // under test is many processes sharing one server, a server outliving the process that
 // started it, and kill -9.
-import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 
 import { expect } from 'chai'
 
 import type { CliResult } from '../helpers/cli.js'
+import { spawnCli } from '../helpers/cli.js'
 import type { ServeProcess } from '../helpers/serve.js'
 import { startServe } from '../helpers/serve.js'
 
-const BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-function run(args: string[], env: Record<string, string>, input = ''): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (code) => {
-      let json: any
-      try {
-        json = JSON.parse(stdout)
-      } catch {
-        json = undefined
-      }
-      resolve({ code: code ?? -1, stdout, stderr, json })
-    })
-    child.stdin.end(input)
-  })
-}
+const run = (args: string[], env: Record<string, string>, input = ''): Promise<CliResult> => spawnCli(args, { env, input })
 
 const postmasterPid = async (dataDir: string) => Number((await readFile(join(dataDir, 'pg', 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0]) || undefined
 const alive = (pid: number) => {

@@ -1,3 +1,6 @@
+// Commands run in this process (runCli/runJson), except two rotations of one token at once
+// (spawnJson): two real processes overlapping on the fake Gitea, which runs taking turns in
+// one process cannot do.
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -6,7 +9,7 @@ import { join } from 'node:path'
 import { expect } from 'chai'
 
 import { expectJsonError, expectOneLineError } from '../helpers/assert.js'
-import { runCli, runJson } from '../helpers/cli.js'
+import { runCli, runJson, spawnJson } from '../helpers/cli.js'
 import { openTestSql, testDatabaseUrl, truncateAll } from '../helpers/db.js'
 import type { FakeGitea } from '../helpers/fake-gitea.js'
 import { startFakeGitea } from '../helpers/fake-gitea.js'
@@ -129,7 +132,7 @@ describe('gitea commands against a fake Gitea (integrations.md contract)', funct
   it('given two rotations of one token at once, then exactly one replaces it and the other is refused (6) or finds it no longer tracked (5)', async () => {
     const a = await runJson(['gitea', 'create', '--user', 'alice', '--name', 'contested', '--scopes', 'read:user'], { env })
     gitea.delayMs = 300 // each Gitea call takes a while: the two runs overlap
-    const runs = await Promise.all([1, 2].map(() => runJson(['gitea', 'rotate', String(a.json.token.id)], { env })))
+    const runs = await Promise.all([1, 2].map(() => spawnJson(['gitea', 'rotate', String(a.json.token.id)], { env })))
     gitea.delayMs = 0
     const codes = runs.map((r) => r.code).sort()
     expect(codes[0], runs.map((r) => r.stderr).join('\n')).to.equal(0)

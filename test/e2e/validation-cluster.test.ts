@@ -1,10 +1,16 @@
+// Spawned on purpose: every `serve` is a real process (startServe) — what is tested is
+// invalidation and lockout shared between processes over Redis or PostgreSQL, and the drain
+// on SIGTERM. The CLI runs in this process (runCli/runJson: to each serve it is another
+// process all the same), except the 20 validations at once (real processes racing for one
+// lockout counter; runs in one process take turns) and the revocation by a CLI run that must
+// reach serve before that process has exited (spawnCli).
 import type { ChildProcess } from 'node:child_process'
 import { spawn } from 'node:child_process'
 import { randomInt } from 'node:crypto'
 
 import { expect } from 'chai'
 
-import { runCli, runJson } from '../helpers/cli.js'
+import { runCli, runJson, spawnCli, spawnJson } from '../helpers/cli.js'
 import { openTestSql, truncateAll } from '../helpers/db.js'
 import type { ServeProcess } from '../helpers/serve.js'
 import { startServe } from '../helpers/serve.js'
@@ -55,7 +61,7 @@ describe('validation across processes (real serve instances, NOTIFY and Redis)',
     const s = await startServe()
     servers.push(s)
     expect((await s.post('/v1/keys/verify', { key: victim.secret })).json.valid).to.equal(true)
-    expect((await runCli(['api-key', 'revoke', victim.id])).code).to.equal(0)
+    expect((await spawnCli(['api-key', 'revoke', victim.id])).code).to.equal(0)
     await sleep(20)
     expect((await s.post('/v1/keys/verify', { key: victim.secret })).json).to.deep.equal({ valid: false, code: 'REVOKED' })
   })
@@ -81,7 +87,7 @@ describe('validation across processes (real serve instances, NOTIFY and Redis)',
 
   it('given 20 processes sending bad keys from one IP at once, then exactly RATE_LIMIT_MAX_ATTEMPTS get an answer and the rest are rate-limited', async () => {
     const ip = freshIp()
-    const runs = await Promise.all(Array.from({ length: 20 }, (_, i) => runJson(['api-key', 'validate', '--ip', ip], { input: `mtry_svc_guess${i}` })))
+    const runs = await Promise.all(Array.from({ length: 20 }, (_, i) => spawnJson(['api-key', 'validate', '--ip', ip], { input: `mtry_svc_guess${i}` })))
     const codes = runs.map((r) => r.code)
     expect(codes.filter((c) => c === 3), JSON.stringify(runs.map((r) => r.stdout + r.stderr))).to.have.length(5)
     expect(codes.filter((c) => c === 4)).to.have.length(15)
@@ -171,7 +177,7 @@ describe('validation across processes (real serve instances, NOTIFY and Redis)',
 
     it('given 20 processes sending bad keys from one IP at once, then exactly RATE_LIMIT_MAX_ATTEMPTS get an answer, the rest are rate-limited, and the lockout is audited once', async () => {
       const ip = freshIp()
-      const runs = await Promise.all(Array.from({ length: 20 }, (_, i) => runJson(['api-key', 'validate', '--ip', ip], { input: `mtry_svc_guess${i}`, env: noRedis })))
+      const runs = await Promise.all(Array.from({ length: 20 }, (_, i) => spawnJson(['api-key', 'validate', '--ip', ip], { input: `mtry_svc_guess${i}`, env: noRedis })))
       const codes = runs.map((r) => r.code)
       expect(codes.filter((c) => c === 3), JSON.stringify(runs.map((r) => r.stdout + r.stderr))).to.have.length(5)
       expect(codes.filter((c) => c === 4)).to.have.length(15)

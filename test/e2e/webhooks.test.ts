@@ -1,3 +1,5 @@
+// `serve` is spawned (startServe): it is the long-running process whose outbox drain delivers
+// what waited while the receiver was down, and it runs until a signal. The CLI runs in process.
 import { createHmac } from 'node:crypto'
 import type { IncomingHttpHeaders, Server } from 'node:http'
 import { createServer } from 'node:http'

@@ -15,7 +15,11 @@ export interface ServeProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
-/** Start `momentry serve --port 0` as a real process and wait until it listens. */
+/**
+ * Start `momentry serve --port 0` as a real process and wait until it listens. Always spawned:
+ * serve runs until SIGINT/SIGTERM, and the tests that start it are about processes (shared
+ * invalidation and lockout, the drain on a signal), which one process cannot stand in for.
+ */
 export function startServe(env: Record<string, string | undefined> = {}): Promise<ServeProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })

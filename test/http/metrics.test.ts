@@ -7,7 +7,7 @@ import { createMetrics } from '../../src/http/metrics.js'
 /** Only the cache counters are read from the runtime by the metrics. */
 const runtime = { cache: { hits: 7, misses: 2 } } as unknown as ValidationState
 const valid = { valid: true } as VerifyResult
-const unknown = { valid: false, code: 'KEY_NOT_FOUND' } as VerifyResult
+const unknown = { valid: false, code: 'NOT_FOUND' } as VerifyResult
 
 const line = (text: string, prefix: string) => text.split('\n').find((l) => l.startsWith(prefix))
 
@@ -20,7 +20,7 @@ describe('HTTP metrics (tallies exposed through prom-client)', () => {
     metrics.observeVerify(unknown, now)
     const text = await metrics.registry.metrics()
     expect(line(text, 'momentry_validations_total{outcome="valid"}')).to.match(/ 2$/)
-    expect(line(text, 'momentry_validations_total{outcome="KEY_NOT_FOUND"}')).to.match(/ 1$/)
+    expect(line(text, 'momentry_validations_total{outcome="NOT_FOUND"}')).to.match(/ 1$/)
     expect(line(text, 'momentry_validation_duration_seconds_bucket{le="0.0025",outcome="valid"}')).to.match(/ 1$/)
     expect(line(text, 'momentry_validation_duration_seconds_bucket{le="0.005",outcome="valid"}')).to.match(/ 2$/)
     expect(line(text, 'momentry_validation_duration_seconds_bucket{le="+Inf",outcome="valid"}')).to.match(/ 2$/)
@@ -37,6 +37,6 @@ describe('HTTP metrics (tallies exposed through prom-client)', () => {
     expect(text).not.to.match(/^momentry_validations_total\{/m)
     expect(text).not.to.match(/^momentry_validation_duration_seconds_count\{/m)
     metrics.observeVerify(unknown, performance.now())
-    expect(line(await metrics.registry.metrics(), 'momentry_validations_total{outcome="KEY_NOT_FOUND"}')).to.match(/ 1$/)
+    expect(line(await metrics.registry.metrics(), 'momentry_validations_total{outcome="NOT_FOUND"}')).to.match(/ 1$/)
   })
 })
