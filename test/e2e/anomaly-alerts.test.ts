@@ -1,18 +1,19 @@
-// `serve` is spawned (startServe): the alert goes from a real serve process through Redis to
-// this one, and serve runs until a signal. The CLI runs in process (runCli/runJson).
+// `serve` runs in this process (serveInProcess: the same core and server, its own connections):
+// the alert goes from its detection through Redis to a subscriber of the test's. The CLI runs
+// in process (runCli/runJson).
 import { createClient } from '@redis/client'
 import { expect } from 'chai'
 
 import { expectJsonError, expectOneLineError } from '../helpers/assert.js'
 import { runCli, runJson } from '../helpers/cli.js'
 import { openTestSql, truncateAll } from '../helpers/db.js'
-import type { ServeProcess } from '../helpers/serve.js'
-import { startServe } from '../helpers/serve.js'
+import type { InProcessServe } from '../helpers/serve.js'
+import { serveInProcess } from '../helpers/serve.js'
 
 describe('anomalies end to end (serve → Redis alert → CLI)', function () {
   this.timeout(60_000)
   const sql = openTestSql()
-  let serve: ServeProcess | undefined
+  let serve: InProcessServe | undefined
   beforeEach(() => truncateAll(sql))
   afterEach(async () => {
     await serve?.stop()
@@ -28,7 +29,7 @@ describe('anomalies end to end (serve → Redis alert → CLI)', function () {
     const alerts: any[] = []
     await sub.subscribe(`${process.env.MOMENTRY_REDIS_PREFIX}anomaly:alerts`, (m) => void alerts.push({ at: performance.now(), alert: JSON.parse(m) }))
     try {
-      serve = await startServe({ ANOMALY_MAX_REQUESTS_PER_MINUTE: '50', ANOMALY_QUIET_HOURS: '00-00' })
+      serve = await serveInProcess({ ANOMALY_MAX_REQUESTS_PER_MINUTE: '50', ANOMALY_QUIET_HOURS: '00-00' })
       // The 60 validations must fall in one per-minute bucket: not across a minute's end.
       const intoMinute = Date.now() % 60_000
       if (intoMinute > 55_000) await new Promise((r) => setTimeout(r, 60_000 - intoMinute + 100))
@@ -62,7 +63,7 @@ describe('anomalies end to end (serve → Redis alert → CLI)', function () {
 
   it('given reported failures through POST /v1/usage, when they pass the error rate, then a high_error_rate anomaly is recorded', async () => {
     const created = await runJson(['api-key', 'create', '--name', 'downstream', '--type', 'service'])
-    serve = await startServe({ ANOMALY_MIN_REQUESTS: '10', ANOMALY_QUIET_HOURS: '00-00' })
+    serve = await serveInProcess({ ANOMALY_MIN_REQUESTS: '10', ANOMALY_QUIET_HOURS: '00-00' })
     for (let i = 0; i < 12; i++) {
       const r = await serve.post('/v1/usage', { keyId: created.json.key.id, ip: '192.0.2.30', ok: i < 3 })
       expect(r.status).to.equal(202)

@@ -1,24 +1,28 @@
-// Embedded mode end to end: real momentry processes with no DATABASE_URL, each test on its own
-// fresh MOMENTRY_DATA_DIR, so every test starts (and stops) its own embedded PostgreSQL. As
-// root (CI) the server runs as the unprivileged user `momentry`. These stay spawned: what is
-// under test is many processes sharing one server, a server outliving the process that
-// started it, and kill -9.
+// Embedded mode end to end, with no DATABASE_URL: momentry's own PostgreSQL. As root (CI) the
+// server runs as the unprivileged user `momentry`. Each test has its own MOMENTRY_DATA_DIR:
+// a fresh one where the first run is what is tested, else a copy of one initialised once
+// (initdb costs seconds). Commands run in this process where a process adds nothing (the
+// server they start is detached either way); they are spawned where the point is many
+// processes sharing one server, or a process killed under it.
+import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import { expect } from 'chai'
+import postgres from 'postgres'
 
 import type { CliResult } from '../helpers/cli.js'
-import { spawnCli } from '../helpers/cli.js'
-import type { ServeProcess } from '../helpers/serve.js'
-import { startServe } from '../helpers/serve.js'
+import { runJson, spawnCli } from '../helpers/cli.js'
+import type { InProcessServe } from '../helpers/serve.js'
+import { serveInProcess } from '../helpers/serve.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const run = (args: string[], env: Record<string, string>, input = ''): Promise<CliResult> => spawnCli(args, { env, input })
+const spawned = (args: string[], env: Record<string, string>, input = ''): Promise<CliResult> => spawnCli([...args, '--json'], { env, input })
 
-const postmasterPid = async (dataDir: string) => Number((await readFile(join(dataDir, 'pg', 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0]) || undefined
+const pidIn = async (file: string) => Number((await readFile(file, 'utf8').catch(() => '')).split('\n')[0]) || undefined
+const postmasterPid = (dataDir: string) => pidIn(join(dataDir, 'pg', 'postmaster.pid'))
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0)
@@ -28,24 +32,45 @@ const alive = (pid: number) => {
   }
 }
 
-describe('embedded mode (no DATABASE_URL: momentry’s own PostgreSQL, real processes)', function () {
+/** End a test's server at once: the directory is thrown away, so nothing needs a clean shutdown. */
+async function hardStop(dataDir: string): Promise<void> {
+  for (const file of [join(dataDir, 'pg-idle.pid'), join(dataDir, 'pg', 'postmaster.pid')]) {
+    const pid = await pidIn(file)
+    if (pid && alive(pid)) process.kill(pid, 'SIGKILL')
+  }
+  await rm(dataDir, { recursive: true, force: true })
+}
+
+describe('embedded mode (no DATABASE_URL: momentry’s own PostgreSQL)', function () {
   this.timeout(120_000)
+  let template: string
   let dataDir: string
   let env: Record<string, string>
-  const servers: ServeProcess[] = []
-  const cli = (args: string[], input = '', extra: Record<string, string> = {}) => run([...args, '--json'], { ...env, ...extra }, input)
+  const servers: InProcessServe[] = []
+  const cli = (args: string[], input = '', extra: Record<string, string> = {}) => runJson(args, { env: { ...env, ...extra }, input })
+  const base = (dir: string) => ({ DATABASE_URL: '', REDIS_URL: '', MOMENTRY_DATA_DIR: dir })
 
-  beforeEach(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'mtry-emb-'))
-    env = { DATABASE_URL: '', REDIS_URL: '', MOMENTRY_DATA_DIR: dataDir }
+  before(async () => {
+    // One data directory initialised and migrated, then stopped cleanly: the tests copy it.
+    template = await mkdtemp(join(tmpdir(), 'mtry-emb-template-'))
+    expect((await runJson(['db', 'start'], { env: base(template) })).code).to.equal(0)
+    expect((await runJson(['db', 'stop'], { env: base(template) })).json).to.include({ stopped: true })
   })
+  after(() => hardStop(template))
+
+  /** A data directory of its own: fresh (nothing in it), or a copy of the initialised one. */
+  const useDataDir = async (kind: 'fresh' | 'initialised') => {
+    dataDir = await mkdtemp(join(tmpdir(), 'mtry-emb-'))
+    if (kind === 'initialised') execFileSync('cp', ['-a', `${template}/.`, dataDir])
+    env = base(dataDir)
+  }
   afterEach(async () => {
     await Promise.all(servers.splice(0).map((s) => s.stop()))
-    await run(['db', 'stop'], env)
-    await rm(dataDir, { recursive: true, force: true })
+    await hardStop(dataDir)
   })
 
   it('given a fresh data directory, when a key is created, validated, rotated, revoked and listed, then each works and the first run says it initialised once', async () => {
+    await useDataDir('fresh')
     const created = await cli(['api-key', 'create', '--name', 'first', '--type', 'service'])
     expect(created.code, created.stderr).to.equal(0)
     expect(created.stderr.match(/first run: creating the embedded PostgreSQL/g) ?? []).to.have.length(1)
@@ -65,17 +90,19 @@ describe('embedded mode (no DATABASE_URL: momentry’s own PostgreSQL, real proc
   })
 
   it('given 10 processes started at once on a fresh data directory, then all succeed and exactly one initialises it', async () => {
-    const runs = await Promise.all(Array.from({ length: 10 }, (_, i) => cli(['api-key', 'create', '--name', `racer-${i}`, '--type', 'service'])))
+    await useDataDir('fresh')
+    const runs = await Promise.all(Array.from({ length: 10 }, (_, i) => spawned(['api-key', 'create', '--name', `racer-${i}`, '--type', 'service'], env)))
     expect(runs.map((r) => r.code), runs.map((r) => r.stderr).join('\n')).to.deep.equal(Array(10).fill(0))
     expect(runs.filter((r) => /first run: creating the embedded PostgreSQL/.test(r.stderr))).to.have.length(1)
     expect((await cli(['api-key', 'list'])).json.keys).to.have.length(10)
   })
 
   it('given the server killed with -9 in the middle of writes, then the next command starts it again and no committed key is lost', async () => {
+    await useDataDir('initialised')
     const committed: string[] = []
     for (let i = 0; i < 3; i++) committed.push((await cli(['api-key', 'create', '--name', `before-${i}`, '--type', 'service'])).json.key.id)
     const pid = (await postmasterPid(dataDir))!
-    const writers = Array.from({ length: 6 }, (_, i) => cli(['api-key', 'create', '--name', `during-${i}`, '--type', 'service']))
+    const writers = Array.from({ length: 4 }, (_, i) => spawned(['api-key', 'create', '--name', `during-${i}`, '--type', 'service'], env))
     await sleep(150)
     process.kill(pid, 'SIGKILL')
     for (const r of await Promise.all(writers)) if (r.code === 0) committed.push(r.json.key.id)
@@ -88,6 +115,7 @@ describe('embedded mode (no DATABASE_URL: momentry’s own PostgreSQL, real proc
   })
 
   it('given MOMENTRY_EMBEDDED_IDLE=2s, then the server stops by itself after that long without a client, and the next command starts it again', async () => {
+    await useDataDir('initialised')
     const idle = { MOMENTRY_EMBEDDED_IDLE: '2s' }
     expect((await cli(['api-key', 'create', '--name', 'idle', '--type', 'service'], '', idle)).code).to.equal(0)
     const pid = (await postmasterPid(dataDir))!
@@ -101,6 +129,7 @@ describe('embedded mode (no DATABASE_URL: momentry’s own PostgreSQL, real proc
   })
 
   it('given db stop and db start, then they stop and start the server and say so; in servers mode they are a usage error', async () => {
+    await useDataDir('initialised')
     expect((await cli(['db', 'start'])).json).to.include({ state: 'running' })
     const stopped = await cli(['db', 'stop'])
     expect(stopped.json).to.include({ state: 'stopped', stopped: true })
@@ -111,9 +140,7 @@ describe('embedded mode (no DATABASE_URL: momentry’s own PostgreSQL, real proc
   })
 
   it('given a data directory of another PostgreSQL major version, then it is refused with the export/import path, and nothing is started', async () => {
-    expect((await cli(['db', 'start'])).code).to.equal(0)
-    await run(['db', 'stop'], env)
-    const { writeFile } = await import('node:fs/promises')
+    await useDataDir('initialised')
     await writeFile(join(dataDir, 'pg', 'PG_VERSION'), '17\n')
     const r = await cli(['api-key', 'list'])
     expect(r.code).to.equal(8)
@@ -122,8 +149,9 @@ describe('embedded mode (no DATABASE_URL: momentry’s own PostgreSQL, real proc
   })
 
   it('given serve in embedded mode without Redis, then a key revoked by a CLI run is refused at once, and lockout holds across the processes', async () => {
+    await useDataDir('initialised')
     const admin = (await cli(['api-key', 'create', '--name', 'svc', '--type', 'service'])).json
-    const s = await startServe(env)
+    const s = await serveInProcess(env)
     servers.push(s)
     expect((await s.post('/v1/keys/verify', { key: admin.secret })).json.valid).to.equal(true)
     expect((await cli(['api-key', 'revoke', admin.key.id])).code).to.equal(0)
@@ -137,6 +165,7 @@ describe('embedded mode (no DATABASE_URL: momentry’s own PostgreSQL, real proc
   })
 
   it('given keys, audit, usage, blacklist and a webhook in embedded mode, when exported and imported into a server database, then every key validates as before and nothing is lost', async () => {
+    await useDataDir('initialised')
     const active = (await cli(['api-key', 'create', '--name', 'active', '--type', 'service', '--scopes', 'read'])).json
     const old = (await cli(['api-key', 'create', '--name', 'rotated', '--type', 'user'])).json
     const rotated = (await cli(['api-key', 'rotate', old.key.id])).json
@@ -181,7 +210,6 @@ describe('embedded mode (no DATABASE_URL: momentry’s own PostgreSQL, real proc
     } finally {
       const admin = new URL(target)
       admin.pathname = '/postgres'
-      const { default: postgres } = await import('postgres')
       const sql = postgres(admin.toString(), { max: 1, onnotice: () => {} })
       await sql`drop database if exists ${sql(target.pathname.slice(1))} with (force)`
       await sql.end()
@@ -189,8 +217,8 @@ describe('embedded mode (no DATABASE_URL: momentry’s own PostgreSQL, real proc
   })
 
   it('given a file that is not an export, or is missing, when imported, then one usage line and nothing is loaded', async () => {
+    await useDataDir('fresh')
     const bogus = join(dataDir, 'bogus.export')
-    const { writeFile } = await import('node:fs/promises')
     await writeFile(bogus, 'hello\n')
     const r = await cli(['db', 'import', bogus])
     expect(r.code).to.equal(2)
@@ -200,9 +228,10 @@ describe('embedded mode (no DATABASE_URL: momentry’s own PostgreSQL, real proc
 
   it('given root and a MOMENTRY_DATA_DIR inside root’s 0700 home, then it says the server’s user cannot reach it (exit 8)', async function () {
     if (process.getuid?.() !== 0) this.skip()
+    await useDataDir('fresh')
     const inHome = join('/root', `.mtry-test-${process.pid}`)
     try {
-      const r = await run(['api-key', 'list', '--json'], { ...env, MOMENTRY_DATA_DIR: inHome })
+      const r = await cli(['api-key', 'list'], '', { MOMENTRY_DATA_DIR: inHome })
       expect(r.code).to.equal(8)
       expect(r.json.error.message).to.match(/cannot reach .* \(\/root is mode 0700\).*\/var\/lib\/momentry/)
       expect(existsSync(join(inHome, 'pg'))).to.equal(false)

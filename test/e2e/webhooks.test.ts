@@ -1,5 +1,6 @@
-// `serve` is spawned (startServe): it is the long-running process whose outbox drain delivers
-// what waited while the receiver was down, and it runs until a signal. The CLI runs in process.
+// `serve` runs in this process (serveInProcess: the same core and server, its own connections):
+// it is the long-running instance whose outbox drain delivers what waited while the receiver
+// was down. The CLI runs in process too.
 import { createHmac } from 'node:crypto'
 import type { IncomingHttpHeaders, Server } from 'node:http'
 import { createServer } from 'node:http'
@@ -10,8 +11,8 @@ import { expect } from 'chai'
 import { expectJsonError, expectOneLineError } from '../helpers/assert.js'
 import { runCli, runJson } from '../helpers/cli.js'
 import { openTestSql, truncateAll } from '../helpers/db.js'
-import type { ServeProcess } from '../helpers/serve.js'
-import { startServe } from '../helpers/serve.js'
+import type { InProcessServe } from '../helpers/serve.js'
+import { serveInProcess } from '../helpers/serve.js'
 
 interface Received {
   headers: IncomingHttpHeaders
@@ -47,7 +48,7 @@ describe('webhooks (outbox, Standard Webhooks signatures)', function () {
   this.timeout(60_000)
   const sql = openTestSql()
   const servers: Server[] = []
-  let serve: ServeProcess | undefined
+  let serve: InProcessServe | undefined
   beforeEach(async () => {
     await truncateAll(sql)
     await sql`truncate webhooks cascade`
@@ -94,7 +95,7 @@ describe('webhooks (outbox, Standard Webhooks signatures)', function () {
     const rx = await receiver(port)
     servers.push(rx.server)
     await sql`update webhook_deliveries set next_attempt_at = now()` // skip the 5 s backoff
-    serve = await startServe()
+    serve = await serveInProcess()
     for (let i = 0; i < 50 && rx.got.length === 0; i++) await sleep(100)
     expect(rx.got).to.have.length(1)
     expect(signatureIsValid(added.json.secret, rx.got[0]!)).to.equal(true)

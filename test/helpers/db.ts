@@ -22,9 +22,17 @@ export function openTestSql(options: { onQuery?: (q: string) => void } = {}): Sq
   return connectPostgres(testDatabaseUrl(), options)
 }
 
-/** Empty every table between tests (schema_migrations stays). */
+/** Every table a test may fill, children before the tables they reference. */
+const TABLES = ['webhook_deliveries', 'webhooks', 'api_key_anomalies', 'api_key_audit_log', 'key_usage_minute', 'ip_blacklist', 'ip_failures', 'gitea_tokens', 'n8n_api_keys', 'api_keys']
+
+/**
+ * Empty every table between tests (schema_migrations stays), in one round trip. DELETE, not
+ * TRUNCATE: a few rows delete in milliseconds, while a TRUNCATE of ten tables takes 100–300 ms
+ * here (catalog locks and new files) and the suite does it hundreds of times. Ids are not
+ * restarted; no test depends on their values.
+ */
 export async function truncateAll(sql: Sql): Promise<void> {
-  await sql`truncate api_keys, api_key_audit_log, api_key_anomalies, gitea_tokens, n8n_api_keys, ip_blacklist, key_usage_minute, webhooks, webhook_deliveries, ip_failures restart identity cascade`
+  await sql.unsafe(TABLES.map((t) => `delete from ${t};`).join(' '))
 }
 
 /** The reactions a test core has by default: a one-shot command's, plus the anomaly responses. */

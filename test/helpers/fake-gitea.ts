@@ -1,4 +1,4 @@
-// A Gitea that follows ../../../shared/integrations.md: Basic auth with a real password on the
+// A Gitea that follows docs/integrations.md: Basic auth with a real password on the
 // token endpoints (token auth → 401), Sudo for admins, 403 when not self or admin, scope
 // validation and normalisation, pages with X-Total-Count, delete by numeric id, /api/v1/user.
 import { randomBytes } from 'node:crypto'

@@ -1,4 +1,4 @@
-// An n8n that follows ../../../shared/integrations.md: /rest/login with emailOrLdapLoginId and an
+// An n8n that follows docs/integrations.md: /rest/login with emailOrLdapLoginId and an
 // n8n-auth cookie (Secure), 401 without a session, {data: …} bodies, expiresAt required and in
 // the future, scopes per role, list without rawApiKey, delete 200 even for unknown ids,
 // public-API verify 200/401/403, and a disabled public API (404 with an empty body).
@@ -84,7 +84,7 @@ export async function startFakeN8n(users = [{ id: 'u1', email: 'owner@example.co
         if (!('expiresAt' in body)) return send(res, 400, { code: 'invalid_type', expected: 'number', received: 'undefined', path: ['expiresAt'], message: 'Required' })
         if (body.expiresAt !== null && (typeof body.expiresAt !== 'number' || body.expiresAt <= Date.now() / 1000)) return send(res, 400, { code: 400, message: 'Expiration date must be in the future or null' })
         if (body.scopes.some((s: string) => !allowed.includes(s))) return send(res, 400, { code: 400, message: 'Invalid scopes for user role', stacktrace: 'ResponseError: Invalid scopes for user role' })
-        // n8n 1.123: UNIQUE(userId, label) surfaces as a 500 (see /work/n8n-real/observed.md).
+        // n8n 1.123: UNIQUE(userId, label) surfaces as a 500 (seen on a real n8n 1.123.81).
         if (keys.some((k) => k.userId === user.id && k.label === body.label)) {
           return send(res, 500, { code: 0, message: 'There is already an entry with this name', stacktrace: 'QueryFailedError: SQLITE_CONSTRAINT: UNIQUE constraint failed' })
         }
