@@ -21,9 +21,9 @@ export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length
 export const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]
 
 /** Start `momentry serve --port 0` with the bench environment (plus `extraEnv`) and wait until it listens. */
-export function spawnServe(extraEnv = {}) {
+export function spawnServe(extraEnv = {}, bin = BIN) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] })
+    const child = spawn(process.execPath, [bin, 'serve', '--port', '0'], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] })
     let err = ''
     child.stderr.on('data', (d) => {
       err += d

@@ -1,16 +1,19 @@
-// `npm run bench [-- --quick] [-- --only NAME[,NAME]]`: the SPEC §14 measurements, each beside
-// a baseline taken in the same run (these machines are noisy, so ratios, not absolute
-// numbers, are the verdict). Uses its own database, Redis prefix and embedded data
-// directories, and removes them at the end. Figures: see bench/figures/.
+// `npm run bench [-- --quick] [-- --only NAME[,NAME]] [-- --baseline DIR]`: the SPEC §14
+// measurements, each beside a baseline taken in the same run (these machines are noisy, so
+// ratios, not absolute numbers, are the verdict). With --baseline, every figure also runs
+// against another built checkout of momentry (e.g. a `git worktree` of the previous commit,
+// on the same node_modules), right after ours, for a before/after in one run. Uses its own
+// database, Redis prefix and embedded data directories, and removes them at the end.
+// Figures: see bench/figures/.
 import { spawn } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 
 import postgres from 'postgres'
 
-import { closeRedis, connectPostgres, connectRedis, createKey, loadConfig, migrate, ONE_SHOT_EFFECTS, openCore } from '../dist/index.js'
+import * as ours from '../dist/index.js'
 import * as anomaly from './figures/anomaly.js'
 import * as cacheHit from './figures/cache-hit.js'
 import * as cacheMiss from './figures/cache-miss.js'
@@ -22,7 +25,10 @@ import * as serve from './figures/serve.js'
 import { adminUrl, BIN, dbName, dbUrl, env, prefix, redisUrl, runOnce, say } from './lib.js'
 
 const FIGURES = [cacheHit, cacheMiss, list, serve, cliStart, embedded, revocation, anomaly]
+const { closeRedis, connectPostgres, connectRedis, createKey, loadConfig, migrate, ONE_SHOT_EFFECTS, openCore } = ours
 const quick = process.argv.includes('--quick')
+const baselineArg = process.argv.find((a, i) => process.argv[i - 1] === '--baseline' || a.startsWith('--baseline='))
+const baselineDir = baselineArg && resolve(baselineArg.replace(/^--baseline=/, ''))
 const onlyArg = process.argv.find((a, i) => process.argv[i - 1] === '--only' || a.startsWith('--only='))
 const only = onlyArg ? onlyArg.replace(/^--only=/, '').split(',') : undefined
 const unknown = only?.filter((n) => !FIGURES.some((f) => f.name === n))
@@ -32,9 +38,22 @@ if (unknown?.length) {
 }
 
 const results = []
+let checkout = 'ours'
 function record(name, value, unit, baseline, baselineLabel, verdict, bar, diagnostic) {
-  results.push({ name, value, unit, baseline, baselineLabel, verdict, bar, ...(diagnostic ? { diagnostic } : {}) })
-  say(`  ${verdict ? 'PASS' : 'FAIL'}  ${name}: ${value} ${unit}  |  ${baselineLabel}: ${baseline}  |  bar: ${bar}`)
+  results.push({ checkout, name, value, unit, baseline, baselineLabel, verdict, bar, ...(diagnostic ? { diagnostic } : {}) })
+  say(`  ${checkout === 'ours' ? (verdict ? 'PASS' : 'FAIL') : 'BASE'}  ${checkout === 'ours' ? '' : '[baseline] '}${name}: ${value} ${unit}  |  ${baselineLabel}: ${baseline}  |  bar: ${bar}`)
+}
+
+/**
+ * A core of `lib` on the bench's connections: this checkout's `openCore`, or, for a baseline
+ * built before it existed, the same thing from `createContext` (its runtime started by
+ * `start`, stopped by `close`).
+ */
+function coreOf(lib, sql, redis) {
+  const config = lib.loadConfig(env)
+  if (lib.openCore) return lib.openCore({ config, sql, redis: async () => redis, actor: 'bench', effects: lib.ONE_SHOT_EFFECTS })
+  const ctx = lib.createContext({ config, sql, redis: async () => redis, actor: 'bench' })
+  return { ctx, start: () => ctx.validation.start(), close: () => ctx.validation.close() }
 }
 
 async function main() {
@@ -47,8 +66,7 @@ async function main() {
   const embeddedDirs = []
   try {
     await migrate(sql)
-    const newCore = () => openCore({ config: loadConfig(env), sql, redis: async () => redis, actor: 'bench', effects: ONE_SHOT_EFFECTS })
-    const setup = newCore().ctx
+    const setup = openCore({ config: loadConfig(env), sql, redis: async () => redis, actor: 'bench', effects: ONE_SHOT_EFFECTS }).ctx
     const SAMPLE = quick ? 300 : 1000
     const TOTAL = quick ? 100_000 : 1_000_000
     say(`creating ${SAMPLE} keys…`)
@@ -64,7 +82,9 @@ async function main() {
       total: TOTAL,
       say,
       record,
-      newCore,
+      lib: ours,
+      bin: BIN,
+      newCore: () => coreOf(ours, sql, redis),
       /** Fill api_keys to TOTAL rows (once). */
       async fill() {
         if (filled) return
@@ -113,7 +133,25 @@ async function main() {
         return handle
       },
     }
-    for (const figure of FIGURES) if (!only || only.includes(figure.name)) await figure.run(b)
+    const baseline = baselineDir && {
+      ...b,
+      lib: await import(join(baselineDir, 'dist', 'index.js')),
+      bin: join(baselineDir, 'bin', 'run.js'),
+      baseline: true,
+    }
+    if (baseline) baseline.newCore = () => coreOf(baseline.lib, sql, redis)
+    // With a baseline, the two take turns going first, figure by figure: what runs second finds
+    // PostgreSQL's buffers and the machine warmer.
+    let turn = 0
+    for (const figure of FIGURES) {
+      if (only && !only.includes(figure.name)) continue
+      const runs = [['ours', b], ...(baseline && figure.baseline !== false ? [['baseline', baseline]] : [])]
+      if (turn++ % 2 && runs.length === 2) runs.reverse()
+      for (const [which, ctx] of runs) {
+        checkout = which
+        await figure.run(ctx)
+      }
+    }
   } finally {
     for (const dir of embeddedDirs) {
       await runOnce([process.execPath, BIN, 'db', 'stop'], '', { DATABASE_URL: '', MOMENTRY_DATA_DIR: dir })
@@ -128,9 +166,17 @@ async function main() {
     await closeRedis(cleaner)
   }
   mkdirSync('.bench-out', { recursive: true })
-  writeFileSync('.bench-out/results.json', JSON.stringify({ at: new Date().toISOString(), quick, only: only ?? null, results }, null, 2))
-  const failed = results.filter((r) => !r.verdict)
-  process.stdout.write(`\nbench: ${results.length - failed.length} passed, ${failed.length} failed\n`)
+  writeFileSync('.bench-out/results.json', JSON.stringify({ at: new Date().toISOString(), quick, only: only ?? null, baseline: baselineDir ?? null, results }, null, 2))
+  const failed = results.filter((r) => r.checkout === 'ours' && !r.verdict)
+  const counted = results.filter((r) => r.checkout === 'ours').length
+  process.stdout.write(`\nbench: ${counted - failed.length} passed, ${failed.length} failed\n`)
+  if (baselineDir) {
+    process.stdout.write(`\nbefore/after (ours vs ${baselineDir}):\n`)
+    for (const r of results.filter((x) => x.checkout === 'ours')) {
+      const base = results.find((x) => x.checkout === 'baseline' && x.name === r.name)
+      if (base) process.stdout.write(`  ${r.name}: ${r.value} ${r.unit.split(' (')[0]}  |  baseline: ${base.value}\n`)
+    }
+  }
   process.exitCode = failed.length ? 1 : 0
 }
 

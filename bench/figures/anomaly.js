@@ -3,7 +3,6 @@
 // meanwhile, read from serve's own histogram (SPEC §14).
 import autocannon from 'autocannon'
 
-import { createKey } from '../../dist/index.js'
 import { prefix, sleep, spawnServe } from '../lib.js'
 
 export const name = 'anomaly'
@@ -11,8 +10,8 @@ export const name = 'anomaly'
 export async function run(b) {
   b.say('anomaly alert latency at 5,000 validations/s…')
   const threshold = 10_000
-  const key = (await createKey(b.setup, { name: 'bench-hot', type: 'service' })).secret
-  const serve = await spawnServe({ ANOMALY_MAX_REQUESTS_PER_MINUTE: String(threshold), ANOMALY_QUIET_HOURS: '00-00' })
+  const key = (await b.lib.createKey(b.setup, { name: 'bench-hot', type: 'service' })).secret
+  const serve = await spawnServe({ ANOMALY_MAX_REQUESTS_PER_MINUTE: String(threshold), ANOMALY_QUIET_HOURS: '00-00' }, b.bin)
   const sub = b.redis.duplicate()
   await sub.connect()
   try {

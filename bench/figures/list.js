@@ -1,7 +1,6 @@
 // `api-key list --limit 50` at 1M keys: the core call (≤ 10 ms), and the whole CLI run vs the
 // same command on an empty database (≤ 1.5×) (SPEC §14).
-import { listKeys } from '../../dist/index.js'
-import { BIN, median, runOnce } from '../lib.js'
+import { median, runOnce } from '../lib.js'
 
 export const name = 'list'
 
@@ -12,7 +11,7 @@ export async function run(b) {
   let cursor
   for (let i = 0; i < 20; i++) {
     const t = performance.now()
-    const page = await listKeys(ctx, { limit: 50, cursor })
+    const page = await b.lib.listKeys(ctx, { limit: 50, cursor })
     lat.push(performance.now() - t)
     cursor = page.nextCursor ?? undefined
   }
@@ -20,8 +19,8 @@ export async function run(b) {
   const full = []
   const empty = []
   for (let i = 0; i < (b.quick ? 5 : 9); i++) {
-    full.push((await runOnce([process.execPath, BIN, 'api-key', 'list', '--limit', '50', '--json'])).ms)
-    empty.push((await runOnce([process.execPath, BIN, 'api-key', 'list', '--limit', '50', '--json'], '', emptyEnv)).ms)
+    full.push((await runOnce([process.execPath, b.bin, 'api-key', 'list', '--limit', '50', '--json'])).ms)
+    empty.push((await runOnce([process.execPath, b.bin, 'api-key', 'list', '--limit', '50', '--json'], '', emptyEnv)).ms)
   }
   const ratio = median(full) / median(empty)
   b.record(

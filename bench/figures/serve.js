@@ -31,7 +31,7 @@ export async function run(b) {
   const pairs = b.quick ? 4 : 8
   const bare = await nodeServer(BARE)
   const floor = await nodeServer(FLOOR)
-  const serve = await spawnServe()
+  const serve = await spawnServe({}, b.bin)
   try {
     const body = JSON.stringify({ key: b.keys[0], ip: '192.0.2.7' })
     const verifyUrl = `${serve.url}/v1/keys/verify`
