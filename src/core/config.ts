@@ -48,8 +48,9 @@ const envSchema = z.object({
   MOMENTRY_EMBEDDED_IDLE: z.string().regex(/^\d{1,10}[smhdw]$/, 'expected a duration like 10m').default('10m'),
   MOMENTRY_AUDIT_KEY: z
     .string()
-    .refine((v) => Buffer.from(v, 'base64').length === 32, 'expected 32 bytes, base64-encoded')
+    .refine((v) => v.split(',').every((k) => /^[A-Za-z0-9+/]{43}=$/.test(k.trim())), 'expected 32 bytes, base64-encoded (a comma-separated list keeps older keys readable)')
     .optional(),
+  MOMENTRY_AUDIT_CHECKPOINT_EVERY: z.string().regex(/^\d{1,10}[smhdw]$/, 'expected a duration like 1h').default('1h'),
   GITEA_USERNAME: z.string().min(1).optional(),
   GITEA_PASSWORD: z.string().min(1).optional(),
   N8N_EMAIL: z.string().min(1).optional(),
@@ -102,7 +103,10 @@ export interface Config {
   embeddedIdleSeconds: number
   /** How long before a scheduled rotation `key.rotation_due` fires. */
   rotationNoticeSeconds: number
+  /** MOMENTRY_AUDIT_KEY: base64 keys, the first encrypting, the rest readable. */
   auditKey?: string
+  /** How often `serve` signs an audit checkpoint. */
+  auditCheckpointSeconds: number
   /** `url` only when GITEA_URL / N8N_URL was set explicitly (it then wins over the stored URL). */
   gitea: { url?: string; username?: string; password?: string }
   n8n: { url?: string; email?: string; password?: string }
@@ -173,6 +177,7 @@ export function loadConfig(env: Env = process.env): Config {
     embeddedIdleSeconds: parseDuration(e.MOMENTRY_EMBEDDED_IDLE, 'MOMENTRY_EMBEDDED_IDLE'),
     rotationNoticeSeconds: parseDuration(e.MOMENTRY_ROTATION_NOTICE, 'MOMENTRY_ROTATION_NOTICE', { allowZero: true }),
     auditKey: e.MOMENTRY_AUDIT_KEY,
+    auditCheckpointSeconds: parseDuration(e.MOMENTRY_AUDIT_CHECKPOINT_EVERY, 'MOMENTRY_AUDIT_CHECKPOINT_EVERY'),
     gitea: { url: env.GITEA_URL ? e.GITEA_URL : undefined, username: e.GITEA_USERNAME, password: e.GITEA_PASSWORD },
     n8n: { url: env.N8N_URL ? e.N8N_URL : undefined, email: e.N8N_EMAIL, password: e.N8N_PASSWORD },
     credentialStore: e.MOMENTRY_CREDENTIAL_STORE,

@@ -1,5 +1,7 @@
+import type { AuditKeyring } from './audit/audit-keys.js'
 import type { Clock } from './clock.js'
 import type { Config } from './config.js'
+import type { SecretStore } from './credentials/secret-store.js'
 import type { Sql } from './db/connect.js'
 import type { EventBus } from './events.js'
 import type { Logger } from './log.js'
@@ -24,4 +26,8 @@ export interface CoreContext {
   readonly actor: string
   /** What validation keeps between calls: key cache, lockout counting, usage buffer, mirrors. */
   readonly validation: ValidationState
+  /** Secrets momentry makes for itself (audit keys, the checkpoint signing key). */
+  readonly secrets: SecretStore
+  /** The audit keys: encrypt new audit rows, open old ones. */
+  readonly audit: AuditKeyring
 }

@@ -2,6 +2,7 @@ import { alertsOnAnomaly } from './anomalies/alert-publisher.js'
 import { autoDisableOnAnomaly } from './anomalies/auto-disable.js'
 import { detectOnFlush } from './anomalies/detect-on-flush.js'
 import { announceRotationsDue } from './api-keys/rotation-notices.js'
+import { checkpointPeriodically } from './audit/audit-trail.js'
 import type { CoreContext } from './context.js'
 import type { Disposer } from './events.js'
 import { broadcastChanges } from './validation/broadcast.js'
@@ -36,6 +37,7 @@ export const EFFECTS = {
   'usage-flush': { kind: 'service', does: 'buffered usage written every second', attach: (ctx) => flushUsage(ctx) },
   'outbox-drain': { kind: 'service', does: 'due webhook deliveries sent every second, with retries', attach: (ctx) => drainOutbox(ctx) },
   'rotation-notices': { kind: 'service', does: 'key.rotation_due announced ahead of scheduled rotations', attach: (ctx) => announceRotationsDue(ctx) },
+  'audit-checkpoints': { kind: 'service', does: 'a signed audit checkpoint every MOMENTRY_AUDIT_CHECKPOINT_EVERY (audit.checkpoint)', attach: checkpointPeriodically },
 } as const satisfies Record<string, Effect>
 
 export type EffectName = keyof typeof EFFECTS
@@ -53,4 +55,5 @@ export const SERVER_EFFECTS: readonly EffectName[] = [
   'usage-flush',
   'outbox-drain',
   'rotation-notices',
+  'audit-checkpoints',
 ]

@@ -16,6 +16,8 @@ export type MomentryEvent =
   | { type: 'key.disabled'; keyId: string; reason: string | null; at: string }
   | { type: 'key.enabled'; keyId: string; at: string }
   | { type: 'key.rotation_due'; keyId: string; name: string; dueAt: string; at: string }
+  /** A signed audit checkpoint (`note`, a C2SP-style signed note) to keep outside the database. */
+  | { type: 'audit.checkpoint'; origin: string; seq: number; hash: string; note: string; vkey: string; at: string }
   | { type: 'blacklist.changed'; network: string; change: 'added' | 'removed'; at: string }
   | { type: 'ip.locked_out'; ip: string; attempts: number; retryAfterSeconds: number; at: string }
   | {

@@ -1,7 +1,10 @@
 import { defaultActor } from './actor.js'
+import { AuditKeyring } from './audit/audit-keys.js'
 import type { Clock } from './clock.js'
 import { systemClock } from './clock.js'
 import type { Config } from './config.js'
+import type { KeyringBackend } from './credentials/keyring.js'
+import { openSecretStore } from './credentials/secret-store.js'
 import { loadConfig } from './config.js'
 import type { CoreContext } from './context.js'
 import type { Sql } from './db/connect.js'
@@ -33,6 +36,8 @@ export interface OpenCoreOptions {
   redis?: () => Promise<Redis | undefined>
   /** Reactions to attach at once (they cost nothing until an event comes); services need `start()`. */
   effects?: readonly EffectName[]
+  /** The OS keychain backend for momentry's own secrets (tests pass an in-memory one). */
+  keyring?: KeyringBackend
 }
 
 /** A core context with its connections, its side effects and one way to shut it all down. */
@@ -96,7 +101,9 @@ export function openCore(options: OpenCoreOptions = {}): Core {
   }
   const validation = new ValidationState({ sql: () => base.sql, redis: openRedis, connectedRedis: () => connected, bus, config, clock, log })
   // Not `{...base}`: spreading would call the `sql` getter, connecting (or failing) eagerly.
-  const ctx: CoreContext = Object.assign(base, { validation })
+  const secrets = openSecretStore({ config, keyring: options.keyring, log })
+  const audit = new AuditKeyring({ envKeys: config.auditKey, secrets, log })
+  const ctx: CoreContext = Object.assign(base, { validation, secrets, audit })
 
   const attached = new Map<EffectName, Disposer>()
   const attach = async (name: EffectName) => {

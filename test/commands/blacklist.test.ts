@@ -20,7 +20,7 @@ describe('blacklist commands', () => {
     expect(v6.json.network).to.equal('2001:db8::/32')
     const list = await runJson(['blacklist', 'list'])
     expect(list.json.map((e: any) => e.network).sort()).to.deep.equal(['198.51.100.0/24', '2001:db8::/32', '203.0.113.7/32'])
-    const audit = await sql`select action, ip_address from api_key_audit_log order by id`
+    const audit = await sql`select action, ip_address from api_key_audit_log order by seq`
     expect(audit.map((a) => a.action)).to.deep.equal(['blacklist.add', 'blacklist.add', 'blacklist.add'])
   })
 
@@ -53,7 +53,7 @@ describe('blacklist commands', () => {
     expect(r.code).to.equal(0)
     expect(r.json.network).to.equal('192.0.2.0/24')
     expect((await runJson(['blacklist', 'list'])).json).to.deep.equal([])
-    const [last] = await sql`select action from api_key_audit_log order by id desc limit 1`
+    const [last] = await sql`select action from api_key_audit_log order by seq desc limit 1`
     expect(last!.action).to.equal('blacklist.remove')
   })
 

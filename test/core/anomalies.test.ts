@@ -145,7 +145,7 @@ describe('anomaly detection engine (real PostgreSQL and Redis)', () => {
     await resolveAnomaly(ctx, first!.id, { note: 'load test' })
     const [third] = await use(ctx, key.id, 1)
     expect(third!.id).to.not.equal(first!.id)
-    const audit = await sql`select action from api_key_audit_log where action like 'anomaly.%' order by id`
+    const audit = await sql`select action from api_key_audit_log where action like 'anomaly.%' order by seq`
     expect(audit.map((a) => a.action)).to.deep.equal(['anomaly.detect', 'anomaly.acknowledge', 'anomaly.resolve', 'anomaly.detect'])
   })
 

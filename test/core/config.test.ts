@@ -54,6 +54,7 @@ describe('config', () => {
         embeddedIdleSeconds: 600,
         rotationNoticeSeconds: 7 * 86_400,
         auditKey: undefined,
+        auditCheckpointSeconds: 3600,
         gitea: { url: undefined, username: undefined, password: undefined },
         n8n: { url: undefined, email: undefined, password: undefined },
         credentialStore: 'auto',

@@ -9,7 +9,7 @@ import type { GiteaSession } from '../../src/core/gitea/gitea-client.js'
 import { giteaTarget } from '../../src/core/gitea/gitea-client.js'
 import { createGiteaToken, deleteGiteaToken, listGiteaTokens, rotateGiteaToken } from '../../src/core/gitea/gitea-tokens.js'
 import { addWebhook } from '../../src/core/webhooks/webhooks.js'
-import { openTestSql, testContext, truncateAll } from '../helpers/db.js'
+import { auditRows, openTestSql, testContext, truncateAll } from '../helpers/db.js'
 import type { FakeGitea } from '../helpers/fake-gitea.js'
 import { startFakeGitea } from '../helpers/fake-gitea.js'
 import { advisoryLockHeld, capturingLogger, expectNoPartOf, failFromRequest, refuseInsertsInto, rejectionOf } from './remote-credential-support.js'
@@ -45,7 +45,7 @@ describe('Gitea tokens (core services against the contract fake)', () => {
   })
 
   const rows = () => sql`select gitea_url, gitea_token_id::int as id, username, token_name, scopes, token_last_eight, created_at, created_by, deleted_at from gitea_tokens order by id`
-  const audit = () => sql`select action, key_id, actor, details from api_key_audit_log order by id`
+  const audit = async () => (await auditRows(sql)).map((r) => ({ action: r.action, key_id: r.keyId, actor: r.actor, details: r.details }))
   const types = () => events.map((e) => e.type)
 
   describe('createGiteaToken', () => {

@@ -8,7 +8,7 @@ import type { MomentryEvent } from '../../src/core/events.js'
 import type { N8nSession } from '../../src/core/n8n/n8n-client.js'
 import { loginN8n, n8nTarget } from '../../src/core/n8n/n8n-client.js'
 import { createN8nKey, deleteN8nKey, listN8nKeys, rotateN8nKey } from '../../src/core/n8n/n8n-keys.js'
-import { openTestSql, testContext, truncateAll } from '../helpers/db.js'
+import { auditRows, openTestSql, testContext, truncateAll } from '../helpers/db.js'
 import type { FakeN8n } from '../helpers/fake-n8n.js'
 import { startFakeN8n } from '../helpers/fake-n8n.js'
 import { advisoryLockHeld, capturingLogger, expectNoPartOf, failFromRequest, refuseInsertsInto, rejectionOf } from './remote-credential-support.js'
@@ -48,7 +48,7 @@ describe('n8n API keys (core services against the contract fake)', () => {
   })
 
   const rows = () => sql`select n8n_url, n8n_key_id, label, scopes, last4, expires_at, created_at, created_by, n8n_user_id, n8n_user, deleted_at from n8n_api_keys order by id`
-  const audit = () => sql`select action, key_id, actor, details from api_key_audit_log order by id`
+  const audit = async () => (await auditRows(sql)).map((r) => ({ action: r.action, key_id: r.keyId, actor: r.actor, details: r.details }))
   const types = () => events.map((e) => e.type)
   const writes = () => n8n.seen.filter((r) => r.method !== 'GET').map((r) => r.method)
 

@@ -10,7 +10,7 @@ import { expect } from 'chai'
 
 import { expectJsonError, expectOneLineError } from '../helpers/assert.js'
 import { runCli, runJson, spawnJson } from '../helpers/cli.js'
-import { openTestSql, testDatabaseUrl, truncateAll } from '../helpers/db.js'
+import { auditRows, openTestSql, testDatabaseUrl, truncateAll } from '../helpers/db.js'
 import type { FakeGitea } from '../helpers/fake-gitea.js'
 import { startFakeGitea } from '../helpers/fake-gitea.js'
 
@@ -47,9 +47,9 @@ describe('gitea commands against a fake Gitea (integrations.md contract)', funct
 
     const [row] = await sql`select username, token_name, token_last_eight, gitea_url from gitea_tokens`
     expect(row).to.deep.include({ username: 'alice', token_name: 'deploy', token_last_eight: minted.sha1.slice(-8), gitea_url: gitea.url })
-    const [audit] = await sql`select action, details::text as d from api_key_audit_log`
+    const [audit] = await auditRows(sql)
     expect(audit!.action).to.equal('gitea.token.create')
-    expect(audit!.d).not.to.include(minted.sha1)
+    expect(JSON.stringify(audit!.details)).not.to.include(minted.sha1)
 
     const text = await runCli(['gitea', 'create', '--name', 'mine', '--scopes', 'read:user'], { env })
     expect(text.code).to.equal(0)
@@ -122,7 +122,7 @@ describe('gitea commands against a fake Gitea (integrations.md contract)', funct
     expect(gitea.tokens).to.have.length(0)
     const [row] = await sql`select deleted_at from gitea_tokens`
     expect(row!.deleted_at).to.be.instanceOf(Date)
-    expect((await sql`select action from api_key_audit_log order by id`).map((x) => x.action)).to.deep.equal(['gitea.token.create', 'gitea.token.delete'])
+    expect((await sql`select action from api_key_audit_log order by seq`).map((x) => x.action)).to.deep.equal(['gitea.token.create', 'gitea.token.delete'])
 
     const again = await runJson(['gitea', 'delete', id, '--user', 'alice'], { env })
     expectJsonError(again, 5, 'NOT_FOUND')
@@ -149,7 +149,7 @@ describe('gitea commands against a fake Gitea (integrations.md contract)', funct
     expect(r.code, r.stderr).to.equal(0)
     expect(r.json).to.deep.equal({ id: a.json.token.id, user: 'alice', tracked: true, alreadyGone: true })
     expect((await runJson(['gitea', 'list', '--user', 'alice'], { env })).json.drift).to.include({ gone: 0 })
-    const [audit] = await sql`select details from api_key_audit_log where action = 'gitea.token.delete'`
+    const [audit] = await auditRows(sql, { action: 'gitea.token.delete' })
     expect(audit!.details).to.include({ alreadyGone: true, tokenId: a.json.token.id })
   })
 

@@ -7,7 +7,7 @@ import { expect } from 'chai'
 
 import { expectJsonError, expectOneLineError } from '../helpers/assert.js'
 import { runCli, runJson } from '../helpers/cli.js'
-import { openTestSql, testDatabaseUrl, truncateAll } from '../helpers/db.js'
+import { auditRows, openTestSql, testDatabaseUrl, truncateAll } from '../helpers/db.js'
 import type { FakeN8n } from '../helpers/fake-n8n.js'
 import { startFakeN8n } from '../helpers/fake-n8n.js'
 
@@ -47,9 +47,9 @@ describe('n8n commands against a fake n8n (integrations.md contract)', function 
 
     const [row] = await sql`select n8n_key_id, label, last4, n8n_url, expires_at from n8n_api_keys`
     expect(row).to.include({ n8n_key_id: key.id, label: 'ci', last4: key.rawApiKey.slice(-4), n8n_url: n8n.url })
-    const [audit] = await sql`select action, details::text as d from api_key_audit_log`
+    const [audit] = await auditRows(sql)
     expect(audit!.action).to.equal('n8n.key.create')
-    expect(audit!.d).not.to.include(key.rawApiKey)
+    expect(JSON.stringify(audit!.details)).not.to.include(key.rawApiKey)
 
     const noExpiry = await runCli(['n8n', 'create', '--label', 'forever', '--scopes', 'workflow:read'], { env })
     expect(noExpiry.code).to.equal(0)
@@ -99,7 +99,7 @@ describe('n8n commands against a fake n8n (integrations.md contract)', function 
     expect(r.json).to.deep.equal({ id: a.json.key.id, label: 'a', tracked: true, confirmed: true })
     expect(n8n.keys).to.have.length(0)
     expect((await sql`select deleted_at from n8n_api_keys`)[0]!.deleted_at).to.be.instanceOf(Date)
-    expect((await sql`select action from api_key_audit_log order by id`).map((x) => x.action)).to.deep.equal(['n8n.key.create', 'n8n.key.delete'])
+    expect((await sql`select action from api_key_audit_log order by seq`).map((x) => x.action)).to.deep.equal(['n8n.key.create', 'n8n.key.delete'])
 
     const deletes = n8n.seen.filter((s) => s.method === 'DELETE').length
     const unknown = await runJson(['n8n', 'delete', 'NoSuchKey123'], { env })
@@ -199,7 +199,7 @@ describe('n8n commands against a fake n8n (integrations.md contract)', function 
     expect(r.code, r.stderr).to.equal(0)
     expect(r.json).to.deep.equal({ id: a.json.key.id, label: 'gone-in-ui', tracked: true, confirmed: true, alreadyGone: true })
     expect(n8n.seen.filter((x) => x.method === 'DELETE')).to.have.length(0)
-    const [audit] = await sql`select details from api_key_audit_log where action = 'n8n.key.delete'`
+    const [audit] = await auditRows(sql, { action: 'n8n.key.delete' })
     expect(audit!.details).to.include({ n8nKeyId: a.json.key.id, alreadyGone: true })
     const after = await runJson(['n8n', 'list'], { env })
     expect(after.json.drift).to.deep.equal({ gone: 0, untracked: 0 })

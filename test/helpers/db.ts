@@ -1,10 +1,14 @@
+import { AuditKeyring } from '../../src/core/audit/audit-keys.js'
+import type { AuditEvent } from '../../src/core/audit/list-audit.js'
+import { openAuditRow } from '../../src/core/audit/list-audit.js'
+import { findAuditRows } from '../../src/core/audit/repo.js'
 import type { Clock } from '../../src/core/clock.js'
 import { loadConfig } from '../../src/core/config.js'
 import type { CoreContext } from '../../src/core/context.js'
 import type { Sql } from '../../src/core/db/connect.js'
 import { connectPostgres } from '../../src/core/db/connect.js'
 import type { EffectName } from '../../src/core/effects.js'
-import { SERVER_EFFECTS } from '../../src/core/effects.js'
+import { EFFECTS, SERVER_EFFECTS } from '../../src/core/effects.js'
 import { silentLogger } from '../../src/core/log.js'
 import type { Core } from '../../src/core/open-core.js'
 import { openCore } from '../../src/core/open-core.js'
@@ -23,7 +27,7 @@ export function openTestSql(options: { onQuery?: (q: string) => void } = {}): Sq
 }
 
 /** Every table a test may fill, children before the tables they reference. */
-const TABLES = ['webhook_deliveries', 'webhooks', 'api_key_anomalies', 'api_key_audit_log', 'key_usage_minute', 'ip_blacklist', 'ip_failures', 'gitea_tokens', 'n8n_api_keys', 'api_keys']
+const TABLES = ['webhook_deliveries', 'webhooks', 'api_key_anomalies', 'api_key_audit_log', 'audit_checkpoints', 'key_usage_minute', 'ip_blacklist', 'ip_failures', 'gitea_tokens', 'n8n_api_keys', 'api_keys']
 
 /**
  * Empty every table between tests (schema_migrations stays), in one round trip. DELETE, not
@@ -32,11 +36,22 @@ const TABLES = ['webhook_deliveries', 'webhooks', 'api_key_anomalies', 'api_key_
  * restarted; no test depends on their values.
  */
 export async function truncateAll(sql: Sql): Promise<void> {
-  await sql.unsafe(TABLES.map((t) => `delete from ${t};`).join(' '))
+  // The audit log refuses DELETE (its triggers); tests, as the superuser, start a new chain
+  // with triggers off — the very thing a checkpoint kept elsewhere is there to catch.
+  await sql.begin((tx) =>
+    tx.unsafe(`set local session_replication_role = replica; ${TABLES.map((t) => `delete from ${t};`).join(' ')} update audit_chain_head set seq = 0, hash = '\\x${'00'.repeat(32)}';`),
+  )
+}
+
+/** Audit rows as the product shows them (details decrypted with the run's MOMENTRY_AUDIT_KEY), oldest first. */
+export async function auditRows(sql: Sql, where: { action?: string; keyId?: string } = {}): Promise<AuditEvent[]> {
+  const keyring = new AuditKeyring({ envKeys: process.env.MOMENTRY_AUDIT_KEY, secrets: undefined as never, log: silentLogger })
+  const rows = await findAuditRows(sql, { action: where.action, keyId: where.keyId, limit: 100_000 })
+  return Promise.all(rows.map((r) => openAuditRow(keyring, r, 'throw')))
 }
 
 /** The reactions a test core has by default: a one-shot command's, plus the anomaly responses. */
-export const TEST_REACTIONS: readonly EffectName[] = SERVER_EFFECTS.filter((e) => e !== 'detection' && e !== 'mirrors' && e !== 'usage-flush' && e !== 'outbox-drain' && e !== 'rotation-notices')
+export const TEST_REACTIONS: readonly EffectName[] = SERVER_EFFECTS.filter((e) => e !== 'detection' && EFFECTS[e].kind === 'reaction')
 
 export interface TestCore {
   ctx: CoreContext

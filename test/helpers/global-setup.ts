@@ -32,6 +32,8 @@ process.env.MOMENTRY_DATA_DIR = `/tmp/${dbName}`
 process.env.NO_COLOR = '1'
 // Never touch a developer's real keychain; the keychain path is tested with an in-memory backend.
 process.env.MOMENTRY_CREDENTIAL_STORE = 'file'
+// One audit key for the run, so tests can read audit details (test/helpers/db.ts auditRows).
+process.env.MOMENTRY_AUDIT_KEY ??= randomBytes(32).toString('base64')
 for (const name of ['GITEA_URL', 'GITEA_USERNAME', 'GITEA_PASSWORD', 'N8N_URL', 'N8N_EMAIL', 'N8N_PASSWORD']) delete process.env[name]
 delete process.env.MOMENTRY_DEBUG
 

@@ -16,7 +16,7 @@ import type { Redis } from '../../src/core/redis.js'
 import { closeRedis, connectRedis } from '../../src/core/redis.js'
 import { buildApp } from '../../src/http/app.js'
 import { routes } from '../../src/http/routes.js'
-import { openTestSql, redisTestContext, testCore, truncateAll } from '../helpers/db.js'
+import { auditRows, openTestSql, redisTestContext, testCore, truncateAll } from '../helpers/db.js'
 
 const HOUR = 3_600_000
 
@@ -520,7 +520,7 @@ describe('HTTP API (buildApp, fastify inject)', () => {
         const res = await asAdmin({ method: 'DELETE', url: `/v1/admin/api-keys/${key.id}?reason=leaked%20in%20a%20log` })
         expect(res.statusCode, res.body).to.equal(200)
         expect(res.json()).to.include({ id: key.id, status: 'revoked', revokedReason: 'leaked in a log' })
-        const [row] = await sql`select actor, details from api_key_audit_log where key_id = ${key.id} and action = 'key.revoke'`
+        const [row] = await auditRows(sql, { keyId: key.id, action: 'key.revoke' })
         expect(row!.actor).to.equal(`api:${admin.key.id}`)
         expect((await verify({ key: secret })).json()).to.deep.equal({ valid: false, code: 'REVOKED' })
       })

@@ -17,7 +17,7 @@ import type { Watch } from '../../src/core/watch/watch.js'
 import { startWatch } from '../../src/core/watch/watch.js'
 import { Dashboard } from '../../src/ui/watch/dashboard.js'
 import { WatchModel } from '../../src/ui/watch/model.js'
-import { openTestSql, redisTestContext, truncateAll } from '../helpers/db.js'
+import { auditRows, openTestSql, redisTestContext, truncateAll } from '../helpers/db.js'
 
 const DOWN = '\u001B[B'
 const prefix = process.env.MOMENTRY_REDIS_PREFIX!
@@ -159,8 +159,8 @@ describe('watch dashboard (ink, real PostgreSQL and Redis)', function () {
       d.ui.stdin.write('y')
       await until('key disabled', async () => (await sql`select enabled from api_keys where key_id = ${keys.billing}`)[0]!.enabled === false)
       await d.seen(`disabled ${keys.billing}`)
-      const [audit] = await sql`select actor, details from api_key_audit_log where key_id = ${keys.billing} and action = 'key.disable'`
-      expect(audit!.details.reason).to.equal('watch anm_0000000000000001')
+      const [audit] = await auditRows(sql, { keyId: keys.billing, action: 'key.disable' })
+      expect(audit!.details!.reason).to.equal('watch anm_0000000000000001')
 
       d.ui.stdin.write('f')
       await d.seen('filter ≥ medium')

@@ -58,7 +58,7 @@ export async function detectAnomalies(ctx: CoreContext, keyIds: string[], memory
     const { row, created } = await ctx.sql.begin(async (tx) => {
       const result = await upsertAnomaly(tx, newPublicId('anm_'), keyId, detection, now)
       if (result.created) {
-        await appendAudit(tx, {
+        await appendAudit(ctx, tx, {
           keyId,
           action: 'anomaly.detect',
           actor: 'momentry:detector',

@@ -67,7 +67,7 @@ async function changeAnomaly(ctx: CoreContext, id: string, change: 'acknowledge'
     if (current.status === 'resolved') throw new ConflictError(`anomaly ${id} is already resolved`)
     if (change === 'acknowledge' && current.status === 'acknowledged') throw new ConflictError(`anomaly ${id} is already acknowledged`)
     const updated = await markHandled(tx, id, change, ctx.actor, now, note)
-    await appendAudit(tx, { keyId: current.key_id, action: `anomaly.${change}`, actor: ctx.actor, at: now, details: { anomalyId: id, note } })
+    await appendAudit(ctx, tx, { keyId: current.key_id, action: `anomaly.${change}`, actor: ctx.actor, at: now, details: { anomalyId: id, note } })
     return updated
   })
   return toDetails(row)

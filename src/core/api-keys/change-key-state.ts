@@ -21,7 +21,7 @@ export async function revokeKey(ctx: CoreContext, input: ChangeKeyInput): Promis
       throw new ConflictError(`key ${key.keyId} is already revoked (since ${key.revokedAt.toISOString()})`)
     }
     const record = await markRevoked(tx, key.keyId, now, i.reason ?? null)
-    await appendAudit(tx, { keyId: key.keyId, action: 'key.revoke', actor: ctx.actor, at: now, details: { reason: i.reason ?? null } })
+    await appendAudit(ctx, tx, { keyId: key.keyId, action: 'key.revoke', actor: ctx.actor, at: now, details: { reason: i.reason ?? null } })
     return { record, now }
   })
   ctx.bus.emit({ type: 'key.revoked', keyId: record.keyId, reason: record.revokedReason, at: now.toISOString() })
@@ -35,7 +35,7 @@ export async function disableKey(ctx: CoreContext, input: ChangeKeyInput): Promi
     if (key.revokedAt) throw new ConflictError(`key ${key.keyId} is revoked; revocation is final`)
     if (!key.enabled) throw new ConflictError(`key ${key.keyId} is already disabled`, `Run \`momentry api-key enable ${key.keyId}\` to switch it back on`)
     const record = await setEnabled(tx, key.keyId, false, now, i.reason ?? null)
-    await appendAudit(tx, { keyId: key.keyId, action: 'key.disable', actor: ctx.actor, at: now, details: { reason: i.reason ?? null } })
+    await appendAudit(ctx, tx, { keyId: key.keyId, action: 'key.disable', actor: ctx.actor, at: now, details: { reason: i.reason ?? null } })
     return { record, now }
   })
   ctx.bus.emit({ type: 'key.disabled', keyId: record.keyId, reason: record.disabledReason, at: now.toISOString() })
@@ -47,7 +47,7 @@ export async function enableKey(ctx: CoreContext, input: { id: string }): Promis
     if (key.revokedAt) throw new ConflictError(`key ${key.keyId} is revoked; revocation is final`, 'Create a new key instead')
     if (key.enabled) throw new ConflictError(`key ${key.keyId} is not disabled`)
     const record = await setEnabled(tx, key.keyId, true, now, null)
-    await appendAudit(tx, { keyId: key.keyId, action: 'key.enable', actor: ctx.actor, at: now, details: {} })
+    await appendAudit(ctx, tx, { keyId: key.keyId, action: 'key.enable', actor: ctx.actor, at: now, details: {} })
     return { record, now }
   })
   ctx.bus.emit({ type: 'key.enabled', keyId: record.keyId, at: now.toISOString() })

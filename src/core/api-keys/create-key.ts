@@ -63,7 +63,7 @@ export async function issueKey(
     createdAt: now,
     createdBy: ctx.actor,
   })
-  await appendAudit(tx, {
+  await appendAudit(ctx, tx, {
     keyId: record.keyId,
     action: 'key.create',
     actor: ctx.actor,

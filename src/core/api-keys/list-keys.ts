@@ -1,6 +1,7 @@
 import * as z from 'zod'
 
-import { auditForKey } from '../audit/repo.js'
+import { openAuditRow } from '../audit/list-audit.js'
+import { findAuditRows } from '../audit/repo.js'
 import type { CoreContext } from '../context.js'
 import { UsageError } from '../errors.js'
 import { parseInput } from '../validate-input.js'
@@ -61,7 +62,8 @@ export async function listKeys(ctx: CoreContext, input: ListKeysInput = {}): Pro
 
 export interface KeyDetails {
   key: KeyView
-  history: { at: string; action: string; actor: string; details: Record<string, unknown> }[]
+  /** Oldest first; `details` is null (with `unreadable` saying why) when the audit key that opens them is not here. */
+  history: { seq: number; at: string; action: string; actor: string; details: Record<string, unknown> | null; unreadable?: string }[]
 }
 
 /** One key with its audit history. */
@@ -69,9 +71,11 @@ export async function showKey(ctx: CoreContext, id: string): Promise<KeyDetails>
   assertKeyId(id)
   const record = await findKey(ctx.sql, id)
   if (!record) throw keyNotFound(id)
-  const history = await auditForKey(ctx.sql, id)
-  return {
-    key: toKeyView(record, ctx.clock.now()),
-    history: history.map((h) => ({ at: h.createdAt.toISOString(), action: h.action, actor: h.actor, details: h.details })),
+  const rows = await findAuditRows(ctx.sql, { keyId: id, limit: 1000 })
+  const history = []
+  for (const r of rows) {
+    const e = await openAuditRow(ctx.audit, r, 'omit')
+    history.push({ seq: e.seq, at: e.at, action: e.action, actor: e.actor, details: e.details, ...(e.unreadable ? { unreadable: e.unreadable } : {}) })
   }
+  return { key: toKeyView(record, ctx.clock.now()), history }
 }

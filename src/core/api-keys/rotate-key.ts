@@ -81,7 +81,7 @@ export async function rotateKey(ctx: CoreContext, input: RotateKeyInput): Promis
       graceExpiresAt,
       revokedReason: i.reason ? `${why}: ${i.reason}` : why,
     })
-    await appendAudit(tx, {
+    await appendAudit(ctx, tx, {
       keyId: old.keyId,
       action: 'key.rotate',
       actor: ctx.actor,

@@ -48,7 +48,7 @@ export async function addToBlacklist(ctx: CoreContext, input: z.input<typeof add
   const expiresAt = i.expiresInSeconds ? new Date(now.getTime() + i.expiresInSeconds * 1000) : null
   const record = await ctx.sql.begin(async (tx) => {
     const r = await upsertEntry(tx, { cidr: network.cidr, reason: i.reason ?? null, createdAt: now, createdBy: ctx.actor, expiresAt })
-    await appendAudit(tx, {
+    await appendAudit(ctx, tx, {
       keyId: null,
       action: 'blacklist.add',
       actor: ctx.actor,
@@ -68,7 +68,7 @@ export async function removeFromBlacklist(ctx: CoreContext, target: string): Pro
   const record = await ctx.sql.begin(async (tx) => {
     const r = await deleteEntry(tx, network.cidr)
     if (!r) throw new NotFoundError(`${network.cidr} is not on the blacklist`, 'Run `momentry blacklist list` to see the entries')
-    await appendAudit(tx, { keyId: null, action: 'blacklist.remove', actor: ctx.actor, ip: r.network, at: now, details: { network: r.network } })
+    await appendAudit(ctx, tx, { keyId: null, action: 'blacklist.remove', actor: ctx.actor, ip: r.network, at: now, details: { network: r.network } })
     return r
   })
   ctx.bus.emit({ type: 'blacklist.changed', network: record.network, change: 'removed', at: now.toISOString() })

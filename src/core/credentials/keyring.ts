@@ -7,6 +7,8 @@ export interface KeyringBackend {
   set(account: string, value: string): Promise<void>
   /** True when something was deleted. */
   delete(account: string): Promise<boolean>
+  /** The accounts held under the service (names only), where the keychain can enumerate them. */
+  list?(): Promise<string[]>
 }
 
 export const KEYCHAIN_SERVICE = 'momentry'
@@ -27,6 +29,10 @@ export function napiKeyring(): KeyringBackend {
     get: async (account) => (await entry(account)).getPassword() ?? null,
     set: async (account, value) => (await entry(account)).setPassword(value),
     delete: async (account) => (await entry(account)).deletePassword(),
+    list: async () => {
+      const { findCredentialsAsync } = await import('@napi-rs/keyring')
+      return (await findCredentialsAsync(KEYCHAIN_SERVICE)).map((c) => c.account)
+    },
   }
 }
 
@@ -38,6 +44,7 @@ export function memoryKeyring(): KeyringBackend & { entries: Map<string, string>
     get: async (a) => entries.get(a) ?? null,
     set: async (a, v) => void entries.set(a, v),
     delete: async (a) => entries.delete(a),
+    list: async () => [...entries.keys()],
   }
 }
 

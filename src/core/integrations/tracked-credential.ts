@@ -39,7 +39,7 @@ export async function recordMinted<T>(
   try {
     const row = await ctx.sql.begin(async (tx) => {
       const inserted = await m.insert(tx)
-      await appendAudit(tx, { keyId: null, action: m.audit.action, actor: ctx.actor, at: m.at, details: m.audit.details })
+      await appendAudit(ctx, tx, { keyId: null, action: m.audit.action, actor: ctx.actor, at: m.at, details: m.audit.details })
       return inserted
     })
     // postgres.js types this as UnwrapPromiseArray<T>, which is T for anything but an array of promises.
@@ -64,7 +64,7 @@ export async function recordDeleted(
   return ctx.sql.begin(async (tx) => {
     const tracked = await d.markDeleted(tx)
     if (!tracked && d.onlyIfTracked) return false
-    await appendAudit(tx, { keyId: null, action: d.audit.action, actor: ctx.actor, at: d.at, details: d.audit.details })
+    await appendAudit(ctx, tx, { keyId: null, action: d.audit.action, actor: ctx.actor, at: d.at, details: d.audit.details })
     return tracked
   })
 }

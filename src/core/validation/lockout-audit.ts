@@ -8,15 +8,17 @@ import type { Disposer } from '../events.js'
  * the lockout is announced (other processes hear of it without waiting for this write).
  */
 export function auditLockouts(ctx: CoreContext): Disposer {
-  const off = ctx.bus.on('ip.locked_out', (event) =>
-    appendAudit(ctx.sql, {
-      keyId: null,
-      action: 'ip.lockout',
-      actor: ctx.actor,
-      ip: event.ip,
-      at: new Date(event.at),
-      details: { attempts: event.attempts, retryAfterSeconds: event.retryAfterSeconds },
-    }),
-  )
+  const off = ctx.bus.on('ip.locked_out', async (event) => {
+    await ctx.sql.begin((tx) =>
+      appendAudit(ctx, tx, {
+        keyId: null,
+        action: 'ip.lockout',
+        actor: ctx.actor,
+        ip: event.ip,
+        at: new Date(event.at),
+        details: { attempts: event.attempts, retryAfterSeconds: event.retryAfterSeconds },
+      }),
+    )
+  })
   return async () => off()
 }

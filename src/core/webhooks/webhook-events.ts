@@ -12,6 +12,7 @@ export const WEBHOOK_EVENTS = [
   'n8n.key.created',
   'n8n.key.rotated',
   'n8n.key.deleted',
+  'audit.checkpoint',
 ] as const
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number]
 

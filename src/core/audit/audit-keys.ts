@@ -1,0 +1,153 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
+
+import * as z from 'zod'
+
+import type { SecretStore } from '../credentials/secret-store.js'
+import { ConfigError, ExitCode, MomentryError } from '../errors.js'
+import type { Logger } from '../log.js'
+
+/** The credential-store account holding the audit keys ({ current, keys }). */
+export const AUDIT_KEYS_ACCOUNT = 'audit-keys'
+
+const storedSchema = z.object({
+  current: z.string(),
+  keys: z.record(z.string(), z.string().refine((v) => Buffer.from(v, 'base64').length === 32)),
+})
+type Stored = z.infer<typeof storedSchema>
+
+/** `ak_` + the first 12 hex digits of the key's SHA-256: names a key without revealing it. */
+export function auditKeyId(key: Buffer): string {
+  return `ak_${createHash('sha256').update(key).digest('hex').slice(0, 12)}`
+}
+
+/** The associated data of a row's details: they cannot be moved to another row or action. */
+function aad(seq: string, action: string, target: string | null): Buffer {
+  return Buffer.from(`${seq}\n${action}\n${target ?? ''}`, 'utf8')
+}
+
+export interface Sealed {
+  keyId: string
+  nonce: Buffer
+  /** AES-256-GCM ciphertext followed by its 16-byte tag. */
+  ciphertext: Buffer
+}
+
+export class AuditKeyError extends MomentryError {
+  constructor(message: string, hint: string) {
+    super(message, { code: 'AUDIT_KEY', exitCode: ExitCode.CONFIG, httpStatus: 503, hint })
+  }
+}
+
+/**
+ * The audit keys of one context: MOMENTRY_AUDIT_KEY (base64; a comma-separated list keeps
+ * older keys readable, the first encrypts) or, without it, the credential store's
+ * `audit-keys` entry, generated on first use. Loaded once per context, on first use.
+ */
+export class AuditKeyring {
+  private loaded?: Promise<{ current: string; keys: Map<string, Buffer>; source: 'env' | 'store' }>
+
+  constructor(private readonly options: { envKeys?: string; secrets: SecretStore; log: Logger }) {}
+
+  /** Encrypt `details` for row `seq` under the current key. */
+  async seal(seq: string, action: string, target: string | null, details: Record<string, unknown>): Promise<Sealed> {
+    const { current, keys } = await this.load(true)
+    const nonce = randomBytes(12)
+    const cipher = createCipheriv('aes-256-gcm', keys.get(current)!, nonce)
+    cipher.setAAD(aad(seq, action, target))
+    const ciphertext = Buffer.concat([cipher.update(JSON.stringify(details), 'utf8'), cipher.final(), cipher.getAuthTag()])
+    return { keyId: current, nonce, ciphertext }
+  }
+
+  /** Decrypt a row's details; a key that is absent or wrong (or a row altered) is one clear error naming the key id. */
+  async open(seq: string, action: string, target: string | null, sealed: Sealed): Promise<Record<string, unknown>> {
+    const { keys, source } = await this.load(false)
+    const key = keys.get(sealed.keyId)
+    if (!key) {
+      throw new AuditKeyError(
+        `audit row ${seq} is encrypted under audit key ${sealed.keyId}, which is not available here`,
+        source === 'env' ? `Add that key to MOMENTRY_AUDIT_KEY (comma-separated, current first)` : `Restore the credential-store entry ${AUDIT_KEYS_ACCOUNT} that holds it, or set MOMENTRY_AUDIT_KEY`,
+      )
+    }
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, sealed.nonce)
+      decipher.setAAD(aad(seq, action, target))
+      decipher.setAuthTag(sealed.ciphertext.subarray(-16))
+      const text = Buffer.concat([decipher.update(sealed.ciphertext.subarray(0, -16)), decipher.final()]).toString('utf8')
+      return JSON.parse(text) as Record<string, unknown>
+    } catch {
+      throw new AuditKeyError(
+        `audit row ${seq} does not decrypt under audit key ${sealed.keyId}: the key is not the one it was written with, or the row was altered`,
+        'Check MOMENTRY_AUDIT_KEY; `momentry audit verify` tells whether the row was altered',
+      )
+    }
+  }
+
+  /** The key that encrypts new rows, and every key id readable here. */
+  async describe(): Promise<{ current: string; keyIds: string[]; source: 'env' | 'store' }> {
+    const { current, keys, source } = await this.load(true)
+    return { current, keyIds: [...keys.keys()], source }
+  }
+
+  /** Start a new current key in the credential store; older keys stay readable. */
+  async rotate(): Promise<{ previous: string; current: string; store: string }> {
+    if (this.options.envKeys) {
+      throw new ConfigError(
+        'the audit key comes from MOMENTRY_AUDIT_KEY, so momentry cannot rotate it',
+        'Put a new key first in MOMENTRY_AUDIT_KEY and keep the old ones after it (comma-separated); `openssl rand -base64 32` makes one',
+      )
+    }
+    const secrets = this.options.secrets
+    const result = await secrets.withLock(async () => {
+      const stored = await this.readStored()
+      const key = randomBytes(32)
+      const id = auditKeyId(key)
+      const next: Stored = stored ? { current: id, keys: { ...stored.keys, [id]: key.toString('base64') } } : { current: id, keys: { [id]: key.toString('base64') } }
+      await secrets.set(AUDIT_KEYS_ACCOUNT, JSON.stringify(next))
+      return { previous: stored?.current ?? id, current: id }
+    })
+    this.loaded = undefined
+    return { ...result, store: await secrets.describe() }
+  }
+
+  private async readStored(): Promise<Stored | undefined> {
+    const raw = await this.options.secrets.get(AUDIT_KEYS_ACCOUNT)
+    if (raw === undefined) return undefined
+    let json: unknown
+    try {
+      json = JSON.parse(raw)
+    } catch {
+      json = undefined
+    }
+    const parsed = storedSchema.safeParse(json)
+    if (!parsed.success || !parsed.data.keys[parsed.data.current]) {
+      throw new ConfigError(`the credential-store entry ${AUDIT_KEYS_ACCOUNT} is not a momentry audit key set`, 'Restore it from a backup, or set MOMENTRY_AUDIT_KEY')
+    }
+    return parsed.data
+  }
+
+  private load(create: boolean): Promise<{ current: string; keys: Map<string, Buffer>; source: 'env' | 'store' }> {
+    const attempt = (this.loaded ??= (async () => {
+      if (this.options.envKeys) {
+        const keys = this.options.envKeys.split(',').map((k) => Buffer.from(k.trim(), 'base64'))
+        return { current: auditKeyId(keys[0]!), keys: new Map(keys.map((k) => [auditKeyId(k), k])), source: 'env' as const }
+      }
+      let stored = await this.readStored()
+      if (!stored && !create) throw new AuditKeyError('no audit key exists yet (nothing was ever encrypted here)', 'Set MOMENTRY_AUDIT_KEY to the key the rows were written with')
+      if (!stored) {
+        const key = randomBytes(32)
+        const fresh: Stored = { current: auditKeyId(key), keys: { [auditKeyId(key)]: key.toString('base64') } }
+        stored = storedSchema.parse(JSON.parse(await this.options.secrets.create(AUDIT_KEYS_ACCOUNT, JSON.stringify(fresh))))
+        if (stored.current === fresh.current) {
+          this.options.log.warn(`generated audit key ${fresh.current} and stored it in ${await this.options.secrets.describe()}: back it up, audit details cannot be read without it`)
+        }
+      }
+      const keys = new Map(Object.entries(stored.keys).map(([id, b64]) => [id, Buffer.from(b64, 'base64')]))
+      return { current: stored.current, keys, source: 'store' as const }
+    })())
+    // A failed load is not kept: the next call tries again (the store may be fixed meanwhile).
+    attempt.catch(() => {
+      if (this.loaded === attempt) this.loaded = undefined
+    })
+    return attempt
+  }
+}

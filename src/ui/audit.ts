@@ -1,0 +1,29 @@
+import type { CheckpointResult } from '../core/audit/audit-trail.js'
+import type { AuditEvent } from '../core/audit/list-audit.js'
+import type { VerifyReport } from '../core/audit/verify-chain.js'
+import { paint } from './paint.js'
+import { renderTable, shortTime } from './table.js'
+
+const detailsText = (d: Record<string, unknown> | null) =>
+  d === null ? '(unreadable)' : Object.entries(d).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')
+
+export function renderAuditEvents(page: { events: AuditEvent[] }): string {
+  if (page.events.length === 0) return 'No audit rows match.'
+  return renderTable(
+    ['seq', 'time', 'action', 'actor', 'target', 'details'],
+    page.events.map((e) => [e.seq, shortTime(e.at), e.action, e.actor, e.target ?? '—', detailsText(e.details).slice(0, 80)]),
+  )
+}
+
+export function renderVerify(r: VerifyReport): string {
+  const lines = [
+    r.ok ? paint('green', `intact: ${r.rows} rows, head ${r.head.seq}`) : paint('red', `broken at row ${r.broken!.seq}: ${r.broken!.problem}`),
+    ...r.epochs.map((e) => `resealed at row ${e.seq} (${shortTime(e.at)})`),
+    ...r.checkpoints.map((c) => `checkpoint ${c.source} (row ${c.seq}): ${c.status}${c.detail ? ` — ${c.detail}` : ''}`),
+  ]
+  return lines.join('\n')
+}
+
+export function renderCheckpoint(c: CheckpointResult & { file?: string }): string {
+  return c.file ? `checkpoint of row ${c.seq} written to ${c.file}\nverifier key: ${c.vkey}` : c.note.trimEnd()
+}
