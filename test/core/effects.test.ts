@@ -16,6 +16,7 @@ import { announceRotationsDue } from '../../src/core/api-keys/rotation-notices.j
 import { addToBlacklist } from '../../src/core/blacklist/blacklist.js'
 import { PG_CHANNELS, redisAlertChannel } from '../../src/core/channels.js'
 import { fixedClock } from '../../src/core/clock.js'
+import { connectPostgres } from '../../src/core/db/connect.js'
 import { ONE_SHOT_EFFECTS } from '../../src/core/effects.js'
 import { ConfigError } from '../../src/core/errors.js'
 import type { MomentryEvent } from '../../src/core/events.js'
@@ -139,6 +140,23 @@ describe('side effects (each module on its own, real PostgreSQL and Redis)', fun
         await listening.unlisten()
         await off()
         await core.close()
+      }
+    })
+
+    it('given PostgreSQL unreachable, then a lockout that cannot be announced is logged as such and nothing throws', async () => {
+      const { lines, log } = recordingLog()
+      const unreachable = connectPostgres('postgres://postgres@127.0.0.1:1/momentry_nowhere')
+      const core = testCore(unreachable, { effects: [], log })
+      const off = broadcastChanges(core.ctx)
+      try {
+        core.ctx.bus.emit({ type: 'ip.locked_out', ip: '203.0.113.77', attempts: 5, retryAfterSeconds: 900, at: new Date().toISOString() })
+        await core.ctx.bus.drain()
+        expect(lines.filter((l) => l.startsWith('warn:'))).to.have.length(1)
+        expect(lines.find((l) => l.startsWith('warn:'))).to.match(/^warn: could not tell other processes of the lockout of 203\.0\.113\.77 \(they re-read lockouts within 30 s\) over NOTIFY \(.*ECONNREFUSED/)
+      } finally {
+        await off()
+        await core.close()
+        await unreachable.end()
       }
     })
 
