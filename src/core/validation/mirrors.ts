@@ -16,7 +16,7 @@ const REFRESH_MS = 30_000
 const REDIS_RETRY_MS = 5_000
 
 export interface MirrorOptions extends Pick<ListenOptions, 'heartbeatMs' | 'heartbeatTimeoutMs'> {
-  /** Wait before the LISTEN connection is tried again, and before a failed reload is (default 250 ms). */
+  /** Wait before the LISTEN connection is tried again, and before a failed reload is (default 250 ms, doubling up to 5 s for reloads). */
   retryMs?: number
 }
 
@@ -82,18 +82,24 @@ export async function mirrorValidationState(ctx: CoreContext, options: MirrorOpt
     state.setListening(true)
     ctx.log.debug('mirrors reloaded: deciding from memory')
   }
+  /** Failed resyncs in a row: the wait before the next doubles from `retryMs` up to 5 s. */
+  let failedResyncs = 0
   /** A resync that failed is tried again while the connection stays up (the start's own failure is thrown instead). */
   const resyncUntilDone = (): Promise<void> => {
     const run = resync()
     const mine = resyncs
-    return run.catch((error: Error) => {
-      if (!started) throw error
-      // Superseded by a later resync, or down again (the next onUp resyncs): nothing to retry.
-      if (stopped || !listening || mine !== resyncs) return
-      warn(`reloading the blacklist and lockouts failed (trying again in ${retryMs} ms)`)(error)
-      resyncTimer = setTimeout(() => void (listening && !stopped && resyncUntilDone()), retryMs)
-      resyncTimer.unref()
-    })
+    return run.then(
+      () => void (failedResyncs = 0),
+      (error: Error) => {
+        if (!started) throw error
+        // Superseded by a later resync, or down again (the next onUp resyncs): nothing to retry.
+        if (stopped || !listening || mine !== resyncs) return
+        const wait = Math.min(retryMs * 2 ** failedResyncs++, Math.max(retryMs, 5_000))
+        warn(`reloading the blacklist and lockouts failed (trying again in ${wait} ms)`)(error)
+        resyncTimer = setTimeout(() => void (listening && !stopped && resyncUntilDone()), wait)
+        resyncTimer.unref()
+      },
+    )
   }
 
   const onNotify = (channel: string, payload: string) => {
