@@ -9,7 +9,7 @@ interface Result {
 
 export default class Serve extends MomentryCommand<Result> {
   static override summary = 'Serve the HTTP API: key verification, usage reports, admin, /openapi.json, /docs, /metrics.'
-  static override description = `Validation here is answered from memory for a cached key from a clean IP: the blacklist and locked-out IPs are mirrored and kept fresh over Redis, as are revocations from any other momentry process. SIGINT/SIGTERM drain requests and flush usage before exit.`
+  static override description = `Validation here is answered from memory for a cached key from a clean IP: the blacklist and locked-out IPs are mirrored, and revocations from any other momentry process arrive the moment they commit, over PostgreSQL LISTEN/NOTIFY in every mode (Redis, when configured, counts failed attempts and carries the public alert channel in addition). While the LISTEN connection is down, cached keys are re-read and /readyz answers 503. SIGINT/SIGTERM drain requests and flush usage before exit.`
   static override examples = [
     '<%= config.bin %> serve',
     '<%= config.bin %> serve --host 0.0.0.0 --port 9090',

@@ -6,12 +6,12 @@ import { runLines } from '../ui/watch/run-lines.js'
 
 export default class Watch extends MomentryCommand<void> {
   static override summary = 'Live anomaly dashboard: alerts as they happen, traffic, top keys, locked-out IPs.'
-  static override description = `In a terminal: a full-screen dashboard fed by the Redis alert channel and refreshed from PostgreSQL. Keys: ↑/↓ select, a acknowledge, r resolve, d disable the alert's key (asks first), f cycle the severity filter, p pause, q or Ctrl-C quit.
-When stdout is not a terminal, or with --json: one line per alert (one JSON object per line with --json), for pipes. Without REDIS_URL it polls PostgreSQL for new anomalies instead.`
+  static override description = `In a terminal: a full-screen dashboard fed by live alerts and refreshed from PostgreSQL. Keys: ↑/↓ select, a acknowledge, r resolve, d disable the alert's key (asks first), f cycle the severity filter, p pause, q or Ctrl-C quit.
+When stdout is not a terminal, or with --json: one line per alert (one JSON object per line with --json), for pipes. Alerts arrive live over the Redis alert channel when REDIS_URL is set, else over PostgreSQL NOTIFY (every detecting process sends both); while the live feed is down it polls PostgreSQL for new anomalies, so none is missed.`
   static override examples = ['<%= config.bin %> watch', '<%= config.bin %> watch --json | jq -c \'select(.severity == "critical")\'', '<%= config.bin %> watch --interval 2s']
 
   static override flags = {
-    interval: durationFlag({ summary: 'How often to refresh from PostgreSQL (and poll for alerts without Redis). Default 5s.' }),
+    interval: durationFlag({ summary: 'How often to refresh from PostgreSQL (and poll for alerts while the live feed is down). Default 5s.' }),
   }
 
   protected override longRunning = true

@@ -1,5 +1,9 @@
 import * as z from 'zod'
 
+import { KEY_ID_PATTERN } from './api-keys/key-id.js'
+import type { Sql } from './db/connect.js'
+import type { Logger } from './log.js'
+
 /**
  * PostgreSQL NOTIFY channels momentry processes talk over (per database, so no prefix):
  * key and blacklist changes are sent by triggers inside the changing transaction
@@ -23,5 +27,20 @@ export const PG_CHANNELS = {
 export const redisAlertChannel = (prefix: string) => `${prefix}anomaly:alerts`
 
 /** Messages between momentry processes, validated on receipt (anyone with database access can NOTIFY). */
-export const keyChangedMessage = z.string().regex(/^key_[0-9A-Za-z]{16}$/)
+export const keyChangedMessage = z.string().regex(KEY_ID_PATTERN)
 export const lockoutMessage = z.object({ ip: z.string().max(64), retryAfterSeconds: z.number().int().positive() })
+
+export type PgChannel = (typeof PG_CHANNELS)[keyof typeof PG_CHANNELS]
+
+/**
+ * Tell every other process, with a NOTIFY of its own on `channel` (for what happens outside a
+ * changing transaction: lockouts, alerts). Never throws: the caller's work is done either way,
+ * so a failure is logged, naming what was not sent (`what`).
+ */
+export async function notifyProcesses(ctx: { sql: Sql; log: Logger }, channel: PgChannel, payload: string, what: string): Promise<void> {
+  try {
+    await ctx.sql`select pg_notify(${channel}, ${payload})`
+  } catch (error) {
+    ctx.log.warn(`could not tell other processes of ${what} over NOTIFY (${(error as Error).message})`)
+  }
+}

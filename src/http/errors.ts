@@ -40,14 +40,31 @@ export function errorResponse(e: HttpError): ErrorResponse {
 }
 
 /**
+ * What an HTTP client is told of a server-side failure (5xx): what happened in general and
+ * what it can do, never the reason itself — that names hosts, databases, socket paths or a
+ * third party's answer, which are the operator's to read in the log.
+ */
+const PUBLIC_SERVER_MESSAGES: Record<number, string> = {
+  502: 'a service momentry depends on failed; try again later',
+  503: 'momentry cannot serve this right now (a service it depends on is unavailable); try again shortly',
+}
+const UNEXPECTED = 'unexpected error; see the server log'
+
+/**
  * Any thrown error as an HTTP error; unexpected ones are logged, not leaked. A momentry error
- * answers with the status its class gives it and its reason alone: the hint names the next
- * CLI command, which is no advice for an HTTP client.
+ * answers with the status its class gives it. One about the request (4xx) says its reason:
+ * that is what the client got wrong. One on the server's side (5xx) says only a public
+ * message with what the client can do, and its reason goes to the log. Never the hint: it
+ * names the next CLI command, which is no advice for an HTTP client.
  */
 export function toHttpError(error: FastifyError | Error, { log, bodyLimit }: { log: CoreContext['log']; bodyLimit: number }): HttpError {
   if (error instanceof HttpError) return error
   const known = error instanceof MomentryError ? error : classifyPostgresError(error)
-  if (known) return new HttpError(known.httpStatus, known.code, known.reason)
+  if (known) {
+    if (known.httpStatus < 500) return new HttpError(known.httpStatus, known.code, known.reason)
+    log.error(`${known.code} in a request: ${known.reason}`)
+    return new HttpError(known.httpStatus, known.code, PUBLIC_SERVER_MESSAGES[known.httpStatus] ?? UNEXPECTED)
+  }
   const fe = error as FastifyError
   switch (fe.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -61,5 +78,5 @@ export function toHttpError(error: FastifyError | Error, { log, bodyLimit }: { l
   }
   if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return new HttpError(fe.statusCode, 'BAD_REQUEST', fe.message)
   log.error(`unexpected error in a request: ${error.message}`)
-  return new HttpError(500, 'INTERNAL', 'unexpected error; see the server log')
+  return new HttpError(500, 'INTERNAL', UNEXPECTED)
 }

@@ -49,7 +49,7 @@ export function buildOpenApi(routes: RouteSpec[], version: string): object {
   registry.registerPath({
     method: 'get',
     path: '/readyz',
-    summary: 'Readiness: PostgreSQL (and Redis when configured) reachable',
+    summary: 'Readiness: PostgreSQL (and Redis when configured) reachable, and in serve the LISTEN connection that carries invalidations up',
     tags: ['ops'],
     responses: { 200: { description: 'Ready', ...json(healthSchema) }, 503: { description: 'Not ready', ...json(healthSchema) } },
   })

@@ -16,8 +16,11 @@ import { announceRotationsDue } from '../../src/core/api-keys/rotation-notices.j
 import { addToBlacklist } from '../../src/core/blacklist/blacklist.js'
 import { PG_CHANNELS, redisAlertChannel } from '../../src/core/channels.js'
 import { fixedClock } from '../../src/core/clock.js'
+import { connectPostgres } from '../../src/core/db/connect.js'
 import { ONE_SHOT_EFFECTS } from '../../src/core/effects.js'
+import { ConfigError } from '../../src/core/errors.js'
 import type { MomentryEvent } from '../../src/core/events.js'
+import type { Logger } from '../../src/core/log.js'
 import { silentLogger } from '../../src/core/log.js'
 import { openCore } from '../../src/core/open-core.js'
 import { broadcastChanges } from '../../src/core/validation/broadcast.js'
@@ -54,6 +57,14 @@ const until = async (what: string, ok: () => boolean | Promise<boolean>, ms = 30
   }
 }
 
+/** A logger that keeps every line, as `level: message`. */
+const recordingLog = () => {
+  const lines: string[] = []
+  const keep = (level: string) => (m: string) => void lines.push(`${level}: ${m}`)
+  const log: Logger = { debug: keep('debug'), info: keep('info'), warn: keep('warn'), error: keep('error') }
+  return { lines, log }
+}
+
 const alertFor = (keyId: string, severity: AnomalyAlert['severity']): AnomalyAlert => ({
   id: 'anm_0000000000000001',
   keyId,
@@ -84,6 +95,11 @@ describe('side effects (each module on its own, real PostgreSQL and Redis)', fun
     await subscriber.close()
     await sql.end()
   })
+
+  /** The LISTEN connections on the test database (the mirrors' and any other listener's). */
+  const listenerCount = () => sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'momentry-listen'`.then(([r]) => r!.n as number)
+  /** Kill them as a network or a restart would. */
+  const killListeners = () => sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name = 'momentry-listen'`
 
   /** A core with no side effect attached, so each test attaches only the one it tests. */
   const bare = (env: Record<string, string> = {}, redis = true) => testCore(sql, { effects: [], redis, env })
@@ -127,13 +143,37 @@ describe('side effects (each module on its own, real PostgreSQL and Redis)', fun
       }
     })
 
-    it('given no Redis configured, then a blacklist change goes through without error', async () => {
+    it('given PostgreSQL unreachable, then a lockout that cannot be announced is logged as such and nothing throws', async () => {
+      const { lines, log } = recordingLog()
+      const unreachable = connectPostgres('postgres://postgres@127.0.0.1:1/momentry_nowhere')
+      const core = testCore(unreachable, { effects: [], log })
+      const off = broadcastChanges(core.ctx)
+      try {
+        core.ctx.bus.emit({ type: 'ip.locked_out', ip: '203.0.113.77', attempts: 5, retryAfterSeconds: 900, at: new Date().toISOString() })
+        await core.ctx.bus.drain()
+        expect(lines.filter((l) => l.startsWith('warn:'))).to.have.length(1)
+        expect(lines.find((l) => l.startsWith('warn:'))).to.match(/^warn: could not tell other processes of the lockout of 203\.0\.113\.77 \(they re-read lockouts within 30 s\) over NOTIFY \(.*ECONNREFUSED/)
+      } finally {
+        await off()
+        await core.close()
+        await unreachable.end()
+      }
+    })
+
+    it('given no Redis configured, then a blacklist change is stored and its NOTIFY still reaches other processes', async () => {
       const core = bare({ REDIS_URL: '' }, false)
       const off = broadcastChanges(core.ctx)
+      const heard: string[] = []
+      const listening = await sql.listen(PG_CHANNELS.blacklistChanged, (network) => void heard.push(network))
       try {
         await addToBlacklist(core.ctx, { target: '198.51.100.9' })
         await core.ctx.bus.drain()
+        const rows = await sql`select network::text as network from ip_blacklist`
+        expect(rows.map((r) => r.network)).to.deep.equal(['198.51.100.9/32'])
+        await until('the notification', () => heard.length > 0)
+        expect(heard).to.deep.equal(['198.51.100.9/32'])
       } finally {
+        await listening.unlisten()
         await off()
         await core.close()
       }
@@ -302,14 +342,23 @@ describe('side effects (each module on its own, real PostgreSQL and Redis)', fun
     })
 
     it('given the mirrors service, when its LISTEN connection is killed, then cached keys are re-read until it is back, and the cache starts afresh then', async () => {
-      const core = bare()
-      const off = await mirrorValidationState(core.ctx)
+      const reads: string[] = []
+      const counted = openTestSql({ onQuery: (q) => void (/from api_keys where key_hash/.test(q) && reads.push(q)) })
+      const core = testCore(counted, { effects: [], redis: true })
+      // A slow reconnect, so that the answers below are given while nothing can be heard.
+      const off = await mirrorValidationState(core.ctx, { retryMs: 1500 })
       try {
         const { secret, key } = await createKey(core.ctx, { name: 'x', type: 'service' })
         await verifyKey(core.ctx, { key: secret, ip: '192.0.2.10' })
         expect(verifyKeyInMemory(core.ctx, { key: secret, ip: '192.0.2.10' })).to.include({ valid: true })
-        await sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query ilike 'listen%'`
-        await until('the listener to drop', () => !core.ctx.validation.longRunning)
+        const readsWhileUp = reads.length
+        await killListeners()
+        await until('the listener to drop', () => core.ctx.validation.listening === false)
+        expect(core.ctx.validation.cache.find(hashKeyBase64(secret)), 'still cached').to.not.equal(undefined)
+        expect(verifyKeyInMemory(core.ctx, { key: secret, ip: '192.0.2.10' }), 'not from memory while deaf').to.equal(undefined)
+        // The cached key, re-read on each validation.
+        expect(await verifyKey(core.ctx, { key: secret, ip: '192.0.2.10' })).to.include({ valid: true })
+        expect(reads.length).to.equal(readsWhileUp + 1)
         // Revoked with the trigger's NOTIFY switched off: only a re-read can see it.
         await sql.begin(async (tx) => {
           await tx`alter table api_keys disable trigger api_keys_notify_changed`
@@ -317,10 +366,92 @@ describe('side effects (each module on its own, real PostgreSQL and Redis)', fun
           await tx`alter table api_keys enable trigger api_keys_notify_changed`
         })
         expect(await verifyKey(core.ctx, { key: secret, ip: '192.0.2.10' })).to.deep.equal({ valid: false, code: 'REVOKED' })
+        expect(reads.length).to.equal(readsWhileUp + 2)
+        expect(core.ctx.validation.listening, 'decided while the connection was still down').to.equal(false)
         await until('the listener to come back', () => core.ctx.validation.longRunning)
+        expect(core.ctx.validation.listening).to.equal(true)
         expect(core.ctx.validation.cache.find(hashKeyBase64(secret))).to.equal(undefined)
       } finally {
         await off()
+        await core.close()
+        await counted.end()
+      }
+    })
+
+    it('given the LISTEN connection drops again while the mirrors reload, then that reload does not go live; the next one does', async () => {
+      const { lines, log } = recordingLog()
+      const core = testCore(sql, { effects: [], redis: true, log })
+      const off = await mirrorValidationState(core.ctx, { retryMs: 300 })
+      const locker = await sql.reserve()
+      try {
+        // The reload after the reconnect waits on this lock, so the second drop comes in the middle of it.
+        await locker`begin`
+        await locker`lock table ip_blacklist in access exclusive mode`
+        await killListeners()
+        await until('the reconnect', () => lines.some((l) => l.startsWith('info: PostgreSQL LISTEN connection restored')))
+        await until('the reload to wait on the lock', async () => (await sql`select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`).length > 0)
+        await killListeners()
+        await until('the second drop', () => lines.filter((l) => l.startsWith("warn: cannot hear other processes' changes")).length === 2)
+        await locker`commit`
+        await until('the reload to finish', () => lines.some((l) => l.includes('mirrors reloaded, but not used')))
+        expect(core.ctx.validation.longRunning).to.equal(false)
+        expect(core.ctx.validation.listening).to.equal(false)
+        await until('the next reconnect and reload', () => core.ctx.validation.longRunning)
+        expect(core.ctx.validation.listening).to.equal(true)
+      } finally {
+        await locker`rollback`.catch(() => {})
+        locker.release()
+        await off()
+        await core.close()
+      }
+    })
+
+    it('given the reload after a reconnect fails, then it is tried again until it works, and only then decides from memory', async () => {
+      const { lines, log } = recordingLog()
+      const core = testCore(sql, { effects: [], redis: true, log })
+      const off = await mirrorValidationState(core.ctx, { retryMs: 100 })
+      try {
+        await sql`alter table ip_blacklist rename to ip_blacklist_away`
+        await killListeners()
+        const failed = () => lines.filter((l) => l.startsWith('warn: reloading the blacklist and lockouts failed'))
+        await until('two failed reloads', () => failed().length >= 2)
+        expect(failed()[0]).to.include('(trying again in 100 ms)')
+        expect(failed()[1]).to.include('(trying again in 200 ms)')
+        expect(core.ctx.validation.longRunning).to.equal(false)
+        expect(core.ctx.validation.listening).to.equal(false)
+        await sql`alter table ip_blacklist_away rename to ip_blacklist`
+        await until('a reload that works', () => core.ctx.validation.longRunning)
+        expect(core.ctx.validation.listening).to.equal(true)
+      } finally {
+        await sql`alter table if exists ip_blacklist_away rename to ip_blacklist`
+        await off()
+        await core.close()
+      }
+    })
+
+    it('given the first load fails, then the start fails with one clear error and leaves no LISTEN connection behind', async () => {
+      const core = testCore(sql, { effects: [], redis: true })
+      const unhandled: unknown[] = []
+      const onUnhandled = (reason: unknown) => void unhandled.push(reason)
+      process.on('unhandledRejection', onUnhandled)
+      try {
+        await sql`alter table ip_blacklist rename to ip_blacklist_away`
+        const error = await mirrorValidationState(core.ctx, { retryMs: 50 }).then(
+          () => undefined,
+          (e: unknown) => e,
+        )
+        expect(error).to.be.instanceOf(ConfigError)
+        expect((error as ConfigError).reason).to.equal('the database is missing momentry tables or columns (migrations not applied)')
+        await until('no LISTEN connection', async () => (await listenerCount()) === 0)
+        expect(core.ctx.validation.longRunning).to.equal(false)
+        expect(core.ctx.validation.listening).to.equal(undefined)
+        // Longer than a retry: a listener left running would have reconnected by now.
+        await new Promise((resolve) => setTimeout(resolve, 150))
+        expect(await listenerCount()).to.equal(0)
+        expect(unhandled).to.deep.equal([])
+      } finally {
+        process.off('unhandledRejection', onUnhandled)
+        await sql`alter table if exists ip_blacklist_away rename to ip_blacklist`
         await core.close()
       }
     })

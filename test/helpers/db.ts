@@ -9,6 +9,7 @@ import type { Sql } from '../../src/core/db/connect.js'
 import { connectPostgres } from '../../src/core/db/connect.js'
 import type { EffectName } from '../../src/core/effects.js'
 import { EFFECTS, SERVER_EFFECTS } from '../../src/core/effects.js'
+import type { Logger } from '../../src/core/log.js'
 import { silentLogger } from '../../src/core/log.js'
 import type { Core } from '../../src/core/open-core.js'
 import { openCore } from '../../src/core/open-core.js'
@@ -67,7 +68,7 @@ export interface TestCore {
  */
 export function testCore(
   sql: Sql,
-  options: { clock?: Clock; env?: Record<string, string>; actor?: string; redis?: boolean; effects?: readonly EffectName[] } = {},
+  options: { clock?: Clock; env?: Record<string, string>; actor?: string; redis?: boolean; effects?: readonly EffectName[]; log?: Logger } = {},
 ): TestCore {
   const config = loadConfig({ ...process.env, ...options.env })
   let redis: Promise<Redis> | undefined
@@ -77,7 +78,7 @@ export function testCore(
     // Without `redis`, ctx.redis() answers undefined even though REDIS_URL is set (the run's Redis is not used).
     redis: async () => (options.redis && config.redisUrl ? (redis ??= connectRedis(config.redisUrl, silentLogger, { reconnect: true })) : undefined),
     clock: options.clock,
-    log: silentLogger,
+    log: options.log ?? silentLogger,
     actor: options.actor ?? 'test:runner',
     longRunning: true,
     effects: options.effects ?? TEST_REACTIONS,

@@ -14,6 +14,7 @@ import { createEventBus } from '../../src/core/events.js'
 import { silentLogger } from '../../src/core/log.js'
 import type { Redis } from '../../src/core/redis.js'
 import { closeRedis, connectRedis } from '../../src/core/redis.js'
+import { mirrorValidationState } from '../../src/core/validation/mirrors.js'
 import { buildApp } from '../../src/http/app.js'
 import { routes } from '../../src/http/routes.js'
 import { auditRows, openTestSql, redisTestContext, testCore, truncateAll } from '../helpers/db.js'
@@ -805,6 +806,36 @@ describe('HTTP API (buildApp, fastify inject)', () => {
       } finally {
         await downApp.close()
         await down.close()
+      }
+    })
+  })
+
+  describe('readiness of a serve whose LISTEN connection is down', () => {
+    const listeningIs = async (c: CoreContext, listening: boolean) => {
+      for (const t0 = Date.now(); c.validation.listening !== listening; await new Promise((r) => setTimeout(r, 20))) {
+        if (Date.now() - t0 > 5000) throw new Error(`the listener never became ${listening ? 'up' : 'down'}`)
+      }
+    }
+
+    it('given the mirrors started and their LISTEN connection killed, when /readyz is fetched, then 503 with listen down, and 200 once it is back', async () => {
+      const served = testCore(sql, { clock, redis: true, effects: [] })
+      // A slow reconnect, so that the down state lasts while it is looked at.
+      const off = await mirrorValidationState(served.ctx, { retryMs: 1500 })
+      const servedApp = buildApp(served.ctx)
+      try {
+        const ready = await servedApp.inject({ method: 'GET', url: '/readyz' })
+        expect(ready.json()).to.deep.equal({ status: 'ready', checks: { postgres: 'ok', redis: 'ok', listen: 'ok' } })
+        await sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name = 'momentry-listen'`
+        await listeningIs(served.ctx, false)
+        const down = await servedApp.inject({ method: 'GET', url: '/readyz' })
+        expect(down.statusCode, down.body).to.equal(503)
+        expect(down.json()).to.deep.equal({ status: 'not ready', checks: { postgres: 'ok', redis: 'ok', listen: 'down' } })
+        await listeningIs(served.ctx, true)
+        expect((await servedApp.inject({ method: 'GET', url: '/readyz' })).statusCode).to.equal(200)
+      } finally {
+        await servedApp.close()
+        await off()
+        await served.close()
       }
     })
   })

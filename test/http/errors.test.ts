@@ -36,10 +36,34 @@ describe('HTTP errors (status from the error class, one writer of the body)', ()
     expect(e.message).to.equal('no API key with id key_AAAAAAAAAAAAAAAA')
   })
 
-  it('given a PostgreSQL connection failure, then 503 CONNECTION_ERROR with its reason, without the CLI hint', () => {
-    const e = asHttp(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))
-    expect(e).to.include({ status: 503, code: 'CONNECTION_ERROR', message: classifyPostgresError({ code: 'ECONNREFUSED' })!.reason })
-    expect(e.message).not.to.match(/momentry/)
+  it('given a PostgreSQL connection failure, then 503 CONNECTION_ERROR with a public message and what to do; the reason goes to the log only', () => {
+    const { log, errors } = recording()
+    const e = toHttpError(Object.assign(new Error('connect ECONNREFUSED 10.1.2.3:5432'), { code: 'ECONNREFUSED' }), { log, bodyLimit: 1024 })
+    expect(e).to.include({ status: 503, code: 'CONNECTION_ERROR', message: 'momentry cannot serve this right now (a service it depends on is unavailable); try again shortly' })
+    expect(errors).to.deep.equal([`CONNECTION_ERROR in a request: ${classifyPostgresError({ code: 'ECONNREFUSED' })!.reason}`])
+  })
+
+  it('given a server-side momentry error whose reason names internals, then the HTTP message is public, with neither the reason nor the hint', () => {
+    const cases: [MomentryError, string][] = [
+      [new ConnectionError('cannot reach the embedded PostgreSQL at /home/alice/.local/share/momentry/pg (ENOENT)', 'Run `momentry db status`'), 'try again shortly'],
+      [new ConfigError('the database is missing momentry tables or columns (migrations not applied)', 'Run `momentry db migrate`'), 'try again shortly'],
+      [new ExternalServiceError('Gitea at https://git.internal:3000 answered 500: stack trace…', { hint: 'Run `momentry doctor`' }), 'try again later'],
+      [new MomentryError('the audit chain of db01 is broken', { code: 'AUDIT_BROKEN', exitCode: ExitCode.UNEXPECTED }), 'see the server log'],
+    ]
+    for (const [error, advice] of cases) {
+      const { log, errors } = recording()
+      const e = toHttpError(error, { log, bodyLimit: 1024 })
+      expect(e.status, error.code).to.equal(error.httpStatus)
+      expect(e.message, error.code).to.include(advice)
+      expect(e.message, error.code).not.to.include(error.reason)
+      expect(e.message, error.code).not.to.match(/momentry (db|doctor)|\/home|internal|db01/)
+      expect(errors, error.code).to.deep.equal([`${error.code} in a request: ${error.reason}`])
+    }
+  })
+
+  it('given a momentry error about the request (4xx), then its reason is the message: it says what the client got wrong', () => {
+    expect(asHttp(new UsageError('"x" is not a key id', 'Run `momentry api-key list`'))).to.include({ status: 400, message: '"x" is not a key id' })
+    expect(asHttp(new ConflictError('another momentry operation holds this record', 'Try again in a moment'))).to.include({ status: 409, message: 'another momentry operation holds this record' })
   })
 
   it('given an error nobody expected, then 500 INTERNAL without its text, and the text goes to the log', () => {

@@ -1,4 +1,4 @@
-import { PG_CHANNELS, redisAlertChannel } from '../channels.js'
+import { notifyProcesses, PG_CHANNELS, redisAlertChannel } from '../channels.js'
 import type { CoreContext } from '../context.js'
 import type { Disposer } from '../events.js'
 
@@ -15,7 +15,7 @@ export function alertsOnAnomaly(ctx: CoreContext): Disposer {
   const channel = redisAlertChannel(ctx.config.redisPrefix)
   const off = ctx.bus.on('anomaly.detected', async ({ alert }) => {
     const message = JSON.stringify(alert)
-    await ctx.sql`select pg_notify(${PG_CHANNELS.alerts}, ${message})`.catch((e: Error) => ctx.log.warn(`alert NOTIFY failed: ${e.message}`))
+    await notifyProcesses(ctx, PG_CHANNELS.alerts, message, `the ${alert.severity} ${alert.type} alert of ${alert.keyId}`)
     if (!ctx.config.redisUrl) return
     const redis = await ctx.redis().catch(() => undefined)
     if (!redis?.isReady) return

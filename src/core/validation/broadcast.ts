@@ -1,4 +1,4 @@
-import { PG_CHANNELS } from '../channels.js'
+import { notifyProcesses, PG_CHANNELS } from '../channels.js'
 import type { CoreContext } from '../context.js'
 import type { Disposer, MomentryEvent } from '../events.js'
 
@@ -19,11 +19,7 @@ export function broadcastChanges(ctx: CoreContext): Disposer {
         ctx.validation.cache.invalidateKey(event.keyId)
         return
       case 'ip.locked_out':
-        try {
-          await ctx.sql`select pg_notify(${PG_CHANNELS.lockout}, ${JSON.stringify({ ip: event.ip, retryAfterSeconds: event.retryAfterSeconds })})`
-        } catch (error) {
-          ctx.log.warn(`could not tell other processes of the lockout of ${event.ip} (${(error as Error).message}); they re-read lockouts within 30 s`)
-        }
+        await notifyProcesses(ctx, PG_CHANNELS.lockout, JSON.stringify({ ip: event.ip, retryAfterSeconds: event.retryAfterSeconds }), `the lockout of ${event.ip} (they re-read lockouts within 30 s)`)
         return
       default:
         return

@@ -49,6 +49,7 @@ export class ValidationState {
   private live = false
   /** False while a long-running process cannot hear other processes' changes: cached keys are re-read. */
   private trusted = true
+  private hearing: boolean | undefined
 
   constructor(private readonly deps: ValidationDeps) {
     this.cache = new KeyCache({
@@ -175,6 +176,20 @@ export class ValidationState {
   /** Start (or stop) deciding from the mirrors; call only once they are loaded. */
   setLive(live: boolean): void {
     this.live = live
+  }
+
+  /**
+   * Whether this process hears other processes' changes: undefined when nothing here listens
+   * for them (a one-shot run, or the mirrors service not started), true while the LISTEN
+   * connection is up and the mirrors are loaded, false while it is down or reloading.
+   */
+  get listening(): boolean | undefined {
+    return this.hearing
+  }
+
+  /** Set by the mirrors service as its LISTEN connection comes and goes (undefined when it stops). */
+  setListening(listening: boolean | undefined): void {
+    this.hearing = listening
   }
 
   /** Trust the cache's found keys (true), or re-read each from PostgreSQL (while changes cannot be heard). */

@@ -58,7 +58,8 @@ function postgresFeed(ctx: Pick<CoreContext, 'sql'>, handlers: AlertFeedHandlers
   const deliver = onMessage(channel)
   let closed = false
   handlers.onState('connecting')
-  const listening: Promise<Listener | undefined> = listenTo(
+  // listenTo does not reject: a failed first attempt is an onDown, and it retries by itself.
+  const listening: Promise<Listener> = listenTo(
     ctx.sql,
     [channel],
     {
@@ -67,17 +68,14 @@ function postgresFeed(ctx: Pick<CoreContext, 'sql'>, handlers: AlertFeedHandlers
       onDown: (reason) => !closed && handlers.onState('down', reason),
     },
     { retryMs },
-  ).catch((error: Error) => {
-    handlers.onState('down', error.message)
-    return undefined
-  })
+  )
   return {
     via: 'PostgreSQL',
     channel,
     redis: () => undefined,
     async close() {
       closed = true
-      await (await listening)?.close()
+      await (await listening).close()
     },
   }
 }
