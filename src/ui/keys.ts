@@ -5,6 +5,7 @@ import { KEY_STATUSES, KEY_TYPES } from '../core/api-keys/key-types.js'
 import type { KeyView } from '../core/api-keys/key-view.js'
 import type { KeyDetails, KeyPage } from '../core/api-keys/list-keys.js'
 import type { RotatedKey } from '../core/api-keys/rotate-key.js'
+import type { StoredDueRotation } from '../core/api-keys/rotate-to-store.js'
 import type { VerifyResult } from '../core/validation/verify-key.js'
 import type { Colour } from './paint.js'
 import { paint } from './paint.js'
@@ -140,5 +141,15 @@ export function renderCleanup(r: CleanupResult): string {
     lines.push(renderTable(['id', 'key', 'type', 'status', 'why'], r.anomalies.map((a) => [a.id, a.keyId, a.type, a.status, a.reason === 'resolved' ? `resolved ${shortTime(a.resolvedAt)}` : 'its key goes'])))
   }
   lines.push(`${verb} ${r.usage.rows} usage row(s) from before ${shortTime(r.usage.cutoff)} (MOMENTRY_USAGE_RETENTION ${r.usage.retention}).`)
+  return lines.join('\n')
+}
+
+/** `rotate --due --to-keychain`: which key went where; the secrets are in the store, not here. */
+export function renderStoredRotations(r: StoredDueRotation): string {
+  const lines = [`Rotated ${r.rotated.length} key(s); each new key is in the credential store, not shown.`]
+  if (r.rotated.length) {
+    lines.push(renderTable(['new key', 'name', 'stored as', 'in', 'old key', 'old key valid until'], r.rotated.map((k) => [k.id, k.name, k.account, k.file ? `file (${k.file})` : k.store, k.previousId, shortTime(k.previousGraceExpiresAt)])))
+  }
+  for (const f of r.failed) lines.push(`${paint('red', 'failed')} ${f.id}: ${f.error}`)
   return lines.join('\n')
 }
