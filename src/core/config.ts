@@ -44,6 +44,16 @@ const envSchema = z.object({
     .default('00-06'),
   ANOMALY_AUTO_DISABLE: z.enum(['critical', 'high', 'off'], { message: 'expected critical, high or off' }).default('off'),
   MOMENTRY_ROTATION_NOTICE: z.string().regex(/^\d{1,10}[smhdw]$/, 'expected a duration like 7d').default('7d'),
+  MOMENTRY_USAGE_RETENTION: z
+    .string()
+    .refine((v) => {
+      try {
+        return parseDuration(v) > 0
+      } catch {
+        return false
+      }
+    }, 'expected a duration longer than zero, like 400d')
+    .default('400d'),
   MOMENTRY_DATA_DIR: z.string().min(1).optional(),
   MOMENTRY_EMBEDDED_IDLE: z.string().regex(/^\d{1,10}[smhdw]$/, 'expected a duration like 10m').default('10m'),
   MOMENTRY_AUDIT_KEY: z
@@ -103,6 +113,8 @@ export interface Config {
   embeddedIdleSeconds: number
   /** How long before a scheduled rotation `key.rotation_due` fires. */
   rotationNoticeSeconds: number
+  /** `api-key cleanup` purges usage aggregates older than this. */
+  usageRetentionSeconds: number
   /** MOMENTRY_AUDIT_KEY: base64 keys, the first encrypting, the rest readable. */
   auditKey?: string
   /** How often `serve` signs an audit checkpoint. */
@@ -176,6 +188,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: e.MOMENTRY_DATA_DIR ?? defaultDataDir(env),
     embeddedIdleSeconds: parseDuration(e.MOMENTRY_EMBEDDED_IDLE, 'MOMENTRY_EMBEDDED_IDLE'),
     rotationNoticeSeconds: parseDuration(e.MOMENTRY_ROTATION_NOTICE, 'MOMENTRY_ROTATION_NOTICE', { allowZero: true }),
+    usageRetentionSeconds: parseDuration(e.MOMENTRY_USAGE_RETENTION, 'MOMENTRY_USAGE_RETENTION'),
     auditKey: e.MOMENTRY_AUDIT_KEY,
     auditCheckpointSeconds: parseDuration(e.MOMENTRY_AUDIT_CHECKPOINT_EVERY, 'MOMENTRY_AUDIT_CHECKPOINT_EVERY'),
     gitea: { url: env.GITEA_URL ? e.GITEA_URL : undefined, username: e.GITEA_USERNAME, password: e.GITEA_PASSWORD },

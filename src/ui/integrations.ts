@@ -17,6 +17,12 @@ export function renderAuthStatus(r: { services: AuthStatusEntry[]; store: { mode
   return `${renderTable(['service', 'credentials from', 'url', 'user'], rows)}\nstore: ${r.store.mode} (file fallback: ${r.store.file})`
 }
 
+export function renderStoredSecrets(r: { accounts: { account: string; source: string }[]; store: { mode: string; file: string } }): string {
+  const footer = `store: ${r.store.mode} (file fallback: ${r.store.file})`
+  if (r.accounts.length === 0) return `Nothing stored.\n${footer}`
+  return `${renderTable(['account', 'stored in'], r.accounts.map((a) => [a.account, a.source === 'file' ? `file (${r.store.file})` : a.source]))}\n${footer}`
+}
+
 export function renderLogout(r: { service: string; removed: string[] }): string {
   return r.removed.length ? `Removed the stored ${r.service} credentials (${r.removed.join(', ')}).` : `No stored ${r.service} credentials to remove.`
 }

@@ -1,9 +1,11 @@
+import type { CleanupResult } from '../core/api-keys/cleanup.js'
 import type { IssuedKey } from '../core/api-keys/create-key.js'
 import type { KeyStats } from '../core/api-keys/key-stats.js'
 import { KEY_STATUSES, KEY_TYPES } from '../core/api-keys/key-types.js'
 import type { KeyView } from '../core/api-keys/key-view.js'
 import type { KeyDetails, KeyPage } from '../core/api-keys/list-keys.js'
 import type { RotatedKey } from '../core/api-keys/rotate-key.js'
+import type { StoredDueRotation } from '../core/api-keys/rotate-to-store.js'
 import type { VerifyResult } from '../core/validation/verify-key.js'
 import type { Colour } from './paint.js'
 import { paint } from './paint.js'
@@ -125,4 +127,29 @@ export function renderStats(s: KeyStats): string {
     `rotation due: ${s.rotationDue}   open anomalies: ${s.openAnomalies}`,
     `last 24 h: ${s.validationsLast24h} validations, ${s.failuresLast24h} failed   locked-out IPs: ${s.lockedOutIps ?? 'n/a (no Redis)'}`,
   ].join('\n')
+}
+
+/** What a cleanup removed (or would remove): one table per kind, then the usage line. */
+export function renderCleanup(r: CleanupResult): string {
+  const verb = r.dryRun ? 'Would remove' : 'Removed'
+  const lines: string[] = [`${r.dryRun ? 'Dry run: nothing changed. ' : ''}Cutoff ${shortTime(r.cutoff)} (older than ${r.olderThan}).`]
+  lines.push(`${verb} ${r.keys.length} key(s).`)
+  if (r.keys.length) lines.push(renderTable(['id', 'name', 'type', 'why', 'ended'], r.keys.map((k) => [k.id, k.name, k.type, k.reason, shortTime(k.endedAt)])))
+  if (r.keptAsSuccessor.length) lines.push(`Kept ${r.keptAsSuccessor.length} key(s) past the cutoff that a kept key was rotated to: ${r.keptAsSuccessor.join(', ')}`)
+  lines.push(`${verb} ${r.anomalies.length} anomal${r.anomalies.length === 1 ? 'y' : 'ies'}.`)
+  if (r.anomalies.length) {
+    lines.push(renderTable(['id', 'key', 'type', 'status', 'why'], r.anomalies.map((a) => [a.id, a.keyId, a.type, a.status, a.reason === 'resolved' ? `resolved ${shortTime(a.resolvedAt)}` : 'its key goes'])))
+  }
+  lines.push(`${verb} ${r.usage.rows} usage row(s) from before ${shortTime(r.usage.cutoff)} (MOMENTRY_USAGE_RETENTION ${r.usage.retention}).`)
+  return lines.join('\n')
+}
+
+/** `rotate --due --to-keychain`: which key went where; the secrets are in the store, not here. */
+export function renderStoredRotations(r: StoredDueRotation): string {
+  const lines = [`Rotated ${r.rotated.length} key(s); each new key is in the credential store, not shown.`]
+  if (r.rotated.length) {
+    lines.push(renderTable(['new key', 'name', 'stored as', 'in', 'old key', 'old key valid until'], r.rotated.map((k) => [k.id, k.name, k.account, k.file ? `file (${k.file})` : k.store, k.previousId, shortTime(k.previousGraceExpiresAt)])))
+  }
+  for (const f of r.failed) lines.push(`${paint('red', 'failed')} ${f.id}: ${f.error}`)
+  return lines.join('\n')
 }

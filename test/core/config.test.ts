@@ -53,6 +53,7 @@ describe('config', () => {
         dataDir: process.getuid?.() === 0 ? '/var/lib/momentry' : '/home/tester/.local/share/momentry',
         embeddedIdleSeconds: 600,
         rotationNoticeSeconds: 7 * 86_400,
+        usageRetentionSeconds: 400 * 86_400,
         auditKey: undefined,
         auditCheckpointSeconds: 3600,
         gitea: { url: undefined, username: undefined, password: undefined },
@@ -90,6 +91,7 @@ describe('config', () => {
         ANOMALY_MIN_REQUESTS: '10',
         ANOMALY_MAX_IPS_PER_HOUR: '2',
         ANOMALY_QUIET_HOURS: '22-24',
+        MOMENTRY_USAGE_RETENTION: '30d',
         MOMENTRY_AUDIT_KEY: AUDIT_KEY,
         GITEA_USERNAME: 'alice',
         GITEA_PASSWORD: 'gitea-pw',
@@ -112,6 +114,7 @@ describe('config', () => {
         quietHours: { from: 22, to: 24 },
         autoDisable: 'off',
       })
+      expect(config.usageRetentionSeconds).to.equal(30 * 86_400)
       expect(config.auditKey).to.equal(AUDIT_KEY)
       expect(config.gitea).to.deep.equal({ url: 'https://git.example', username: 'alice', password: 'gitea-pw' })
       expect(config.n8n).to.deep.equal({ url: 'https://n8n.example', email: 'a@example.com', password: 'n8n-pw' })
@@ -168,6 +171,8 @@ describe('config', () => {
       ['MOMENTRY_AUDIT_KEY', Buffer.alloc(16, 1).toString('base64')],
       ['MOMENTRY_AUDIT_KEY', Buffer.alloc(33, 1).toString('base64')],
       ['MOMENTRY_AUDIT_KEY', 'not-a-key'],
+      ['MOMENTRY_USAGE_RETENTION', '0d'],
+      ['MOMENTRY_USAGE_RETENTION', '400 days'],
     ]
     for (const [name, value] of cases) {
       it(`given ${name}=${JSON.stringify(value)}, when loaded, then a ConfigError (exit 8) names ${name}`, () => {

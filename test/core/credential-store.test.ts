@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/core/config.js'
 import { CredentialStore } from '../../src/core/credentials/credential-store.js'
 import type { KeyringBackend } from '../../src/core/credentials/keyring.js'
 import { keychainReason, memoryKeyring } from '../../src/core/credentials/keyring.js'
+import { UsageError } from '../../src/core/errors.js'
 import type { Logger } from '../../src/core/log.js'
 
 const BACKTRACE = "Couldn't access platform storage: AccessDenied\nStack backtrace:\n   0: keyring::error::Error::from\n   1: napi::bindgen_runtime"
@@ -96,5 +97,60 @@ describe('credential store', () => {
 
   it('given a Rust error with a backtrace, then only its first line is kept', () => {
     expect(keychainReason(new Error(BACKTRACE))).to.equal("Couldn't access platform storage: AccessDenied")
+  })
+
+  describe('generic secrets', () => {
+    const SECRET = 'mtry_svc_not-a-real-key-but-a-secret'
+
+    it('given a working keychain, when a secret is set, listed and deleted, then it lives in the keychain, the list has names and places only, and nothing is left', async () => {
+      const keyring = memoryKeyring()
+      const store = new CredentialStore({ config: config(), keyring, log: recordingLog() })
+      await store.save('gitea', cred)
+      expect(await store.setSecret('api-key/billing', SECRET)).to.deep.equal({ store: 'keychain' })
+      expect(await store.getSecret('api-key/billing')).to.deep.equal({ value: SECRET, source: 'keychain' })
+      const listed = await store.listAccounts()
+      expect(listed).to.deep.equal([
+        { account: 'api-key/billing', source: 'keychain' },
+        { account: 'gitea', source: 'keychain' },
+      ])
+      expect(JSON.stringify(listed)).not.to.include(SECRET)
+      expect(await store.deleteSecret('api-key/billing')).to.deep.equal(['keychain'])
+      expect(await store.getSecret('api-key/billing')).to.equal(undefined)
+      expect([...keyring.entries.keys()]).to.deep.equal(['gitea'])
+    })
+
+    it('given the file store, when a secret and service credentials are set, then the file keeps the credentials as objects and the secret as a string', async () => {
+      const store = new CredentialStore({ config: config({ MOMENTRY_CREDENTIAL_STORE: 'file' }), keyring: memoryKeyring(), log: recordingLog() })
+      await store.save('n8n', { url: 'http://n8n.local:5678', username: 'owner@example.com', password: 'Owner-pw1' })
+      expect(await store.setSecret('api-key/ci', SECRET)).to.deep.equal({ store: 'file', file: store.file, keychainError: undefined })
+      expect(JSON.parse(await readFile(store.file, 'utf8'))).to.deep.equal({
+        n8n: { url: 'http://n8n.local:5678', username: 'owner@example.com', password: 'Owner-pw1' },
+        'api-key/ci': SECRET,
+      })
+      expect(statSync(store.file).mode & 0o777).to.equal(0o600)
+      expect(await store.listAccounts()).to.deep.equal([
+        { account: 'api-key/ci', source: 'file' },
+        { account: 'n8n', source: 'file' },
+      ])
+      expect((await store.resolve('n8n')).password).to.equal('Owner-pw1')
+    })
+
+    it('given a credential file written before generic secrets existed, then its credentials still resolve and list', async () => {
+      mkdirSync(join(dir, 'data'), { recursive: true, mode: 0o700 })
+      writeFileSync(join(dir, 'data', 'credentials.json'), JSON.stringify({ gitea: { url: 'https://git.example', username: 'admin', password: 'pw' } }), { mode: 0o600 })
+      const store = new CredentialStore({ config: config({ MOMENTRY_CREDENTIAL_STORE: 'file' }), keyring: memoryKeyring(), log: recordingLog() })
+      expect(await store.resolve('gitea')).to.deep.include({ source: 'file', username: 'admin', password: 'pw' })
+      expect(await store.listAccounts()).to.deep.equal([{ account: 'gitea', source: 'file' }])
+    })
+
+    it('given a reserved or empty account name, when set, then it is a usage error and nothing is stored', async () => {
+      const keyring = memoryKeyring()
+      const store = new CredentialStore({ config: config(), keyring, log: recordingLog() })
+      for (const account of ['momentry-index', 'momentry-probe', '', 'a\nb']) {
+        const error = await store.setSecret(account, SECRET).catch((e: unknown) => e)
+        expect(error, account).to.be.instanceOf(UsageError)
+      }
+      expect(keyring.entries.size).to.equal(0)
+    })
   })
 })

@@ -2,20 +2,26 @@ import { Flags } from '@oclif/core'
 
 import { MomentryCommand } from '../../base-command.js'
 import { durationFlag, keyIdArg } from '../../cli/flags.js'
+import { credentialStore } from '../../cli/integrations.js'
 import type { DueRotation, RotatedKey } from '../../core/api-keys/rotate-key.js'
 import { rotateDueKeys, rotateKey } from '../../core/api-keys/rotate-key.js'
+import type { StoredDueRotation } from '../../core/api-keys/rotate-to-store.js'
+import { rotateDueKeysToStore } from '../../core/api-keys/rotate-to-store.js'
 import { UsageError } from '../../core/errors.js'
-import { renderRotated } from '../../ui/keys.js'
+import { renderRotated, renderStoredRotations } from '../../ui/keys.js'
 
-export default class ApiKeyRotate extends MomentryCommand<RotatedKey | DueRotation> {
+type Result = RotatedKey | DueRotation | StoredDueRotation
+
+export default class ApiKeyRotate extends MomentryCommand<Result> {
   static override summary = 'Replace a key with a new one; the old one keeps working for its grace period.'
   static override description = `Grace periods by type: system 72h, user 24h, service 48h, integration 24h, emergency 0 (revoked at once).
---force revokes the old key at once (security incident). --due rotates every key whose --rotate-every interval has passed and prints the new keys as JSON (for cron).`
+--force revokes the old key at once (security incident). --due rotates every key whose --rotate-every interval has passed and prints the new keys as JSON (for cron); with --to-keychain each new key goes into the credential store instead (OS keychain, else the 0600 file in MOMENTRY_DATA_DIR) under the account api-key/<key name>, and only where it went is printed.`
   static override examples = [
     '<%= config.bin %> api-key rotate key_8f3kQ2mZp0aXy7Lb',
     '<%= config.bin %> api-key rotate key_8f3kQ2mZp0aXy7Lb --grace 12h',
     '<%= config.bin %> api-key rotate key_8f3kQ2mZp0aXy7Lb --force --reason "posted in a public issue"',
     '<%= config.bin %> api-key rotate --due --json',
+    '<%= config.bin %> api-key rotate --due --to-keychain',
   ]
 
   static override args = { id: keyIdArg() }
@@ -24,12 +30,18 @@ export default class ApiKeyRotate extends MomentryCommand<RotatedKey | DueRotati
     grace: durationFlag({ summary: "Grace period for the old key instead of its type's default.", allowZero: true, exclusive: ['force'] }),
     reason: Flags.string({ summary: 'Why; kept in the audit log.' }),
     due: Flags.boolean({ summary: 'Rotate every key whose rotation interval has passed.', exclusive: ['force', 'grace'] }),
+    'to-keychain': Flags.boolean({ summary: 'With --due: store each new key in the credential store as api-key/<name> instead of printing it.', dependsOn: ['due'] }),
   }
 
-  async run(): Promise<RotatedKey | DueRotation> {
+  async run(): Promise<Result> {
     const { args, flags } = await this.parse(ApiKeyRotate)
     if (flags.due) {
       if (args.id) throw new UsageError('give a key id or --due, not both')
+      if (flags['to-keychain']) {
+        const stored = await rotateDueKeysToStore(this.ctx, credentialStore(this.ctx))
+        this.render(stored, () => renderStoredRotations(stored))
+        return stored
+      }
       const due = await rotateDueKeys(this.ctx)
       this.render(due, (d) => JSON.stringify(d, null, 2))
       return due

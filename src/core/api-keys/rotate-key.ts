@@ -2,6 +2,7 @@ import * as z from 'zod'
 
 import { appendAudit } from '../audit/repo.js'
 import type { CoreContext } from '../context.js'
+import type { TransactionSql } from '../db/connect.js'
 import { MAX_DURATION_SECONDS } from '../duration.js'
 import { ConflictError } from '../errors.js'
 import { parseInput } from '../validate-input.js'
@@ -10,6 +11,7 @@ import { withLockedKey } from './key-lock.js'
 import { GRACE_SECONDS, reasonSchema } from './key-types.js'
 import type { KeyView } from './key-view.js'
 import { toKeyView } from './key-view.js'
+import type { KeyRecord } from './repo.js'
 import { findRotationDue, markRotated } from './repo.js'
 import { notifyRotationDue } from './rotation-notices.js'
 import { keyStatus } from './status.js'
@@ -43,7 +45,16 @@ export interface RotatedKey {
  * revoke it at once. The old key's row lock makes concurrent rotations serialise: the
  * second sees `replaced_by` and fails with a conflict.
  */
-export async function rotateKey(ctx: CoreContext, input: RotateKeyInput): Promise<RotatedKey> {
+export interface RotateHooks {
+  /**
+   * Runs inside the rotation's transaction once the new key is written, before commit: a
+   * throw undoes the rotation (used to store the new secret, so that a key is never rotated
+   * to a secret nobody kept).
+   */
+  beforeCommit?: (tx: TransactionSql, r: { secret: string; key: KeyRecord; previous: KeyRecord; now: Date }) => Promise<void>
+}
+
+export async function rotateKey(ctx: CoreContext, input: RotateKeyInput, hooks: RotateHooks = {}): Promise<RotatedKey> {
   const i = parseInput(rotateKeyInputSchema, input)
   const result = await withLockedKey(ctx, i.id, async (tx, old, now) => {
     if (old.replacedBy) {
@@ -94,6 +105,7 @@ export async function rotateKey(ctx: CoreContext, input: RotateKeyInput): Promis
         reason: i.reason ?? null,
       },
     })
+    await hooks.beforeCommit?.(tx, { secret, key: record, previous, now })
     return { secret, record, previous, now }
   })
   const { record, previous, now } = result
@@ -119,8 +131,7 @@ export interface DueRotation {
  * in its own transaction; one failure does not stop the others.
  */
 export async function rotateDueKeys(ctx: CoreContext, options: { limit?: number } = {}): Promise<DueRotation> {
-  await notifyRotationDue(ctx)
-  const ids = await findRotationDue(ctx.sql, ctx.clock.now(), options.limit ?? 1000)
+  const ids = await dueKeyIds(ctx, options.limit)
   const out: DueRotation = { rotated: [], failed: [] }
   for (const id of ids) {
     try {
@@ -130,4 +141,10 @@ export async function rotateDueKeys(ctx: CoreContext, options: { limit?: number 
     }
   }
   return out
+}
+
+/** Send the due `key.rotation_due` notices, then list the keys whose rotation interval has passed. */
+export async function dueKeyIds(ctx: CoreContext, limit = 1000): Promise<string[]> {
+  await notifyRotationDue(ctx)
+  return findRotationDue(ctx.sql, ctx.clock.now(), limit)
 }

@@ -7,6 +7,7 @@ export type AuditAction =
   | 'key.revoke'
   | 'key.disable'
   | 'key.enable'
+  /** `api-key cleanup`: one row per purge (key id null), listing the key and anomaly ids it removed. */
   | 'key.cleanup'
   | 'blacklist.add'
   | 'blacklist.remove'

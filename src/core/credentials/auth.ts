@@ -1,6 +1,6 @@
 import { checkGiteaLogin, giteaTarget } from '../gitea/gitea-client.js'
 import { loginN8n, n8nTarget } from '../n8n/n8n-client.js'
-import type { CredentialSource, CredentialStore, SaveResult, Service } from './credential-store.js'
+import type { CredentialSource, CredentialStore, SaveResult, SecretSource, Service } from './credential-store.js'
 import { normaliseUrl, SERVICES, storedCredentialSchema } from './credential-store.js'
 import { parseInput } from '../validate-input.js'
 
@@ -54,4 +54,9 @@ export async function authStatus(store: CredentialStore): Promise<{ services: Au
 
 export async function logoutService(store: CredentialStore, service: Service): Promise<{ service: Service; removed: Array<'keychain' | 'file'> }> {
   return { service, removed: await store.remove(service) }
+}
+
+/** What momentry holds in the credential store: account names and where each is, never a value. */
+export async function listStoredSecrets(store: CredentialStore): Promise<{ accounts: { account: string; source: SecretSource }[]; store: { mode: string; file: string } }> {
+  return { accounts: await store.listAccounts(), store: { mode: store.mode, file: store.file } }
 }

@@ -6,6 +6,7 @@ import * as z from 'zod'
 import type { Config } from '../config.js'
 import { ConfigError, UsageError } from '../errors.js'
 import type { Logger } from '../log.js'
+import { parseInput } from '../validate-input.js'
 import type { KeyringBackend } from './keyring.js'
 import { keychainReason, napiKeyring } from './keyring.js'
 
@@ -33,7 +34,26 @@ export interface ResolvedCredential {
   source: CredentialSource
 }
 
-const fileSchema = z.record(z.string(), storedCredentialSchema)
+/**
+ * The fallback file: one entry per account. Service credentials stay the objects `auth login`
+ * has always written; any other secret is a string.
+ */
+const fileSchema = z.record(z.string(), z.union([storedCredentialSchema, z.string()]))
+type FileEntries = z.infer<typeof fileSchema>
+
+/** Where a stored secret is. */
+export type SecretSource = 'keychain' | 'file'
+
+/** Accounts momentry keeps for itself in the keychain (never listed, never given to callers). */
+const PROBE_ACCOUNT = 'momentry-probe'
+const INDEX_ACCOUNT = 'momentry-index'
+/** An account name: printable, at most 200 characters, e.g. `gitea` or `api-key/billing`. */
+export const accountSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[^\p{Cc}]+$/u, 'must not contain control characters')
+  .refine((a) => a !== PROBE_ACCOUNT && a !== INDEX_ACCOUNT, 'is reserved by momentry')
 
 export interface CredentialStoreOptions {
   config: Pick<Config, 'dataDir' | 'credentialStore' | 'giteaUrl' | 'n8nUrl' | 'gitea' | 'n8n'>
@@ -87,12 +107,40 @@ export class CredentialStore {
 
   /** Store credentials (already verified by the caller). Says once on the log when it falls back to the file. */
   async save(service: Service, value: StoredCredential): Promise<SaveResult> {
-    const credential = storedCredentialSchema.parse(value)
+    return this.setSecret(service, JSON.stringify(storedCredentialSchema.parse(value)))
+  }
+
+  /** Remove stored credentials from the keychain and the file. Returns where something was removed. */
+  async remove(service: Service): Promise<SecretSource[]> {
+    return this.deleteSecret(service)
+  }
+
+  /** A stored secret and where it was found (keychain first), or undefined. */
+  async getSecret(account: string): Promise<{ value: string; source: SecretSource } | undefined> {
+    parseInput(accountSchema, account, 'account')
+    if (this.mode !== 'file') {
+      try {
+        const raw = await this.keyring.get(account)
+        if (raw) return { value: raw, source: 'keychain' }
+      } catch {
+        // Unreadable keychain: the file is where a save would have put it.
+      }
+    }
+    const entry = (await this.readFile())[account]
+    return entry === undefined ? undefined : { value: fromFileEntry(entry), source: 'file' }
+  }
+
+  /**
+   * Store a secret under an account name: the keychain (service `momentry`), else the 0600
+   * file, as MOMENTRY_CREDENTIAL_STORE says. Says once on the log when it falls back.
+   */
+  async setSecret(account: string, value: string): Promise<SaveResult> {
+    parseInput(accountSchema, account, 'account')
     let keychainError: string | undefined
     if (this.mode !== 'file') {
       let stored = false
       try {
-        await this.keyring.set(service, JSON.stringify(credential))
+        await this.keyring.set(account, value)
         stored = true
       } catch (error) {
         keychainError = keychainReason(error)
@@ -102,36 +150,58 @@ export class CredentialStore {
         this.noticeFallback(keychainError)
       }
       if (stored) {
+        await this.updateIndex(account, 'add')
         // One place only: a stale file entry would confuse `auth status`. Outside the keychain's
         // try, so a bad file is reported as such, not as a keychain failure.
-        await this.removeFromFile(service)
+        await this.removeFromFile(account)
         return { store: 'keychain' }
       }
     }
-    await this.writeFileEntry(service, credential)
+    await this.writeFileEntry(account, toFileEntry(value))
     return { store: 'file', file: this.file, keychainError }
   }
 
-  /** Remove stored credentials from the keychain and the file. Returns where something was removed. */
-  async remove(service: Service): Promise<Array<'keychain' | 'file'>> {
-    const removed: Array<'keychain' | 'file'> = []
+  /** Remove a secret from the keychain and the file. Returns where something was removed. */
+  async deleteSecret(account: string): Promise<SecretSource[]> {
+    parseInput(accountSchema, account, 'account')
+    const removed: SecretSource[] = []
     if (this.mode !== 'file') {
       try {
-        if (await this.keyring.delete(service)) removed.push('keychain')
+        if (await this.keyring.delete(account)) removed.push('keychain')
+        await this.updateIndex(account, 'remove')
       } catch {
         // No usable keychain: nothing can be stored there either.
       }
     }
-    if (await this.removeFromFile(service)) removed.push('file')
+    if (await this.removeFromFile(account)) removed.push('file')
     return removed
+  }
+
+  /**
+   * Every account momentry holds a secret for, and where — never the values. The keychain
+   * cannot be enumerated portably, so momentry keeps the names it stored there in an index
+   * entry of its own; the service accounts (gitea, n8n) are always looked up directly.
+   */
+  async listAccounts(): Promise<{ account: string; source: SecretSource }[]> {
+    const out: { account: string; source: SecretSource }[] = []
+    if (this.mode !== 'file') {
+      try {
+        const candidates = [...new Set([...SERVICES, ...(await this.readIndex())])]
+        for (const account of candidates) if (await this.keyring.get(account)) out.push({ account, source: 'keychain' })
+      } catch {
+        // No usable keychain: nothing is stored there.
+      }
+    }
+    for (const account of Object.keys(await this.readFile())) out.push({ account, source: 'file' })
+    return out.sort((a, b) => a.account.localeCompare(b.account) || a.source.localeCompare(b.source))
   }
 
   /** Whether the keychain can store a value here (writes and deletes a probe entry). */
   async probeKeychain(): Promise<{ available: boolean; reason?: string }> {
     if (this.mode === 'file') return { available: false, reason: 'MOMENTRY_CREDENTIAL_STORE=file' }
     try {
-      await this.keyring.set('momentry-probe', 'probe')
-      await this.keyring.delete('momentry-probe')
+      await this.keyring.set(PROBE_ACCOUNT, 'probe')
+      await this.keyring.delete(PROBE_ACCOUNT)
       return { available: true }
     } catch (error) {
       return { available: false, reason: keychainReason(error) }
@@ -144,24 +214,35 @@ export class CredentialStore {
     this.options.log.warn(`no usable OS keychain (${reason}); storing credentials in ${this.file} (mode 0600) instead`)
   }
 
-  private async read(service: Service): Promise<{ value: StoredCredential; source: 'keychain' | 'file' } | undefined> {
-    if (this.mode !== 'file') {
-      try {
-        const raw = await this.keyring.get(service)
-        if (raw) {
-          const parsed = storedCredentialSchema.safeParse(safeJson(raw))
-          if (parsed.success) return { value: parsed.data, source: 'keychain' }
-        }
-      } catch {
-        // Unreadable keychain: the file is where login would have put them.
-      }
-    }
-    const entries = await this.readFile()
-    const value = entries[service]
-    return value ? { value, source: 'file' } : undefined
+  private async read(service: Service): Promise<{ value: StoredCredential; source: SecretSource } | undefined> {
+    const secret = await this.getSecret(service)
+    if (!secret) return undefined
+    const parsed = storedCredentialSchema.safeParse(safeJson(secret.value))
+    if (parsed.success) return { value: parsed.data, source: secret.source }
+    if (secret.source === 'file') throw new ConfigError(`${this.file} is not a momentry credential file`, 'Remove it and run `momentry auth login gitea|n8n` again')
+    // An unreadable keychain entry: the file is where login would have put them.
+    const entry = (await this.readFile())[service]
+    const fromFile = entry === undefined ? undefined : storedCredentialSchema.safeParse(safeJson(fromFileEntry(entry)))
+    return fromFile?.success ? { value: fromFile.data, source: 'file' } : undefined
   }
 
-  private async readFile(): Promise<Record<string, StoredCredential>> {
+  /** The names of the generic entries stored in the keychain (service accounts are not indexed). */
+  private async readIndex(): Promise<string[]> {
+    const parsed = z.array(z.string()).safeParse(safeJson((await this.keyring.get(INDEX_ACCOUNT)) ?? '[]'))
+    return parsed.success ? parsed.data : []
+  }
+
+  private async updateIndex(account: string, change: 'add' | 'remove'): Promise<void> {
+    if ((SERVICES as readonly string[]).includes(account)) return
+    const index = new Set(await this.readIndex())
+    if (change === 'add' ? index.has(account) : !index.has(account)) return
+    if (change === 'add') index.add(account)
+    else index.delete(account)
+    if (index.size) await this.keyring.set(INDEX_ACCOUNT, JSON.stringify([...index].sort()))
+    else await this.keyring.delete(INDEX_ACCOUNT)
+  }
+
+  private async readFile(): Promise<FileEntries> {
     let text: string
     try {
       text = await readFile(this.file, 'utf8')
@@ -176,10 +257,10 @@ export class CredentialStore {
     return parsed.data
   }
 
-  private async writeFileEntry(service: Service, credential: StoredCredential | undefined): Promise<void> {
+  private async writeFileEntry(account: string, entry: FileEntries[string] | undefined): Promise<void> {
     const entries = await this.readFile()
-    if (credential) entries[service] = credential
-    else delete entries[service]
+    if (entry !== undefined) entries[account] = entry
+    else delete entries[account]
     const dir = this.options.config.dataDir
     await mkdir(dir, { recursive: true, mode: 0o700 })
     if (Object.keys(entries).length === 0) {
@@ -193,12 +274,22 @@ export class CredentialStore {
     await rename(tmp, this.file)
   }
 
-  private async removeFromFile(service: Service): Promise<boolean> {
+  private async removeFromFile(account: string): Promise<boolean> {
     const entries = await this.readFile()
-    if (!entries[service]) return false
-    await this.writeFileEntry(service, undefined)
+    if (entries[account] === undefined) return false
+    await this.writeFileEntry(account, undefined)
     return true
   }
+}
+
+/** Service credentials keep their object form in the file (readable as before); other secrets are strings. */
+function toFileEntry(value: string): FileEntries[string] {
+  const parsed = storedCredentialSchema.strict().safeParse(safeJson(value))
+  return parsed.success ? parsed.data : value
+}
+
+function fromFileEntry(entry: FileEntries[string]): string {
+  return typeof entry === 'string' ? entry : JSON.stringify(entry)
 }
 
 function safeJson(text: string): unknown {
