@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline'
 import type { CoreContext } from '../context.js'
 import { ConflictError, UsageError } from '../errors.js'
 import type { Queryable } from './connect.js'
+import { appliedMigrations } from './migrate.js'
 import { migrateDatabase } from './migrate-database.js'
 
 /**
@@ -42,7 +43,7 @@ export interface ExportSummary {
 const columnsOf = async (q: Queryable, table: string): Promise<string[]> =>
   (await q`select column_name from information_schema.columns where table_schema = current_schema() and table_name = ${table} order by ordinal_position`).map((r) => r.column_name as string)
 
-const appliedMigrations = async (q: Queryable): Promise<string[]> => (await q`select name from schema_migrations order by id`).map((r) => r.name as string)
+const migrationsIn = async (q: Queryable): Promise<string[]> => (await appliedMigrations(q)).map((m) => m.name)
 
 /**
  * Write everything momentry holds to `file` (0600: webhook signing secrets are in it), from
@@ -59,7 +60,7 @@ export async function exportDatabase(ctx: CoreContext, file: string): Promise<Ex
   }
   try {
     const summary = await ctx.sql.begin('isolation level repeatable read read only', async (tx) => {
-      const migrations = await appliedMigrations(tx)
+      const migrations = await migrationsIn(tx)
       const source = ctx.config.databaseUrl ? ('server' as const) : ('embedded' as const)
       await write(`${MAGIC}\n${JSON.stringify({ exportedAt: ctx.clock.now().toISOString(), source, migrations })}\n`)
       const rows: Record<string, number> = {}
@@ -119,7 +120,7 @@ export async function importDatabase(ctx: CoreContext, file: string, options: { 
     }
     if (!Array.isArray(header.migrations)) throw badFile(file, 'its header lists no migrations')
     await migrateDatabase(ctx)
-    const known = new Set(await appliedMigrations(ctx.sql))
+    const known = new Set(await migrationsIn(ctx.sql))
     const unknown = (header.migrations as string[]).filter((m) => !known.has(m))
     if (unknown.length) throw new ConflictError(`${file} was made by a newer momentry (migrations ${unknown.join(', ')} are unknown here)`, 'Upgrade this momentry first')
     const rows = await ctx.sql.begin(async (tx) => {
