@@ -7,12 +7,13 @@ import type { Logger } from './log.js'
 /**
  * PostgreSQL NOTIFY channels momentry processes talk over (per database, so no prefix):
  * key and blacklist changes are sent by triggers inside the changing transaction
- * (sql/0007_notify_changes.sql), lockouts and alerts by the process that raised them.
+ * (sql/0007_notify_changes.sql), lockouts and alerts by the process that raised them. A
+ * TRUNCATE (sql/0010) or an import sends FLUSH_ALL on the key and blacklist channels instead.
  */
 export const PG_CHANNELS = {
-  /** Payload: the key id. */
+  /** Payload: the key id, or FLUSH_ALL. */
   keyChanged: 'momentry_key_changed',
-  /** Payload: the network (cidr text). */
+  /** Payload: the network (cidr text), or FLUSH_ALL. */
   blacklistChanged: 'momentry_blacklist_changed',
   /** Payload: JSON {ip, retryAfterSeconds}. */
   lockout: 'momentry_lockout',
@@ -26,8 +27,11 @@ export const PG_CHANNELS = {
  */
 export const redisAlertChannel = (prefix: string) => `${prefix}anomaly:alerts`
 
+/** The payload that means "forget everything you cached from this channel's table". */
+export const FLUSH_ALL = '*'
+
 /** Messages between momentry processes, validated on receipt (anyone with database access can NOTIFY). */
-export const keyChangedMessage = z.string().regex(KEY_ID_PATTERN)
+export const keyChangedMessage = z.union([z.literal(FLUSH_ALL), z.string().regex(KEY_ID_PATTERN)])
 export const lockoutMessage = z.object({ ip: z.string().max(64), retryAfterSeconds: z.number().int().positive() })
 
 export type PgChannel = (typeof PG_CHANNELS)[keyof typeof PG_CHANNELS]

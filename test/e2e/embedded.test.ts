@@ -222,7 +222,7 @@ describe('embedded mode (no DATABASE_URL: momentry’s own PostgreSQL)', functio
     await writeFile(bogus, 'hello\n')
     const r = await cli(['db', 'import', bogus])
     expect(r.code).to.equal(2)
-    expect(r.json.error.message).to.match(/is not a momentry export/)
+    expect(r.json.error.message).to.match(/is not a whole momentry export/)
     expect((await cli(['db', 'import', join(dataDir, 'missing.export')])).json.error.message).to.match(/cannot read .*ENOENT/)
   })
 

@@ -45,14 +45,17 @@ function assertSequence(names: string[]): void {
   }
 }
 
-/** The numbered migrations in `dir`, in order; other files (notes, a stray `1_x.sql`) are not migrations and are ignored. */
-/** The names of the migrations in `dir`, in order (no file is read). */
+/**
+ * The names of the numbered migrations in `dir`, in order (no file is read); other files
+ * (notes, a stray `1_x.sql`) are not migrations and are ignored.
+ */
 export async function migrationNames(dir = migrationsDir()): Promise<string[]> {
   return (await readdir(dir)).filter((n) => MIGRATION_NAME.test(n)).sort()
 }
 
+/** The numbered migrations in `dir`, in order, with their text and checksum. */
 export async function readMigrations(dir = migrationsDir()): Promise<MigrationFile[]> {
-  const names = (await readdir(dir)).filter((n) => MIGRATION_NAME.test(n)).sort()
+  const names = await migrationNames(dir)
   assertSequence(names)
   return Promise.all(
     names.map(async (name) => {
@@ -70,14 +73,15 @@ const CREATE_TABLE = `
     applied_at timestamptz not null default now()
   )`
 
-interface AppliedRow {
+export interface AppliedRow {
   id: number
   name: string
   checksum: string
   applied_at: Date
 }
 
-async function appliedMigrations(sql: Queryable): Promise<AppliedRow[]> {
+/** The migrations recorded in this database, in order (none before the first `migrate`). */
+export async function appliedMigrations(sql: Queryable): Promise<AppliedRow[]> {
   const [exists] = await sql`select to_regclass('schema_migrations') is not null as ok`
   if (!exists?.ok) return []
   return sql<AppliedRow[]>`select id, name, checksum, applied_at from schema_migrations order by id`

@@ -1,6 +1,6 @@
 import { parseNetwork } from '../blacklist/ip.js'
 import { activeEntries } from '../blacklist/repo.js'
-import { keyChangedMessage, lockoutMessage, PG_CHANNELS } from '../channels.js'
+import { FLUSH_ALL, keyChangedMessage, lockoutMessage, PG_CHANNELS } from '../channels.js'
 import type { CoreContext } from '../context.js'
 import type { ListenOptions } from '../db/listener.js'
 import { listenTo } from '../db/listener.js'
@@ -23,8 +23,9 @@ export interface MirrorOptions extends Pick<ListenOptions, 'heartbeatMs' | 'hear
 /**
  * Side effect of a long-running process: keep `ctx.validation` in step with every other
  * process, over PostgreSQL LISTEN/NOTIFY in every mode (Redis or not). Key changes drop the
- * key from the cache and blacklist changes reload the blacklist the moment they commit
- * (triggers send them from the changing transaction); lockouts arrive from the process that
+ * key from the cache (a flush-all, after a TRUNCATE or an import, the whole cache) and
+ * blacklist changes reload the blacklist the moment they commit (triggers send them from
+ * the changing transaction); lockouts arrive from the process that
  * counted them. Only once the blacklist and the lockouts are loaded does validation decide
  * from memory. While the LISTEN connection is down (closed, or silent: see `listenTo`'s
  * heartbeat) nothing can be heard, so the cache's positive entries are re-read and the
@@ -104,8 +105,11 @@ export async function mirrorValidationState(ctx: CoreContext, options: MirrorOpt
 
   const onNotify = (channel: string, payload: string) => {
     try {
-      if (channel === PG_CHANNELS.keyChanged) state.cache.invalidateKey(keyChangedMessage.parse(payload))
-      else if (channel === PG_CHANNELS.blacklistChanged) void reloadBlacklist().catch(warn('blacklist reload failed'))
+      if (channel === PG_CHANNELS.keyChanged) {
+        const keyId = keyChangedMessage.parse(payload)
+        if (keyId === FLUSH_ALL) state.cache.clear()
+        else state.cache.invalidateKey(keyId)
+      } else if (channel === PG_CHANNELS.blacklistChanged) void reloadBlacklist().catch(warn('blacklist reload failed'))
       else if (channel === PG_CHANNELS.lockout) {
         const m = lockoutMessage.parse(JSON.parse(payload))
         state.lockOut(m.ip, m.retryAfterSeconds)
