@@ -15,6 +15,7 @@ import postgres from 'postgres'
 
 import * as ours from '../dist/index.js'
 import * as anomaly from './figures/anomaly.js'
+import * as audit from './figures/audit.js'
 import * as cacheHit from './figures/cache-hit.js'
 import * as cacheMiss from './figures/cache-miss.js'
 import * as cliStart from './figures/cli-start.js'
@@ -24,7 +25,7 @@ import * as revocation from './figures/revocation.js'
 import * as serve from './figures/serve.js'
 import { adminUrl, BIN, dbName, dbUrl, env, prefix, redisUrl, runOnce, say } from './lib.js'
 
-const FIGURES = [cacheHit, cacheMiss, list, serve, cliStart, embedded, revocation, anomaly]
+const FIGURES = [cacheHit, cacheMiss, list, serve, cliStart, embedded, revocation, anomaly, audit]
 const { closeRedis, connectPostgres, connectRedis, createKey, loadConfig, migrate, ONE_SHOT_EFFECTS, openCore } = ours
 const quick = process.argv.includes('--quick')
 const baselineArg = process.argv.find((a, i) => process.argv[i - 1] === '--baseline' || a.startsWith('--baseline='))

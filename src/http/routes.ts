@@ -6,6 +6,7 @@ import { createKey } from '../core/api-keys/create-key.js'
 import { assertKeyId } from '../core/api-keys/key-id.js'
 import { listKeys, showKey } from '../core/api-keys/list-keys.js'
 import { rotateKey } from '../core/api-keys/rotate-key.js'
+import { listAudit } from '../core/audit/list-audit.js'
 import type { CoreContext } from '../core/context.js'
 import { parseDuration } from '../core/duration.js'
 import { reportUsage } from '../core/usage/record-usage.js'
@@ -181,5 +182,17 @@ export const routes: RouteSpec[] = [
     response: s.anomalyListSchema,
     errors: [400, 401, 403, 429],
     handler: async ({ ctx, query }) => ({ anomalies: await listAnomalies(ctx, query) }),
+  },
+  {
+    method: 'get',
+    path: '/v1/admin/audit',
+    summary: 'The audit trail, oldest first, details decrypted; page on with `cursor`.',
+    tag: 'admin',
+    admin: true,
+    query: s.listAuditQuery,
+    status: 200,
+    response: s.auditPageSchema,
+    errors: [400, 401, 403, 429, 503],
+    handler: ({ ctx, query }) => listAudit(ctx, query),
   },
 ]

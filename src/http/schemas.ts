@@ -91,9 +91,36 @@ export const rotatedKeySchema = z
 export const keyDetailsSchema = z
   .object({
     key: keyViewSchema,
-    history: z.array(z.object({ at: z.string(), action: z.string(), actor: z.string(), details: z.record(z.string(), z.unknown()) })),
+    history: z.array(
+      z.object({ seq: z.number().int(), at: z.string(), action: z.string(), actor: z.string(), details: z.record(z.string(), z.unknown()).nullable(), unreadable: z.string().optional() }),
+    ),
   })
   .meta({ id: 'ApiKeyDetails' })
+export const listAuditQuery = z
+  .object({
+    key: z.string().max(64).optional(),
+    action: z.string().max(64).optional(),
+    actor: z.string().max(200).optional(),
+    since: z.string().max(40).optional().meta({ description: 'A duration back from now (7d) or an ISO date/time.' }),
+    limit: z.coerce.number().int().min(1).max(1000).default(50),
+    cursor: z.string().max(20).optional(),
+  })
+  .strict()
+export const auditEventSchema = z
+  .object({
+    seq: z.number().int(),
+    at: z.string(),
+    actor: z.string(),
+    action: z.string(),
+    target: z.string().nullable(),
+    keyId: z.string().nullable(),
+    ip: z.string().nullable(),
+    auditKeyId: z.string().nullable(),
+    details: z.record(z.string(), z.unknown()).nullable(),
+    unreadable: z.string().optional(),
+  })
+  .meta({ id: 'AuditEvent' })
+export const auditPageSchema = z.object({ events: z.array(auditEventSchema), nextCursor: z.string().nullable() }).meta({ id: 'AuditPage' })
 export const anomalyListSchema = z.object({ anomalies: z.array(anomalyViewSchema) }).meta({ id: 'AnomalyList' })
 export const usageAcceptedSchema = z.object({ accepted: z.literal(true) }).meta({ id: 'UsageAccepted' })
 export const healthSchema = z.object({ status: z.string(), checks: z.record(z.string(), z.string()).optional() }).meta({ id: 'Health' })

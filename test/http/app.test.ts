@@ -362,7 +362,7 @@ describe('HTTP API (buildApp, fastify inject)', () => {
 
     it('given no Authorization header, when any admin route is called, then 401 UNAUTHORIZED', async () => {
       const requests = adminRequests()
-      expect(requests).to.have.length(7)
+      expect(requests).to.have.length(8)
       for (const req of requests) {
         const res = await inject(req)
         expectError(res, 401, 'UNAUTHORIZED')
@@ -651,6 +651,22 @@ describe('HTTP API (buildApp, fastify inject)', () => {
 
       it('given an unknown anomaly filter, when listed, then 400 USAGE_ERROR', async () => {
         expectError(await asAdmin({ method: 'GET', url: '/v1/admin/anomalies?severity=apocalyptic' }), 400, 'USAGE_ERROR')
+      })
+
+      it('given keys created and one revoked, when the audit trail is read with filters and a cursor, then the rows come decrypted, oldest first, a page at a time', async () => {
+        const { key } = await issue()
+        await asAdmin({ method: 'DELETE', url: `/v1/admin/api-keys/${key.id}?reason=audit%20over%20http` })
+        const all = await asAdmin({ method: 'GET', url: '/v1/admin/audit' })
+        expect(all.statusCode, all.body).to.equal(200)
+        const events = all.json().events as Array<{ seq: number; action: string; keyId: string; details: Record<string, unknown> }>
+        expect(events.map((e) => e.seq)).to.deep.equal(events.map((_, i) => i + 1))
+        const revoke = await asAdmin({ method: 'GET', url: `/v1/admin/audit?key=${key.id}&action=key.revoke` })
+        expect(revoke.json().events.map((e: { action: string; details: unknown }) => [e.action, e.details])).to.deep.equal([['key.revoke', { reason: 'audit over http' }]])
+        const first = await asAdmin({ method: 'GET', url: '/v1/admin/audit?limit=1' })
+        expect(first.json().events).to.have.length(1)
+        const next = await asAdmin({ method: 'GET', url: `/v1/admin/audit?limit=1&cursor=${first.json().nextCursor}` })
+        expect(next.json().events[0].seq).to.equal(first.json().events[0].seq + 1)
+        expectError(await asAdmin({ method: 'GET', url: '/v1/admin/audit?since=yesterday' }), 400, 'USAGE_ERROR')
       })
     })
   })
