@@ -62,8 +62,10 @@ export function classifyPostgresError(error: unknown, where = 'DATABASE_URL'): M
   if (!error || typeof error !== 'object') return undefined
   const e = error as PgLikeError
   const embedded = where.startsWith('the embedded')
-  // The embedded server stopped between the check that it runs and the connection (idle stop, db stop).
-  if (embedded && ((e.code === 'ENOENT' && e.address?.includes('.s.PGSQL.')) || e.code === 'ECONNREFUSED' || e.code === '57P01' || e.code === '57P02' || e.code === '57P03')) {
+  // The embedded server stopped under this command (idle stop, db stop): between the check that
+  // it runs and the connection (no socket, refused), or with the session open (terminated, closed).
+  const stoppedUnder = ['ECONNREFUSED', 'CONNECTION_CLOSED', 'CONNECTION_DESTROYED', '57P01', '57P02', '57P03']
+  if (embedded && ((e.code === 'ENOENT' && e.address?.includes('.s.PGSQL.')) || stoppedUnder.includes(e.code ?? ''))) {
     return new ConnectionError(`${where} stopped while this command was using it (${e.code})`, 'Run the command again (it starts the server), or `momentry db start` first', error)
   }
   switch (e.code) {
