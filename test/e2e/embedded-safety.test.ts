@@ -190,7 +190,7 @@ describe('embedded mode safety (stale pid files, the idle watchdog, first runs c
       await until(async () => (await readFile(join(dataDir, 'pg.lock'), 'utf8').catch(() => '')) !== '', 'the command to wait under the lock')
       await holder.end({ timeout: 1 })
       const r = await run
-      expect(r.code, r.stderr).to.equal(0)
+      expect(r.code, r.stdout + r.stderr).to.equal(0)
       expect(await postmasterPid(dataDir)).to.be.a('number').and.not.equal(old)
     } finally {
       await holder.end({ timeout: 1 }).catch(() => {})

@@ -78,7 +78,7 @@ async function recordedAsWatchdog(p: EmbeddedPaths): Promise<boolean> {
  * The watchdog's loop: count the server's client sessions (watchdogs left out) every
  * `pollMs`; once there have been none for `idleMs`, stop the server (fast shutdown) under
  * the data directory's lock, so that a process starting it meanwhile waits and starts it
- * again afterwards. Ends when the server is gone, whoever stopped it.
+ * again afterwards. Ends when the server is gone or shutting down, whoever stopped it.
  */
 export async function watchIdle(p: EmbeddedPaths, idleMs: number, pollMs = Math.min(5000, Math.max(100, Math.floor(idleMs / 10)))): Promise<void> {
   if (!(await recordedAsWatchdog(p))) return // another one is the watchdog
@@ -98,7 +98,9 @@ export async function watchIdle(p: EmbeddedPaths, idleMs: number, pollMs = Math.
   try {
     let lastBusy = Date.now()
     while (!quit) {
-      if (!(await runningPostmaster(p.pgDir))) break
+      // Gone, or shutting down (whoever asked): this watchdog's own session must not hold a
+      // smart shutdown up; the next start brings a new watchdog.
+      if ((await runningPostmaster(p.pgDir))?.status !== 'ready') break
       const busy = await clients().catch(() => 1) // a server that does not answer is not idle yet
       if (busy > 0) lastBusy = Date.now()
       else if (Date.now() - lastBusy >= idleMs) {
