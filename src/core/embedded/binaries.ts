@@ -57,6 +57,7 @@ async function hydrateSymlinks(root: string): Promise<void> {
     try {
       await symlink(relative(dirname(at), join(base, source)), at)
     } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue // another process made it meanwhile
       throw new ConfigError(
         `the embedded PostgreSQL's libraries are incomplete (${target} is missing and cannot be created: ${(error as NodeJS.ErrnoException).code})`,
         `Approve the package's install script and reinstall (\`npm install-scripts approve ${platformPackage()} && npm ci\`)`,

@@ -11,7 +11,8 @@ import { migrate, migrationNames } from '../db/migrate.js'
 import type { Logger } from '../log.js'
 import { ensureEmbeddedServer } from './embedded-server.js'
 import type { EmbeddedPaths } from './paths.js'
-import { EMBEDDED_DATABASE, EMBEDDED_PORT, EMBEDDED_USER } from './paths.js'
+import { embeddedConnection, embeddedPaths } from './paths.js'
+import { clientApplicationName, runningPostmaster } from './postmaster.js'
 
 const opened = (path: string): Promise<Socket> =>
   new Promise((resolve, reject) => {
@@ -30,7 +31,7 @@ const markerOf = (p: EmbeddedPaths) => join(p.pgDir, 'momentry-migrations')
 async function migrateIfNeeded(p: EmbeddedPaths): Promise<void> {
   const names = (await migrationNames()).join('\n')
   if ((await readFile(markerOf(p), 'utf8').catch(() => '')) === names) return
-  const sql = postgres({ host: p.pgDir, port: EMBEDDED_PORT, user: EMBEDDED_USER, database: EMBEDDED_DATABASE, max: 1, onnotice: () => {} })
+  const sql = postgres(embeddedConnection(p, { applicationName: clientApplicationName() }))
   try {
     await migrate(sql as unknown as Sql)
   } finally {
@@ -58,18 +59,17 @@ export function connectEmbedded(config: Pick<Config, 'dataDir' | 'embeddedIdleSe
     })
   // `socket` is a postgres.js option its typings leave out (a function returning the socket to use).
   const options_ = {
-    host: join(config.dataDir, 'pg'),
-    port: EMBEDDED_PORT,
-    user: EMBEDDED_USER,
-    database: EMBEDDED_DATABASE,
-    max: options.max ?? 4,
+    ...embeddedConnection(embeddedPaths(config.dataDir), { max: options.max ?? 4, applicationName: clientApplicationName() }),
     connect_timeout: 5,
     idle_timeout: 20,
-    onnotice: () => {},
-    connection: { application_name: 'momentry' },
     debug: options.onQuery ? (_conn: number, query: string) => options.onQuery!(query) : undefined,
     socket: async () => {
-      const p = await ensure()
+      let p = await ensure()
+      // Shutting down (idle stop, db stop) or gone since: start it again, once.
+      if (!(await runningPostmaster(p.pgDir))?.ready) {
+        ready = undefined
+        p = await ensure()
+      }
       try {
         return await opened(p.socketPath)
       } catch {
@@ -79,4 +79,23 @@ export function connectEmbedded(config: Pick<Config, 'dataDir' | 'embeddedIdleSe
     },
   }
   return postgres(options_ as postgres.Options<Record<string, never>>) as unknown as Sql
+}
+
+/**
+ * Run `fn` on a connection to the embedded server if it is running now; never starts it nor
+ * applies migrations (`db status` is read-only). Undefined when it is not running, or
+ * stopped before `fn` was done.
+ */
+export async function withRunningEmbedded<T>(config: Pick<Config, 'dataDir'>, fn: (sql: Sql) => Promise<T>): Promise<T | undefined> {
+  const p = embeddedPaths(config.dataDir)
+  if (!(await runningPostmaster(p.pgDir))?.ready) return undefined
+  const sql = postgres({ ...embeddedConnection(p, { applicationName: clientApplicationName() }), connect_timeout: 5 }) as unknown as Sql
+  try {
+    return await fn(sql)
+  } catch (error) {
+    if (!(await runningPostmaster(p.pgDir))?.ready) return undefined
+    throw error
+  } finally {
+    await sql.end({ timeout: 1 }).catch(() => {})
+  }
 }

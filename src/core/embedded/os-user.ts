@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
 import { readFile, stat } from 'node:fs/promises'
+import { homedir } from 'node:os'
 import { dirname } from 'node:path'
 import { promisify } from 'node:util'
 
@@ -12,16 +13,32 @@ export interface ServerUser {
   gid: number
   /** True when this process runs as root and the server runs as `name` instead. */
   dedicated: boolean
+  /** Its home directory (HOME of the server's programs), when known. */
+  home?: string
+}
+
+/**
+ * The environment of the programs momentry starts (initdb, postgres, the idle watchdog): the
+ * search path, locale and time zone, a temporary directory and HOME — not this process's
+ * whole environment, which may hold secrets (tokens, passwords, DATABASE_URL of elsewhere).
+ */
+export function childEnv(home: string | undefined): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && (['PATH', 'LANG', 'TZ', 'TMPDIR'].includes(name) || name.startsWith('LC_'))) env[name] = value
+  }
+  if (home) env.HOME = home
+  return env
 }
 
 /** The unprivileged OS user the embedded server runs as when momentry runs as root. */
 export const SERVER_USER = 'momentry'
 
-async function lookup(name: string): Promise<{ uid: number; gid: number } | undefined> {
+async function lookup(name: string): Promise<{ uid: number; gid: number; home?: string } | undefined> {
   const passwd = await readFile('/etc/passwd', 'utf8').catch(() => '')
   for (const line of passwd.split('\n')) {
-    const [user, , uid, gid] = line.split(':')
-    if (user === name && uid && gid) return { uid: Number(uid), gid: Number(gid) }
+    const [user, , uid, gid, , home] = line.split(':')
+    if (user === name && uid && gid) return { uid: Number(uid), gid: Number(gid), home: home || undefined }
   }
   return undefined
 }
@@ -33,7 +50,7 @@ async function lookup(name: string): Promise<{ uid: number; gid: number } | unde
  */
 export async function serverUser(): Promise<ServerUser & { created: boolean }> {
   const uid = process.getuid?.() ?? -1
-  if (uid !== 0) return { name: 'self', uid, gid: process.getgid?.() ?? -1, dedicated: false, created: false }
+  if (uid !== 0) return { name: 'self', uid, gid: process.getgid?.() ?? -1, dedicated: false, created: false, home: homedir() }
   const found = await lookup(SERVER_USER)
   if (found) return { name: SERVER_USER, ...found, dedicated: true, created: false }
   const run = promisify(execFile)

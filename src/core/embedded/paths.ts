@@ -1,7 +1,4 @@
-import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-
-import { processAlive } from './lock.js'
 
 /** Where an embedded server keeps what, under MOMENTRY_DATA_DIR. */
 export interface EmbeddedPaths {
@@ -34,12 +31,21 @@ export function embeddedPaths(dataDir: string): EmbeddedPaths {
   }
 }
 
-/** The running postmaster of a data directory (from its postmaster.pid), if any. */
-export async function runningPostmaster(pgDir: string): Promise<{ pid: number; ready: boolean } | undefined> {
-  const text = await readFile(join(pgDir, 'postmaster.pid'), 'utf8').catch(() => undefined)
-  const lines = text?.split('\n') ?? []
-  const pid = Number(lines[0])
-  if (!pid || !processAlive(pid)) return undefined
-  return { pid, ready: lines[7]?.trim() === 'ready' }
-}
+/** The name the idle watchdog's connection carries, so that client counts leave it out. */
+export const WATCHDOG_APPLICATION_NAME = 'momentry-idle-watch'
 
+/** Whether the socket path fits in sun_path (bytes, not characters: a UTF-8 path may be longer). */
+export const socketPathFits = (p: EmbeddedPaths) => Buffer.byteLength(p.socketPath) <= MAX_SOCKET_PATH
+
+/** The postgres.js options of a connection to the embedded server's socket (one place for all of them). */
+export function embeddedConnection(p: Pick<EmbeddedPaths, 'pgDir'>, options: { database?: string; applicationName?: string; max?: number } = {}) {
+  return {
+    host: p.pgDir,
+    port: EMBEDDED_PORT,
+    user: EMBEDDED_USER,
+    database: options.database ?? EMBEDDED_DATABASE,
+    max: options.max ?? 1,
+    onnotice: () => {},
+    connection: { application_name: options.applicationName ?? 'momentry' },
+  }
+}
