@@ -13,7 +13,8 @@ export const dbName = `momentry_bench_${suffix}`
 export const dbUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString()
 export const prefix = `momentry_bench_${suffix}:`
 /** The environment of every process the bench starts: its own database and Redis prefix. */
-export const env = { ...process.env, DATABASE_URL: dbUrl, REDIS_URL: redisUrl, MOMENTRY_REDIS_PREFIX: prefix, NO_COLOR: '1' }
+// An audit key of the run's own: audited changes never generate one in the user's credential store.
+export const env = { ...process.env, DATABASE_URL: dbUrl, REDIS_URL: redisUrl, MOMENTRY_REDIS_PREFIX: prefix, NO_COLOR: '1', MOMENTRY_AUDIT_KEY: process.env.MOMENTRY_AUDIT_KEY || randomBytes(32).toString('base64') }
 
 export const say = (line) => process.stderr.write(`${line}\n`)
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms))

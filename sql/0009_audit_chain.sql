@@ -27,29 +27,33 @@ create table audit_chain_head (
 );
 insert into audit_chain_head default values;
 
-create function momentry_audit_field(value bytea) returns bytea
-  language sql immutable parallel safe
-  as $$ select case when value is null then int4send(-1) else int4send(length(value)) || value end $$;
-
-create function momentry_audit_text(value text) returns bytea
-  language sql immutable parallel safe
-  as $$ select momentry_audit_field(convert_to(value, 'UTF8')) $$;
-
 -- The one definition of a row's hash (the TypeScript verifier hashes the same bytes).
+-- PL/pgSQL, not nested SQL functions: those are not inlined here and cost ~0.3 ms a row.
 create function momentry_audit_hash(
   prev bytea, seq bigint, created_at timestamptz, actor text, action text, target text, key_id text,
   ip inet, audit_key_id text, nonce bytea, ciphertext bytea, legacy_details text
 ) returns bytea
-  language sql immutable parallel safe
+  language plpgsql immutable parallel safe
   as $$
-    select sha256(
-      prev || convert_to(E'momentry-audit-v1\n', 'UTF8')
-      || momentry_audit_text(seq::text)
-      || momentry_audit_text(((extract(epoch from created_at) * 1000000)::bigint)::text)
-      || momentry_audit_text(actor) || momentry_audit_text(action) || momentry_audit_text(target)
-      || momentry_audit_text(key_id) || momentry_audit_text(abbrev(ip)) || momentry_audit_text(audit_key_id)
-      || momentry_audit_field(nonce) || momentry_audit_field(ciphertext) || momentry_audit_text(legacy_details))
-  $$;
+declare
+  fields bytea[] := array[
+    convert_to(seq::text, 'UTF8'),
+    convert_to(((extract(epoch from created_at) * 1000000)::bigint)::text, 'UTF8'),
+    convert_to(actor, 'UTF8'), convert_to(action, 'UTF8'), convert_to(target, 'UTF8'), convert_to(key_id, 'UTF8'),
+    convert_to(abbrev(ip), 'UTF8'), convert_to(audit_key_id, 'UTF8'), nonce, ciphertext, convert_to(legacy_details, 'UTF8')];
+  buf bytea := prev || convert_to(E'momentry-audit-v1\n', 'UTF8');
+  f bytea;
+begin
+  -- Each field as binary COPY sends it: a 4-byte big-endian length (-1 for NULL), then its bytes.
+  foreach f in array fields loop
+    if f is null then
+      buf := buf || int4send(-1);
+    else
+      buf := buf || int4send(length(f)) || f;
+    end if;
+  end loop;
+  return sha256(buf);
+end $$;
 
 alter table api_key_audit_log
   add column seq bigint,

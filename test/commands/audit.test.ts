@@ -11,6 +11,7 @@ import { createKey } from '../../src/core/api-keys/create-key.js'
 import { generateRawKey } from '../../src/core/api-keys/key-format.js'
 import { rotateKey } from '../../src/core/api-keys/rotate-key.js'
 import { auditKeyId } from '../../src/core/audit/audit-keys.js'
+import { appendAudit } from '../../src/core/audit/repo.js'
 import type { Sql } from '../../src/core/db/connect.js'
 import { verifyKey } from '../../src/core/validation/verify-key.js'
 import { expectJsonError, expectOneLineError } from '../helpers/assert.js'
@@ -200,6 +201,24 @@ describe('audit trail', () => {
       expect((await runJson(['audit', 'checkpoint', '--out', file])).code).to.equal(0)
       await tamper(`update api_key_audit_log set target = 'elsewhere' where seq = 2`)
       expectBrokenAt(await verify('--checkpoint', file), 2)
+    })
+
+    it('given a chain of a few hundred rows, then verify exits 0 run after run, and exits 3 at row 1 once row 1 is edited', async () => {
+      const core = testCore(sql)
+      try {
+        await sql.begin(async (tx) => {
+          for (let i = 0; i < 400; i++) await appendAudit(core.ctx, tx, { keyId: null, action: 'key.enable', actor: 'cli:bulk', at: new Date(), details: { n: i } })
+        })
+      } finally {
+        await core.close()
+      }
+      for (let i = 0; i < 3; i++) {
+        const r = await verify()
+        expect(r.code, r.stdout + r.stderr).to.equal(0)
+        expect(r.json.rows).to.equal(400)
+      }
+      await tamper(`update api_key_audit_log set actor = 'cli:mallory' where seq = 1`)
+      for (let i = 0; i < 3; i++) expectBrokenAt(await verify(), 1)
     })
 
     it('given a checkpoint file that was altered, then verify exits 2 with one line', async () => {

@@ -113,6 +113,17 @@ class CopyRows {
 
 const rows = (from: number, to: number) => (from === to ? `row ${from} was` : `rows ${from}–${to} were`)
 
+/**
+ * postgres.js (3.4.x) pauses the connection's socket when a COPY's readable is full and
+ * resumes it only when the readable is read again; if the end of the COPY came in the same
+ * packet, nothing reads again and the connection never hears another answer: the walk's
+ * COMMIT hangs (porsager/postgres#499, PR #1016 open). The readable's read is that resume:
+ * call it once the COPY is over (a no-op when the socket flows). As in db export.
+ */
+function resumeAfterCopy(copy: unknown): void {
+  ;(copy as { _read?: (n: number) => void })._read?.(0)
+}
+
 /** The running hash: SHA-256(previous ‖ domain ‖ the row's field bytes). */
 export function rowHash(prev: Buffer, hashed: Buffer): Buffer {
   return createHash('sha256').update(prev).update(DOMAIN).update(hashed).digest()
@@ -139,32 +150,32 @@ async function walk(tx: Queryable, given: Array<{ source: string; checkpoint: Ch
 
   const parser = new CopyRows()
   const stream = await tx.unsafe(CHAIN_COPY).readable()
-  try {
-    outer: for await (const chunk of stream as AsyncIterable<Buffer>) {
-      for (const row of parser.push(chunk)) {
-        if (row.seq !== expected) {
-          broken = { seq: expected, problem: expected < row.seq ? `row ${expected} is missing${row.seq > expected + 1 ? ` (rows ${expected}–${row.seq - 1})` : ''}: the chain goes on at ${row.seq}` : `row ${row.seq} appears twice` }
-          break outer
-        }
-        if (!row.prev.equals(prev)) {
-          broken = { seq: row.seq, problem: `its previous-row hash is not row ${row.seq - 1}'s hash: a row was inserted before it, or rows were reordered` }
-          break outer
-        }
-        const own = rowHash(prev, row.hashed)
-        if (!own.equals(row.hash)) {
-          broken = { seq: row.seq, problem: 'its contents do not match its hash: a field or the ciphertext was edited' }
-          break outer
-        }
-        if (row.action === 'audit.reseal') epochs.push({ seq: row.seq, at: new Date(Number(row.at / 1000n)).toISOString() })
-        if (wanted.has(row.seq)) wanted.set(row.seq, Buffer.from(own))
-        prev = own
-        expected++
-        count++
+  // The COPY is read to its end even past a break: a COPY left half read leaves the
+  // connection mid-protocol (the COMMIT fails with COPY_IN_PROGRESS).
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    if (broken) continue
+    for (const row of parser.push(chunk)) {
+      if (row.seq !== expected) {
+        broken = { seq: expected, problem: expected < row.seq ? `row ${expected} is missing${row.seq > expected + 1 ? ` (rows ${expected}–${row.seq - 1})` : ''}: the chain goes on at ${row.seq}` : `row ${row.seq} appears twice` }
+        break
       }
+      if (!row.prev.equals(prev)) {
+        broken = { seq: row.seq, problem: `its previous-row hash is not row ${row.seq - 1}'s hash: a row was inserted before it, or rows were reordered` }
+        break
+      }
+      const own = rowHash(prev, row.hashed)
+      if (!own.equals(row.hash)) {
+        broken = { seq: row.seq, problem: 'its contents do not match its hash: a field or the ciphertext was edited' }
+        break
+      }
+      if (row.action === 'audit.reseal') epochs.push({ seq: row.seq, at: new Date(Number(row.at / 1000n)).toISOString() })
+      if (wanted.has(row.seq)) wanted.set(row.seq, Buffer.from(own))
+      prev = own
+      expected++
+      count++
     }
-  } finally {
-    if (broken) (stream as unknown as { destroy(): void }).destroy()
   }
+  resumeAfterCopy(stream)
 
   const last = expected - 1
   const walkedAll = !broken
