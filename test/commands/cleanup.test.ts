@@ -10,7 +10,7 @@ import { expect } from 'chai'
 
 import type { Sql } from '../../src/core/db/connect.js'
 import { runCli, runJson } from '../helpers/cli.js'
-import { openTestSql, truncateAll } from '../helpers/db.js'
+import { auditRows, openTestSql, truncateAll } from '../helpers/db.js'
 
 async function create(name: string, ...extra: string[]): Promise<{ secret: string; key: { id: string } }> {
   const r = await runJson(['api-key', 'create', '--name', name, '--type', 'service', ...extra])
@@ -62,7 +62,7 @@ describe('api-key cleanup and rotate --to-keychain through the CLI', () => {
       const { old, fresh, active } = await world()
       const dry = await runJson(['api-key', 'cleanup', '--dry-run'])
       const before = await counts(sql)
-      const audit = await sql`select * from api_key_audit_log order by id`
+      const audit = await sql`select * from api_key_audit_log order by seq`
       const r = await runJson(['api-key', 'cleanup'])
       expect(r.code, r.stderr).to.equal(0)
       expect(Object.keys(r.json)).to.deep.equal(Object.keys(dry.json))
@@ -76,10 +76,10 @@ describe('api-key cleanup and rotate --to-keychain through the CLI', () => {
       })
       const keys = (await sql`select key_id from api_keys order by id`).map((k) => k.key_id)
       expect(keys).to.deep.equal([fresh.key.id, active.key.id])
-      const after = await sql`select * from api_key_audit_log order by id`
+      const after = await sql`select * from api_key_audit_log order by seq`
       expect(after.slice(0, audit.length)).to.deep.equal([...audit])
       expect(after.at(-1)).to.deep.include({ key_id: null, action: 'key.cleanup' })
-      expect(after.at(-1)!.details).to.deep.include({ keyIds: [old.key.id], anomalyIds: ['anm_00000000000000a1'] })
+      expect((await auditRows(sql, { action: 'key.cleanup' })).at(-1)!.details).to.deep.include({ keyIds: [old.key.id], anomalyIds: ['anm_00000000000000a1'] })
     })
 
     it('given no --json, then a table names each removed key', async () => {

@@ -11,7 +11,7 @@ import type { CoreContext } from '../../src/core/context.js'
 import type { Sql } from '../../src/core/db/connect.js'
 import { UsageError } from '../../src/core/errors.js'
 import { verifyKey } from '../../src/core/validation/verify-key.js'
-import { openTestSql, testContext, truncateAll } from '../helpers/db.js'
+import { auditRows, openTestSql, testContext, truncateAll } from '../helpers/db.js'
 
 const T0 = '2031-03-01T12:00:00.000Z'
 const DAY = 86_400_000
@@ -32,7 +32,8 @@ async function snapshot(sql: Sql): Promise<Record<string, { rows: number; digest
 const ids = async (sql: Sql, table: 'api_keys' | 'api_key_anomalies') =>
   (await sql`select ${sql(table === 'api_keys' ? 'key_id' : 'anomaly_id')} as id from ${sql(table)} order by 1`).map((r) => r.id as string)
 
-const auditRows = (sql: Sql) => sql`select id, key_id, action, actor, details, created_at from api_key_audit_log order by id`
+const auditOf = async (sql: Sql) =>
+  (await auditRows(sql)).map((r) => ({ seq: r.seq, key_id: r.keyId, action: r.action, actor: r.actor, details: r.details, created_at: new Date(r.at) }))
 
 describe('api-key cleanup (core)', () => {
   let sql: Sql
@@ -113,9 +114,9 @@ describe('api-key cleanup (core)', () => {
 
   it('given a cleanup that removes rows, then every audit row stays as it was and exactly one key.cleanup row lists the ids', async () => {
     await world()
-    const before = await auditRows(sql)
+    const before = await auditOf(sql)
     const r = await cleanup(ctx)
-    const after = await auditRows(sql)
+    const after = await auditOf(sql)
     expect(after.length).to.equal(before.length + 1)
     expect(after.slice(0, before.length)).to.deep.equal([...before])
     const row = after.at(-1)!
