@@ -84,6 +84,9 @@ describe('watch dashboard (ink, real PostgreSQL and Redis)', function () {
   })
 
   async function seed(ctx: CoreContext) {
+    // The panels read "this minute": seeding in the last seconds of one would show the next.
+    const intoMinute = Date.now() % 60_000
+    if (intoMinute > 50_000) await new Promise((r) => setTimeout(r, 60_000 - intoMinute + 100))
     const billing = await createKey(ctx, { name: 'billing-api', type: 'service' })
     const search = await createKey(ctx, { name: 'search-svc', type: 'service' })
     const now = new Date()

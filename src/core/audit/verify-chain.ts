@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 
 import type { CoreContext } from '../context.js'
 import type { Queryable } from '../db/connect.js'
+import { resumeAfterCopy } from '../db/connect.js'
 import type { Checkpoint } from './checkpoint.js'
 
 /** Everything the row hash covers, in order, as bytes; then the two stored hashes (SQL migration 0009). */
@@ -112,17 +113,6 @@ class CopyRows {
 }
 
 const rows = (from: number, to: number) => (from === to ? `row ${from} was` : `rows ${from}–${to} were`)
-
-/**
- * postgres.js (3.4.x) pauses the connection's socket when a COPY's readable is full and
- * resumes it only when the readable is read again; if the end of the COPY came in the same
- * packet, nothing reads again and the connection never hears another answer: the walk's
- * COMMIT hangs (porsager/postgres#499, PR #1016 open). The readable's read is that resume:
- * call it once the COPY is over (a no-op when the socket flows). As in db export.
- */
-function resumeAfterCopy(copy: unknown): void {
-  ;(copy as { _read?: (n: number) => void })._read?.(0)
-}
 
 /** The running hash: SHA-256(previous ‖ domain ‖ the row's field bytes). */
 export function rowHash(prev: Buffer, hashed: Buffer): Buffer {

@@ -1,3 +1,6 @@
+// Over 250 lines for a reason: the one owner of credentials.json and its keychain twin — env
+// precedence, the file fallback notice, login credentials and stored key secrets share one read
+// and one atomic write, and splitting them would let two writers of the same file drift apart.
 import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 

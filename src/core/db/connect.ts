@@ -114,3 +114,14 @@ export function classifyPostgresError(error: unknown, where = 'DATABASE_URL'): M
       return undefined
   }
 }
+
+/**
+ * postgres.js (3.4.x) pauses the connection's socket when a COPY's readable is full and
+ * resumes it only when the readable is read again; if the end of the COPY came in the same
+ * packet, nothing reads again and the connection never hears another answer
+ * (porsager/postgres#499, PR #1016 open). The readable's read is that resume: call it once
+ * the COPY is over (a no-op when the socket flows). Used by `db export` and `audit verify`.
+ */
+export function resumeAfterCopy(copy: unknown): void {
+  ;(copy as { _read?: (n: number) => void })._read?.(0)
+}

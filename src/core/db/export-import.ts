@@ -1,3 +1,6 @@
+// Over 250 lines for a reason: export and import are one format seen from both ends (tables,
+// columns, counts, checksum, the COPY workarounds for postgres.js); kept together so a change to
+// one side cannot miss the other. The file format itself is in export-format.ts.
 import { randomBytes } from 'node:crypto'
 import type { FileHandle } from 'node:fs/promises'
 import { open, rename, rm } from 'node:fs/promises'
@@ -11,6 +14,7 @@ import { FLUSH_ALL, PG_CHANNELS } from '../channels.js'
 import type { CoreContext } from '../context.js'
 import { ConflictError, MomentryError, UsageError } from '../errors.js'
 import type { Queryable } from './connect.js'
+import { resumeAfterCopy } from './connect.js'
 import { ExportFormatError, ExportReader, ExportWriter, MAGIC_V1, MAGIC_V2, TRAILER } from './export-format.js'
 import { appliedMigrations } from './migrate.js'
 import { migrateDatabase } from './migrate-database.js'
@@ -272,17 +276,6 @@ export async function importDatabase(ctx: CoreContext, file: string, options: { 
     input?.destroy()
     await fh?.close().catch(() => {})
   }
-}
-
-/**
- * postgres.js (3.4.x) pauses the connection's socket when a COPY's readable is full and
- * resumes it only when the readable is read again; if the end of the COPY came in the same
- * packet, nothing reads again and the connection never hears another answer
- * (porsager/postgres#499, PR #1016 open). The readable's read is that resume: call it once
- * the COPY is over (a no-op when the socket flows).
- */
-function resumeAfterCopy(copy: unknown): void {
-  ;(copy as { _read?: (n: number) => void })._read?.(0)
 }
 
 /**
