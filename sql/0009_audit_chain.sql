@@ -17,13 +17,13 @@ create table momentry_instance (
 );
 insert into momentry_instance default values;
 
--- The chain head: the last sequence number handed out and the last row's hash. An append
--- locks this one row (UPDATE … RETURNING) inside the change's transaction, so appends
--- serialise and the sequence has no gaps (a rolled-back append rolls its number back too).
+-- The chain head: the last sequence number handed out. An append locks this one row
+-- (UPDATE … RETURNING) inside the change's transaction, so appends serialise and the sequence
+-- has no gaps (a rolled-back append rolls its number back too). The last row's hash is that
+-- row's own; keeping a copy here would cost every append a second update of this row.
 create table audit_chain_head (
   singleton boolean primary key default true check (singleton),
-  seq       bigint not null default 0,
-  hash      bytea not null default '\x0000000000000000000000000000000000000000000000000000000000000000'
+  seq       bigint not null default 0
 );
 insert into audit_chain_head default values;
 
@@ -86,7 +86,7 @@ begin
     prev := h;
     last := r.seq;
   end loop;
-  update audit_chain_head set seq = last, hash = prev;
+  update audit_chain_head set seq = last;
 end $$;
 
 drop index api_key_audit_log_key_idx;
@@ -104,20 +104,26 @@ create index api_key_audit_log_action_idx on api_key_audit_log (action, seq);
 create index api_key_audit_log_created_idx on api_key_audit_log (created_at, seq);
 
 -- An append: the caller reserved NEW.seq with `update audit_chain_head set seq = seq + 1`
--- in this transaction (so it holds the head's row lock); this links and hashes the row.
+-- in this transaction (so it holds the head's row lock); this links the row to the row
+-- before it and hashes it. The insert's own snapshot is taken after the lock was granted, so
+-- it sees the row before (a RETURNING subquery of the reservation would not, under READ
+-- COMMITTED: it keeps the snapshot from before the wait).
 create function momentry_audit_append() returns trigger language plpgsql as $$
 declare
-  head audit_chain_head%rowtype;
+  head bigint;
+  prev bytea;
 begin
-  select * into head from audit_chain_head for update;
-  if new.seq is distinct from head.seq then
-    raise exception 'audit rows are appended through the chain head (expected seq %, got %)', head.seq, new.seq
+  -- No FOR UPDATE: the appender's reservation already holds the row lock; an insert that did
+  -- not reserve finds a sequence number that is taken (or not the head's) and fails.
+  select seq into head from audit_chain_head;
+  if new.seq is distinct from head then
+    raise exception 'audit rows are appended through the chain head (expected seq %, got %)', head, new.seq
       using errcode = 'check_violation';
   end if;
-  new.prev_hash := head.hash;
-  new.hash := momentry_audit_hash(head.hash, new.seq, new.created_at, new.actor, new.action, new.target,
+  prev := coalesce((select hash from api_key_audit_log where seq = new.seq - 1), '\x0000000000000000000000000000000000000000000000000000000000000000');
+  new.prev_hash := prev;
+  new.hash := momentry_audit_hash(prev, new.seq, new.created_at, new.actor, new.action, new.target,
     new.key_id, new.ip_address, new.audit_key_id, new.nonce, new.ciphertext, new.legacy_details);
-  update audit_chain_head set hash = new.hash;
   return new;
 end $$;
 create trigger api_key_audit_log_append before insert on api_key_audit_log
@@ -133,15 +139,15 @@ create trigger api_key_audit_log_no_update before update or delete on api_key_au
 create trigger api_key_audit_log_no_truncate before truncate on api_key_audit_log
   for each statement execute function momentry_audit_refuse();
 
--- The head only moves forward, one step at a time with its row, and never goes away.
+-- The head only moves forward, one step at a time with its row, and never goes away. The
+-- WHEN clause keeps the function out of every legitimate append (two updates of the head).
 create function momentry_audit_head_guard() returns trigger language plpgsql as $$
 begin
-  if tg_op <> 'UPDATE' or new.seq < old.seq or new.seq > old.seq + 1 then
-    raise exception 'the audit chain head only moves forward (% refused)', tg_op using errcode = 'insufficient_privilege';
-  end if;
-  return new;
+  raise exception 'the audit chain head only moves forward (% refused)', tg_op using errcode = 'insufficient_privilege';
 end $$;
-create trigger audit_chain_head_guard before update or delete on audit_chain_head
+create trigger audit_chain_head_guard before update on audit_chain_head
+  for each row when (new.seq < old.seq or new.seq > old.seq + 1) execute function momentry_audit_head_guard();
+create trigger audit_chain_head_no_delete before delete on audit_chain_head
   for each row execute function momentry_audit_head_guard();
 create trigger audit_chain_head_no_truncate before truncate on audit_chain_head
   for each statement execute function momentry_audit_refuse();

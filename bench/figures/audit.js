@@ -59,7 +59,7 @@ export async function fillChain(sql, rows) {
     if (lines.length === 50_000) await flush()
   }
   await flush()
-  await sql`update audit_chain_head set seq = ${rows}, hash = ${prev}`
+  await sql`update audit_chain_head set seq = ${rows}`
   await sql.begin(async (tx) => {
     await tx`alter table api_key_audit_log enable trigger user`
     await tx`alter table audit_chain_head enable trigger user`

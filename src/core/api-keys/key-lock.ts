@@ -1,3 +1,4 @@
+import { reserveAuditSeq } from '../audit/repo.js'
 import type { CoreContext } from '../context.js'
 import type { TransactionSql } from '../db/connect.js'
 import { assertKeyId, keyNotFound } from './key-id.js'
@@ -16,7 +17,10 @@ export async function withLockedKey<T>(
   assertKeyId(id)
   return ctx.sql.begin(async (tx) => {
     await tx`set local lock_timeout = '5s'`
-    const key = await findKey(tx, id, { forUpdate: true })
+    const locked = findKey(tx, id, { forUpdate: true })
+    // Every change of a key writes its audit row: its sequence number travels with the lock.
+    reserveAuditSeq(ctx, tx)
+    const key = await locked
     if (!key) throw keyNotFound(id)
     return change(tx, key, ctx.clock.now())
   }) as Promise<T>

@@ -44,6 +44,8 @@ export class AuditKeyError extends MomentryError {
  * `audit-keys` entry, generated on first use. Loaded once per context, on first use.
  */
 export class AuditKeyring {
+  /** Sequence numbers reserved early in a transaction (see `reserveAuditSeq`), by transaction. */
+  readonly reservations = new WeakMap<object, Promise<string>>()
   private loaded?: Promise<{ current: string; keys: Map<string, Buffer>; source: 'env' | 'store' }>
 
   constructor(private readonly options: { envKeys?: string; secrets: SecretStore; log: Logger }) {}

@@ -1,5 +1,6 @@
 import type { Queryable, TransactionSql } from '../db/connect.js'
 import type { AuditKeyring } from './audit-keys.js'
+import { GENESIS } from './verify-chain.js'
 
 export type AuditAction =
   | 'key.create'
@@ -44,14 +45,28 @@ export interface AuditEntry {
  */
 export async function appendAudit(ctx: { audit: AuditKeyring }, tx: TransactionSql, entry: AuditEntry): Promise<string> {
   const target = entry.target ?? entry.keyId ?? entry.ip ?? null
-  const [head] = await tx<Array<{ seq: string }>>`update audit_chain_head set seq = seq + 1 returning seq`
-  const seq = head!.seq
+  const reserved = ctx.audit.reservations.get(tx)
+  ctx.audit.reservations.delete(tx)
+  const seq = await (reserved ?? nextSeq(tx))
   const sealed = await ctx.audit.seal(seq, entry.action, target, entry.details)
   await tx`
     insert into api_key_audit_log (seq, created_at, actor, action, target, key_id, ip_address, audit_key_id, nonce, ciphertext)
     values (${seq}, ${entry.at}, ${entry.actor}, ${entry.action}, ${target}, ${entry.keyId}, ${entry.ip ?? null},
             ${sealed.keyId}, ${sealed.nonce}, ${sealed.ciphertext})`
   return seq
+}
+
+const nextSeq = async (tx: TransactionSql) => (await tx<Array<{ seq: string }>>`update audit_chain_head set seq = seq + 1 returning seq::text`)[0]!.seq
+
+/**
+ * Reserve the next sequence number now, pipelined behind the statement just sent (the key's
+ * row lock): the next `appendAudit` in this transaction uses it, saving a round trip. Send it
+ * after the change's own locks, so the head is always locked last.
+ */
+export function reserveAuditSeq(ctx: { audit: AuditKeyring }, tx: TransactionSql): void {
+  const seq = nextSeq(tx)
+  seq.catch(() => {}) // a transaction that fails before its append never awaits it
+  ctx.audit.reservations.set(tx, seq)
 }
 
 /** A stored row, details still sealed (or plaintext, for rows from before the chain). */
@@ -107,8 +122,9 @@ export async function findAuditRows(q: Queryable, f: AuditFilter): Promise<Store
 }
 
 export async function chainHead(q: Queryable): Promise<{ seq: string; hash: Buffer }> {
-  const [head] = await q<Array<{ seq: string; hash: Buffer }>>`select seq::text, hash from audit_chain_head`
-  return head!
+  const [head] = await q<Array<{ seq: string; hash: Buffer | null }>>`
+    select h.seq::text, l.hash from audit_chain_head h left join api_key_audit_log l on l.seq = h.seq`
+  return { seq: head!.seq, hash: head!.hash ?? GENESIS }
 }
 
 export async function instanceId(q: Queryable): Promise<string> {
