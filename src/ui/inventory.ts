@@ -1,4 +1,5 @@
 import type { Inventory, InventoryItem } from '../core/reports/inventory.js'
+import { csvLines, mdTable } from './report-cells.js'
 import { renderTable, shortTime } from './table.js'
 
 export const INVENTORY_FORMATS = ['table', 'json', 'csv', 'md'] as const
@@ -21,27 +22,17 @@ const cells = (i: InventoryItem, time: (s: string | null) => string): string[] =
   i.status,
 ]
 
-/** RFC 4180 quoting; a leading = + - @ is defused so a spreadsheet never runs a name as a formula. */
-function csvCell(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value
-  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe
-}
-
-const mdCell = (value: string) => value.replace(/[\r\n]+/g, ' ').replaceAll('|', '\\|') || ' '
-
 export function renderInventory(inv: Inventory, format: InventoryFormat): string {
   switch (format) {
     case 'json':
       return JSON.stringify(inv, null, 2)
     case 'csv':
-      return [HEAD, ...inv.items.map((i) => cells(i, (s) => s ?? ''))].map((r) => r.map(csvCell).join(',')).join('\r\n') + '\r\n'
+      return csvLines([HEAD, ...inv.items.map((i) => cells(i, (s) => s ?? ''))])
     case 'md':
       return [
         `# Credential inventory (${inv.generatedAt})`,
         '',
-        `| ${HEAD.join(' | ')} |`,
-        `| ${HEAD.map(() => '---').join(' | ')} |`,
-        ...inv.items.map((i) => `| ${cells(i, (s) => (s ? shortTime(s) : '—')).map(mdCell).join(' | ')} |`),
+        ...mdTable(HEAD, inv.items.map((i) => cells(i, (s) => (s ? shortTime(s) : '—')))),
         '',
       ].join('\n')
     default:

@@ -113,6 +113,9 @@ export function renderVerify(r: VerifyResult): string {
   return `${paint('green', 'valid')} ${k.id} ${k.name} (${k.type}) scopes: ${k.scopes.join(',') || '—'}${rotating}`
 }
 
+/** Locked-out IPs listed by `api-key stats` as text (all of them under --json). */
+const LOCKED_SHOWN = 10
+
 export function renderStats(s: KeyStats): string {
   const matrix = renderTable(
     ['type', ...KEY_STATUSES, 'total'],
@@ -125,7 +128,9 @@ export function renderStats(s: KeyStats): string {
     matrix,
     `expiring within 7 days: ${s.expiringIn7Days}   within 30 days: ${s.expiringIn30Days}`,
     `rotation due: ${s.rotationDue}   open anomalies: ${s.openAnomalies}`,
-    `last 24 h: ${s.validationsLast24h} validations, ${s.failuresLast24h} failed   locked-out IPs: ${s.lockedOutIps ?? 'n/a (no Redis)'}`,
+    `last 24 h: ${s.validationsLast24h} validations, ${s.failuresLast24h} failed   locked-out IPs: ${s.lockedOutIps ?? 'unknown (Redis unreachable)'}`,
+    ...(s.lockedOut ?? []).slice(0, LOCKED_SHOWN).map((l) => `  ${l.ip} locked for ${l.retryAfterSeconds}s more`),
+    ...((s.lockedOut?.length ?? 0) > LOCKED_SHOWN ? [`  … and ${s.lockedOut!.length - LOCKED_SHOWN} more (--json lists them all)`] : []),
   ].join('\n')
 }
 

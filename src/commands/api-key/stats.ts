@@ -4,7 +4,8 @@ import { keyStats } from '../../core/api-keys/key-stats.js'
 import { renderStats } from '../../ui/keys.js'
 
 export default class ApiKeyStats extends MomentryCommand<KeyStats> {
-  static override summary = 'Count keys by type and status; show what expires or is due for rotation soon.'
+  static override summary = 'Count keys by type and status; show what expires or is due for rotation soon, the last 24 h of validations, open anomalies and locked-out IPs.'
+  static override description = 'Locked-out IPs come from Redis when REDIS_URL is set (unknown while it is unreachable), else from PostgreSQL. The text lists the first 10 with the time left; --json lists them all.'
   static override examples = ['<%= config.bin %> api-key stats', '<%= config.bin %> api-key stats --json']
 
   async run(): Promise<KeyStats> {

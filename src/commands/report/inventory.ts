@@ -1,11 +1,9 @@
-import { writeFile } from 'node:fs/promises'
-
 import { Flags } from '@oclif/core'
 
 import { MomentryCommand } from '../../base-command.js'
+import { writeReportFile } from '../../cli/write-report.js'
 import type { Inventory } from '../../core/reports/inventory.js'
 import { buildInventory } from '../../core/reports/inventory.js'
-import { ConfigError } from '../../core/errors.js'
 import type { InventoryFormat } from '../../ui/inventory.js'
 import { INVENTORY_FORMATS, renderInventory } from '../../ui/inventory.js'
 
@@ -21,7 +19,7 @@ export default class ReportInventory extends MomentryCommand<Inventory> {
 
   static override flags = {
     format: Flags.string({ summary: 'Output format.', options: [...INVENTORY_FORMATS], default: 'table' }),
-    out: Flags.string({ summary: 'Write the report to this file instead of stdout.', helpValue: 'FILE' }),
+    out: Flags.string({ summary: 'Write the report to this file instead of stdout (atomically: a temporary file, then a rename).', helpValue: 'FILE' }),
   }
 
   async run(): Promise<Inventory> {
@@ -29,9 +27,7 @@ export default class ReportInventory extends MomentryCommand<Inventory> {
     const inventory = await buildInventory(this.ctx)
     const text = renderInventory(inventory, flags.format as InventoryFormat)
     if (flags.out) {
-      await writeFile(flags.out, text.endsWith('\n') ? text : `${text}\n`).catch((error: NodeJS.ErrnoException) => {
-        throw new ConfigError(`cannot write ${flags.out} (${error.code ?? error.message})`, 'Check the directory exists and is writable')
-      })
+      await writeReportFile(flags.out, text)
       this.note(`Wrote ${inventory.items.length} credential(s) to ${flags.out} (${flags.format}).`)
     } else {
       this.render(inventory, () => text)

@@ -20,6 +20,7 @@ export interface LifecycleCounts {
   expiringIn30Days: number
   rotationDue: number
   openAnomalies: number
+  /** From the per-minute usage table: the minutes that start in the 24 h up to now. */
   validationsLast24h: number
   failuresLast24h: number
 }
@@ -38,8 +39,8 @@ export async function lifecycleCounts(q: Queryable, now: Date): Promise<Lifecycl
          and revoked_at is null and enabled and (expires_at is null or expires_at > ${now})
          and created_at + make_interval(secs => rotate_every_seconds) <= ${now}) as due,
       (select count(*)::int from api_key_anomalies where status <> 'resolved') as anomalies,
-      (select coalesce(sum(ok_count + fail_count), 0)::int from key_usage_minute where minute >= ${day}) as uses,
-      (select coalesce(sum(fail_count), 0)::int from key_usage_minute where minute >= ${day}) as fails`
+      (select coalesce(sum(ok_count::int8 + fail_count), 0)::float8 from key_usage_minute where minute >= ${day} and minute <= ${now}) as uses,
+      (select coalesce(sum(fail_count), 0)::float8 from key_usage_minute where minute >= ${day} and minute <= ${now}) as fails`
   return {
     expiringIn7Days: row!.in7,
     expiringIn30Days: row!.in30,

@@ -1,0 +1,69 @@
+import type { Queryable } from '../db/connect.js'
+import { statusExpr } from '../api-keys/repo.js'
+
+/** One key's use over the window, per UTC day, sparse: `days[i]` is an offset from the first day. */
+export interface KeyUsageRow {
+  keyId: string
+  days: number[]
+  ok: number[]
+  failed: number[]
+  /** The minute of its last validation in the window. */
+  lastUsedAt: Date
+}
+
+/**
+ * Validations per key per UTC day in [from, until), summed by PostgreSQL: one row per key that
+ * was used, with its days as parallel arrays, so no per-minute row ever reaches this process.
+ * The range scan uses `key_usage_minute_minute_idx`. Per-day sums are `int`: 2^31 validations
+ * of one key in one day is far beyond what one deployment verifies.
+ */
+export async function usageByKeyAndDay(q: Queryable, from: Date, until: Date, firstDay: string): Promise<KeyUsageRow[]> {
+  const rows = await q`
+    select key_id, array_agg(d order by d) as days, array_agg(ok order by d) as ok, array_agg(failed order by d) as failed,
+           max(last_minute) as last_minute
+    from (
+      select key_id, ((minute at time zone 'UTC')::date - ${firstDay}::date) as d,
+             sum(ok_count)::int as ok, sum(fail_count)::int as failed, max(minute) as last_minute
+      from key_usage_minute
+      where minute >= ${from} and minute < ${until}
+      group by 1, 2
+    ) per_day
+    group by key_id`
+  return rows.map((r) => ({ keyId: r.key_id, days: r.days, ok: r.ok, failed: r.failed, lastUsedAt: r.last_minute }))
+}
+
+export interface ReportKeyRow {
+  keyId: string
+  name: string
+  type: string
+  owner: string | null
+  status: string
+  createdAt: Date
+  /** The minute of the last recorded validation before `until`, in or before the window. */
+  lastUsedAt: Date | null
+}
+
+/**
+ * The keys a usage report covers: created before `until` and not ended (revoked, expired, past
+ * their grace) before `from`, and any key used in the window (a revoked key still presented). Last use is one backward probe of the primary key
+ * (key_id, minute) per key, never a scan of the key's history.
+ */
+export async function reportKeys(q: Queryable, from: Date, until: Date, now: Date): Promise<ReportKeyRow[]> {
+  const rows = await q`
+    select k.key_id, k.name, k.key_type, k.owner, k.created_at, ${statusExpr(q, now)} as status,
+      (select max(u.minute) from key_usage_minute u where u.key_id = k.key_id and u.minute < ${until}) as last_minute
+    from api_keys k
+    where (k.created_at < ${until}
+        and (k.revoked_at is null or k.revoked_at >= ${from})
+        and coalesce(least(k.expires_at, k.grace_expires_at), 'infinity') >= ${from})
+      or exists (select 1 from key_usage_minute u where u.key_id = k.key_id and u.minute >= ${from} and u.minute < ${until})`
+  return rows.map((r) => ({
+    keyId: r.key_id,
+    name: r.name,
+    type: r.key_type,
+    owner: r.owner,
+    status: r.status,
+    createdAt: r.created_at,
+    lastUsedAt: r.last_minute,
+  }))
+}

@@ -1,0 +1,125 @@
+import type { UsageReport, UsageReportKey } from '../core/reports/usage-report.js'
+import { csvLines, mdTable } from './report-cells.js'
+import { renderTable, shortTime } from './table.js'
+
+export const USAGE_FORMATS = ['table', 'json', 'csv', 'md'] as const
+export type UsageFormat = (typeof USAGE_FORMATS)[number]
+
+const BARS = '▁▂▃▄▅▆▇█'
+
+/**
+ * One character per value: a day without use is a space, the busiest day of the series a full
+ * block, and any use at least the lowest bar, so a single validation is never invisible.
+ */
+export function sparkline(values: number[]): string {
+  const max = Math.max(0, ...values)
+  return values.map((v) => (v <= 0 ? ' ' : BARS[Math.min(7, Math.max(0, Math.ceil((v / max) * 8) - 1))])).join('')
+}
+
+const dailyTotals = (k: UsageReportKey) => k.daily.ok.map((ok, i) => ok + k.daily.failed[i]!)
+const label = (k: { name: string | null }) => k.name ?? '(purged)'
+const span = (r: UsageReport) => `${shortTime(r.since)} – ${shortTime(r.until)}`
+
+function summary(r: UsageReport): string {
+  const t = r.totals
+  return `${t.validations} validations (${t.ok} ok, ${t.failed} failed) over ${r.days.length} day(s), ${r.days[0]} to ${r.days[r.days.length - 1]}; ${t.keysUsed} of ${t.keys} key(s) used.`
+}
+
+const KEY_HEAD = ['key', 'name', 'owner', 'ok', 'failed', 'total', 'last used']
+const keyCells = (k: UsageReportKey, time: (s: string | null) => string): string[] => [
+  k.keyId,
+  label(k),
+  k.owner ?? '',
+  String(k.ok),
+  String(k.failed),
+  String(k.total),
+  time(k.lastUsedAt),
+]
+
+const NEVER_HEAD = ['key', 'name', 'type', 'owner', 'status', 'created', 'last used']
+const neverCells = (k: UsageReport['neverUsed'][number], time: (s: string | null) => string): string[] => [
+  k.keyId,
+  label(k),
+  k.type ?? '',
+  k.owner ?? '',
+  k.status ?? '',
+  time(k.createdAt),
+  time(k.lastUsedAt),
+]
+
+const CSV_HEAD = ['day', 'key id', 'name', 'type', 'owner', 'status', 'ok', 'failed', 'last used']
+
+/**
+ * CSV: one row per key per day with use (a tidy table a spreadsheet pivots), then one row with an
+ * empty day and zero counts for each key never used in the window, so every key appears.
+ */
+function csv(r: UsageReport): string {
+  const rows: string[][] = [CSV_HEAD]
+  for (const k of r.keys) {
+    const base = (day: string, ok: number, failed: number) => [day, k.keyId, k.name ?? '', k.type ?? '', k.owner ?? '', k.status ?? '', String(ok), String(failed), k.lastUsedAt ?? '']
+    if (k.total === 0) rows.push(base('', 0, 0))
+    r.days.forEach((day, i) => {
+      const [ok, failed] = [k.daily.ok[i]!, k.daily.failed[i]!]
+      if (ok + failed > 0) rows.push(base(day, ok, failed))
+    })
+  }
+  return csvLines(rows)
+}
+
+function md(r: UsageReport): string {
+  const time = (s: string | null) => (s ? shortTime(s) : '—')
+  const used = r.keys.filter((k) => k.total > 0)
+  return [
+    `# Usage report (${span(r)})`,
+    '',
+    summary(r),
+    '',
+    '## Validations per day',
+    '',
+    ...mdTable(['day', 'ok', 'failed'], r.perDay.map((d) => [d.day, String(d.ok), String(d.failed)])),
+    '',
+    '## Keys by use (busiest first)',
+    '',
+    ...(used.length ? mdTable([...KEY_HEAD, 'per day'], used.map((k) => [...keyCells(k, time), sparkline(dailyTotals(k))])) : ['No key was used in the window.']),
+    '',
+    '## Never used in the window',
+    '',
+    ...(r.neverUsed.length ? mdTable(NEVER_HEAD, r.neverUsed.map((k) => neverCells(k, time))) : ['Every key was used.']),
+    '',
+  ].join('\n')
+}
+
+function table(r: UsageReport): string {
+  const dash = (s: string | null) => (s ? shortTime(s) : '—')
+  const used = r.keys.filter((k) => k.total > 0)
+  const lines = [`Usage ${span(r)}: ${summary(r)}`]
+  if (used.length) {
+    const all = r.perDay.map((d) => d.ok + d.failed)
+    lines.push(
+      renderTable(
+        [...KEY_HEAD, `per day (${r.days[0]} → ${r.days[r.days.length - 1]})`],
+        [...used.map((k) => [...keyCells(k, dash).map((c) => c || '—'), sparkline(dailyTotals(k))]), ['all keys', '', '', String(r.totals.ok), String(r.totals.failed), String(r.totals.validations), '', sparkline(all)]],
+      ),
+    )
+  } else {
+    lines.push('No key was used in the window.')
+  }
+  if (r.neverUsed.length) {
+    lines.push(`Never used in the window: ${r.neverUsed.length} key(s).`)
+    lines.push(renderTable(NEVER_HEAD, r.neverUsed.map((k) => neverCells(k, dash).map((c) => c || '—'))))
+  }
+  return lines.join('\n')
+}
+
+export function renderUsageReport(r: UsageReport, format: UsageFormat): string {
+  switch (format) {
+    case 'json':
+      return JSON.stringify(r, null, 2)
+    case 'csv':
+      return csv(r)
+    case 'md':
+      return md(r)
+    default:
+      return table(r)
+  }
+}
