@@ -78,6 +78,8 @@ describe('api-key stats (core)', () => {
     const prefix = `${core.ctx.config.redisPrefix}lockout:`
     const keys = [`${prefix}198.51.100.4`, `${prefix}198.51.100.9`]
     try {
+      // Other tests of this process may have left lockouts under the same prefix: start from none.
+      for await (const left of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) if (left.length) await redis.del(left)
       await Promise.all([redis.set(keys[0]!, '5'), redis.set(keys[1]!, '4')])
       await Promise.all(keys.map((k) => redis.pExpire(k, 120_000)))
       const stats = await keyStats(core.ctx)
