@@ -1,6 +1,8 @@
 // Shared pieces of `npm run bench`: the run's environment, timing helpers, process helpers.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import autocannon from 'autocannon'
@@ -13,8 +15,10 @@ export const dbName = `momentry_bench_${suffix}`
 export const dbUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString()
 export const prefix = `momentry_bench_${suffix}:`
 /** The environment of every process the bench starts: its own database and Redis prefix. */
-// An audit key of the run's own: audited changes never generate one in the user's credential store.
-export const env = { ...process.env, DATABASE_URL: dbUrl, REDIS_URL: redisUrl, MOMENTRY_REDIS_PREFIX: prefix, NO_COLOR: '1', MOMENTRY_AUDIT_KEY: process.env.MOMENTRY_AUDIT_KEY || randomBytes(32).toString('base64') }
+/** The data directory of the run's processes (serve's checkpoint signing key lands there), removed at the end. */
+export const dataDir = join(tmpdir(), `${dbName}-data`)
+// An audit key and a data directory of the run's own: nothing lands in the user's credential store.
+export const env = { ...process.env, DATABASE_URL: dbUrl, REDIS_URL: redisUrl, MOMENTRY_REDIS_PREFIX: prefix, NO_COLOR: '1', MOMENTRY_AUDIT_KEY: process.env.MOMENTRY_AUDIT_KEY || randomBytes(32).toString('base64'), MOMENTRY_DATA_DIR: dataDir }
 
 export const say = (line) => process.stderr.write(`${line}\n`)
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms))

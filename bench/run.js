@@ -23,7 +23,7 @@ import * as embedded from './figures/embedded.js'
 import * as list from './figures/list.js'
 import * as revocation from './figures/revocation.js'
 import * as serve from './figures/serve.js'
-import { adminUrl, BIN, dbName, dbUrl, env, prefix, redisUrl, runOnce, say } from './lib.js'
+import { adminUrl, BIN, dataDir, dbName, dbUrl, env, prefix, redisUrl, runOnce, say } from './lib.js'
 
 const FIGURES = [cacheHit, cacheMiss, list, serve, cliStart, embedded, revocation, anomaly, audit]
 const { closeRedis, connectPostgres, connectRedis, createKey, loadConfig, migrate, ONE_SHOT_EFFECTS, openCore } = ours
@@ -166,6 +166,7 @@ async function main() {
     }
     await closeRedis(redis)
     await sql.end({ timeout: 1 })
+    await rm(dataDir, { recursive: true, force: true })
     for (const name of [dbName, ...extraDatabases]) await admin`drop database if exists ${admin(name)} with (force)`
     await admin.end()
     const cleaner = await connectRedis(redisUrl, { debug() {}, info() {}, warn() {}, error() {} })
