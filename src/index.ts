@@ -35,4 +35,4 @@ export type { VerifyResult, VerifyInput, InvalidCode } from './core/validation/v
 export { parseDuration, formatDuration } from './core/duration.js'
 export { listAudit } from './core/audit/list-audit.js'
 export { verifyAudit, writeCheckpoint, resealAudit, rotateAuditKey } from './core/audit/audit-trail.js'
-export { verifyChain, rowHash } from './core/audit/verify-chain.js'
+export { verifyChain } from './core/audit/verify-chain.js'

@@ -84,12 +84,6 @@ export class AuditKeyring {
     }
   }
 
-  /** The key that encrypts new rows, and every key id readable here. */
-  async describe(): Promise<{ current: string; keyIds: string[]; source: 'env' | 'store' }> {
-    const { current, keys, source } = await this.load(true)
-    return { current, keyIds: [...keys.keys()], source }
-  }
-
   /** Start a new current key in the credential store; older keys stay readable. */
   async rotate(): Promise<{ previous: string; current: string; store: string }> {
     if (this.options.envKeys) {

@@ -39,8 +39,9 @@ export interface AuditEntry {
 
 /**
  * Append one audit row to the chain. Call it inside the transaction of the change it
- * records, as its last statement: it takes the chain head's row lock (held to the commit,
- * so appends serialise and a rolled-back change leaves no gap), encrypts the details with
+ * records, after the change's own locks: it takes the chain head's row lock (held to the
+ * commit, so appends serialise and a rolled-back change leaves no gap) unless
+ * `reserveAuditSeq` took it earlier in this transaction, encrypts the details with
  * the row's sequence number as associated data, and the insert trigger links and hashes it.
  */
 export async function appendAudit(ctx: { audit: AuditKeyring }, tx: TransactionSql, entry: AuditEntry): Promise<string> {
@@ -130,12 +131,6 @@ export async function chainHead(q: Queryable): Promise<{ seq: string; hash: Buff
 export async function instanceId(q: Queryable): Promise<string> {
   const [row] = await q<Array<{ id: string }>>`select id::text from momentry_instance`
   return row!.id
-}
-
-/** The stored hash of row `seq`, if there is such a row. */
-export async function hashAt(q: Queryable, seq: string): Promise<Buffer | undefined> {
-  const [row] = await q<Array<{ hash: Buffer }>>`select hash from api_key_audit_log where seq = ${seq}`
-  return row?.hash
 }
 
 export async function insertCheckpoint(q: Queryable, c: { seq: string; hash: Buffer; note: string; at: Date }): Promise<void> {

@@ -115,7 +115,7 @@ class CopyRows {
 const rows = (from: number, to: number) => (from === to ? `row ${from} was` : `rows ${from}–${to} were`)
 
 /** The running hash: SHA-256(previous ‖ domain ‖ the row's field bytes). */
-export function rowHash(prev: Buffer, hashed: Buffer): Buffer {
+function rowHash(prev: Buffer, hashed: Buffer): Buffer {
   return createHash('sha256').update(prev).update(DOMAIN).update(hashed).digest()
 }
 
@@ -177,7 +177,7 @@ async function walk(tx: Queryable, given: Array<{ source: string; checkpoint: Ch
   }
 
   const checkpoints = given.map(({ source, checkpoint: c }): CheckpointResult => {
-    const epoch = epochs.find((e) => e.seq > 0 && new Date(e.at) > c.time)
+    const epoch = epochs.find((e) => new Date(e.at) > c.time)
     const fail = (detail: string, firstBad: number): CheckpointResult => {
       if (epoch) return { source, seq: c.seq, status: 'superseded', detail: `${detail}; the chain was resealed at row ${epoch.seq} after this checkpoint` }
       broken ??= { seq: firstBad, problem: `${detail} (checkpoint ${source})` }
