@@ -11,21 +11,36 @@ export interface KeyUsageRow {
   lastUsedAt: Date
 }
 
+const DAY_MS = 86_400_000
+const midnight = (t: number) => t - (((t % DAY_MS) + DAY_MS) % DAY_MS)
+
 /**
  * Validations per key per UTC day in [from, until), summed by PostgreSQL: one row per key that
- * was used, with its days as parallel arrays, so no per-minute row ever reaches this process.
- * The range scan uses `key_usage_minute_minute_idx`. Per-day sums are `int`: 2^31 validations
- * of one key in one day is far beyond what one deployment verifies.
+ * was used, with its days as parallel arrays, so no per-day or per-minute row reaches this
+ * process. Whole days come from the daily table (sql/0012, one row per key per day, in the
+ * order of its primary key); only the partial first and last days of a window that does not
+ * start or end at midnight are summed from the per-minute table. Per-day sums are `int`: 2^31
+ * validations of one key in one day is far beyond what one deployment verifies.
  */
 export async function usageByKeyAndDay(q: Queryable, from: Date, until: Date, firstDay: string): Promise<KeyUsageRow[]> {
+  const fullFrom = new Date(midnight(from.getTime() + DAY_MS - 1))
+  const fullUntil = new Date(midnight(until.getTime()))
+  const hasFullDays = fullFrom < fullUntil
+  // The minutes outside whole days: [from, fullFrom) and [fullUntil, until), or all of it.
+  const headEnd = hasFullDays ? fullFrom : until
+  const tailStart = hasFullDays ? fullUntil : until
   const rows = await q`
     select key_id, array_agg(d order by d) as days, array_agg(ok order by d) as ok, array_agg(failed order by d) as failed,
            max(last_minute) as last_minute
     from (
+      select key_id, (day - ${firstDay}::date) as d, ok_count::int as ok, fail_count::int as failed, last_minute
+      from key_usage_day
+      where ${hasFullDays} and day >= ${fullFrom.toISOString().slice(0, 10)}::date and day < ${fullUntil.toISOString().slice(0, 10)}::date
+      union all
       select key_id, ((minute at time zone 'UTC')::date - ${firstDay}::date) as d,
              sum(ok_count)::int as ok, sum(fail_count)::int as failed, max(minute) as last_minute
       from key_usage_minute
-      where minute >= ${from} and minute < ${until}
+      where (minute >= ${from} and minute < ${headEnd}) or (minute >= ${tailStart} and minute < ${until})
       group by 1, 2
     ) per_day
     group by key_id`
