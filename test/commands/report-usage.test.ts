@@ -8,7 +8,7 @@ import { expectJsonError, expectOneLineError } from '../helpers/assert.js'
 import { runCli, runJson } from '../helpers/cli.js'
 import { openTestSql, truncateAll } from '../helpers/db.js'
 
-/** Table cells of the row whose first cell is `first` (cli-table3's │ borders). */
+/** Table cells of the row whose first cell is `first` (the table's │ borders). */
 function tableRow(text: string, first: string): string[] | undefined {
   return text
     .split('\n')

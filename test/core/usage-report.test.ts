@@ -15,7 +15,7 @@ const PURGED = 'key_PurgedPurged0000'
 const SINCE = new Date('2031-03-01T00:00:00Z')
 const UNTIL = new Date('2031-03-04T00:00:00Z')
 
-/** Table cells of the row whose first cell is `first` (cli-table3's │ borders). */
+/** Table cells of the row whose first cell is `first` (the table's │ borders). */
 function tableRow(text: string, first: string): string[] | undefined {
   return text
     .split('\n')
