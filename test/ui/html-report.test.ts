@@ -17,7 +17,7 @@ function section(html: string, id: string): string {
 
 /** The `<svg>` whose title/desc ids start with `id`. */
 function svg(html: string, id: string): string {
-  const start = html.indexOf(`<svg class="chart" role="img" aria-labelledby="${id}-title ${id}-desc"`)
+  const start = html.indexOf(`<svg class="chart" id="${id}" role="img" aria-labelledby="${id}-title ${id}-desc"`)
   expect(start, `svg ${id}`).to.be.greaterThan(-1)
   return html.slice(start, html.indexOf('</svg>', start))
 }

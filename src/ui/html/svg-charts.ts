@@ -86,7 +86,7 @@ function legend(spec: ChartSpec, fill: (s: number) => string, x: number, y: numb
 
 function open(spec: ChartSpec, width: number, height: number): string {
   const id = esc(spec.id)
-  return `<svg class="chart" role="img" aria-labelledby="${id}-title ${id}-desc" viewBox="0 0 ${width} ${n2(height)}" width="${width}" height="${n2(height)}"><title id="${id}-title">${esc(spec.title)}</title><desc id="${id}-desc">${esc(spec.desc)}</desc>`
+  return `<svg class="chart" id="${id}" role="img" aria-labelledby="${id}-title ${id}-desc" viewBox="0 0 ${width} ${n2(height)}" width="${width}" height="${n2(height)}"><title id="${id}-title">${esc(spec.title)}</title><desc id="${id}-desc">${esc(spec.desc)}</desc>`
 }
 
 function mark(spec: ChartSpec, s: number, c: number, fill: string, box: { x: number; y: number; w: number; h: number }): string {
