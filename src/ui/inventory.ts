@@ -2,8 +2,10 @@ import type { Inventory, InventoryItem } from '../core/reports/inventory.js'
 import { csvLines, mdTable } from './report-cells.js'
 import { renderTable, shortTime } from './table.js'
 
-export const INVENTORY_FORMATS = ['table', 'json', 'csv', 'md'] as const
+export const INVENTORY_FORMATS = ['table', 'json', 'csv', 'md', 'html'] as const
 export type InventoryFormat = (typeof INVENTORY_FORMATS)[number]
+/** The formats rendered here; html needs the installation summary too (ui/html/inventory-html.ts). */
+export type InventoryTextFormat = Exclude<InventoryFormat, 'html'>
 
 const HEAD = ['kind', 'id', 'name', 'type', 'owner', 'service', 'scopes', 'created', 'expires', 'last used', 'age (days)', 'status']
 
@@ -22,7 +24,7 @@ const cells = (i: InventoryItem, time: (s: string | null) => string): string[] =
   i.status,
 ]
 
-export function renderInventory(inv: Inventory, format: InventoryFormat): string {
+export function renderInventory(inv: Inventory, format: InventoryTextFormat): string {
   switch (format) {
     case 'json':
       return JSON.stringify(inv, null, 2)

@@ -2,8 +2,10 @@ import type { UsageReport, UsageReportKey } from '../core/reports/usage-report.j
 import { csvLines, mdTable } from './report-cells.js'
 import { renderTable, shortTime } from './table.js'
 
-export const USAGE_FORMATS = ['table', 'json', 'csv', 'md'] as const
+export const USAGE_FORMATS = ['table', 'json', 'csv', 'md', 'html'] as const
 export type UsageFormat = (typeof USAGE_FORMATS)[number]
+/** The formats rendered here; html needs the installation summary too (ui/html/usage-html.ts). */
+export type UsageTextFormat = Exclude<UsageFormat, 'html'>
 
 const BARS = '▁▂▃▄▅▆▇█'
 
@@ -111,7 +113,7 @@ function table(r: UsageReport): string {
   return lines.join('\n')
 }
 
-export function renderUsageReport(r: UsageReport, format: UsageFormat): string {
+export function renderUsageReport(r: UsageReport, format: UsageTextFormat): string {
   switch (format) {
     case 'json':
       return JSON.stringify(r, null, 2)

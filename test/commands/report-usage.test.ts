@@ -124,7 +124,7 @@ describe('report usage (CLI)', function () {
     expectOneLineError(await runCli(['report', 'usage', '--until', '2031-13-45']), 2, /--until/)
     expectOneLineError(await runCli(['report', 'usage', '--since', '2031-03-05', '--until', '2031-03-04']), 2, /not before --until/)
     expectOneLineError(await runCli(['report', 'usage', '--since', '500d']), 2, /more than 400/)
-    expectOneLineError(await runCli(['report', 'usage', '--format', 'html']), 2)
+    expectOneLineError(await runCli(['report', 'usage', '--format', 'xml']), 2)
     expectJsonError(await runJson(['report', 'usage', '--since', 'yesterday']), 2)
     expectOneLineError(await runCli(['report', 'usage', '--out', '/nonexistent/dir/u.csv']), 8, /cannot write/)
     // A directory in the way of the rename: the temporary file beside it is removed.

@@ -81,9 +81,9 @@ describe('report usage (core)', () => {
         { day: '2031-03-03', ok: 10, failed: 2 },
       ],
       keys: [
-        { keyId: id.billing, name: 'billing,"export"', type: 'service', owner: '=payments', status: 'active', createdAt: created, ok: 18, failed: 3, total: 21, lastUsedAt: '2031-03-03T23:59:00.000Z', daily: { ok: [8, 0, 10], failed: [1, 0, 2] } },
-        { keyId: id.ci, name: 'ci|deploy', type: 'integration', owner: 'platform', status: 'active', createdAt: created, ok: 4, failed: 4, total: 8, lastUsedAt: '2031-03-02T12:00:00.000Z', daily: { ok: [0, 4, 0], failed: [0, 4, 0] } },
-        { keyId: PURGED, name: null, type: null, owner: null, status: null, createdAt: null, ok: 0, failed: 3, total: 3, lastUsedAt: '2031-03-02T00:30:00.000Z', daily: { ok: [0, 0, 0], failed: [0, 3, 0] } },
+        { keyId: id.billing, name: 'billing,"export"', type: 'service', owner: '=payments', status: 'active', createdAt: created, expiresAt: null, ok: 18, failed: 3, total: 21, lastUsedAt: '2031-03-03T23:59:00.000Z', daily: { ok: [8, 0, 10], failed: [1, 0, 2] } },
+        { keyId: id.ci, name: 'ci|deploy', type: 'integration', owner: 'platform', status: 'active', createdAt: created, expiresAt: null, ok: 4, failed: 4, total: 8, lastUsedAt: '2031-03-02T12:00:00.000Z', daily: { ok: [0, 4, 0], failed: [0, 4, 0] } },
+        { keyId: PURGED, name: null, type: null, owner: null, status: null, createdAt: null, expiresAt: null, ok: 0, failed: 3, total: 3, lastUsedAt: '2031-03-02T00:30:00.000Z', daily: { ok: [0, 0, 0], failed: [0, 3, 0] } },
         ...[first, second].map((k) => ({
           keyId: k!,
           name: k === id.idle ? 'idle' : 'fresh',
@@ -91,6 +91,7 @@ describe('report usage (core)', () => {
           owner: k === id.idle ? 'alice' : null,
           status: 'active',
           createdAt: created,
+          expiresAt: null,
           ok: 0,
           failed: 0,
           total: 0,

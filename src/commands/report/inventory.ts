@@ -4,6 +4,8 @@ import { MomentryCommand } from '../../base-command.js'
 import { writeReportFile } from '../../cli/write-report.js'
 import type { Inventory } from '../../core/reports/inventory.js'
 import { buildInventory } from '../../core/reports/inventory.js'
+import { buildReportSummary } from '../../core/reports/summary.js'
+import { renderInventoryHtml } from '../../ui/html/inventory-html.js'
 import type { InventoryFormat } from '../../ui/inventory.js'
 import { INVENTORY_FORMATS, renderInventory } from '../../ui/inventory.js'
 
@@ -14,18 +16,20 @@ export default class ReportInventory extends MomentryCommand<Inventory> {
     '<%= config.bin %> report inventory',
     '<%= config.bin %> report inventory --format csv --out inventory.csv',
     '<%= config.bin %> report inventory --format md > INVENTORY.md',
+    '<%= config.bin %> report inventory --format html --out inventory.html',
     '<%= config.bin %> report inventory --json',
   ]
 
   static override flags = {
-    format: Flags.string({ summary: 'Output format.', options: [...INVENTORY_FORMATS], default: 'table' }),
+    format: Flags.string({ summary: 'Output format (html: a self-contained page with charts, to open in a browser or print).', options: [...INVENTORY_FORMATS], default: 'table' }),
     out: Flags.string({ summary: 'Write the report to this file instead of stdout (atomically: a temporary file, then a rename).', helpValue: 'FILE' }),
   }
 
   async run(): Promise<Inventory> {
     const { flags } = await this.parse(ReportInventory)
     const inventory = await buildInventory(this.ctx)
-    const text = renderInventory(inventory, flags.format as InventoryFormat)
+    const format = flags.format as InventoryFormat
+    const text = format === 'html' ? renderInventoryHtml(inventory, await buildReportSummary(this.ctx)) : renderInventory(inventory, format)
     if (flags.out) {
       await writeReportFile(flags.out, text)
       this.note(`Wrote ${inventory.items.length} credential(s) to ${flags.out} (${flags.format}).`)

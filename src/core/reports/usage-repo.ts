@@ -54,6 +54,7 @@ export interface ReportKeyRow {
   owner: string | null
   status: string
   createdAt: Date
+  expiresAt: Date | null
   /** The minute of the last recorded validation before `until`, in or before the window. */
   lastUsedAt: Date | null
 }
@@ -65,7 +66,7 @@ export interface ReportKeyRow {
  */
 export async function reportKeys(q: Queryable, from: Date, until: Date, now: Date): Promise<ReportKeyRow[]> {
   const rows = await q`
-    select k.key_id, k.name, k.key_type, k.owner, k.created_at, ${statusExpr(q, now)} as status,
+    select k.key_id, k.name, k.key_type, k.owner, k.created_at, k.expires_at, ${statusExpr(q, now)} as status,
       (select max(u.minute) from key_usage_minute u where u.key_id = k.key_id and u.minute < ${until}) as last_minute
     from api_keys k
     where (k.created_at < ${until}
@@ -79,6 +80,7 @@ export async function reportKeys(q: Queryable, from: Date, until: Date, now: Dat
     owner: r.owner,
     status: r.status,
     createdAt: r.created_at,
+    expiresAt: r.expires_at,
     lastUsedAt: r.last_minute,
   }))
 }

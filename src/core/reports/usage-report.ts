@@ -16,6 +16,8 @@ export interface UsageReportKey {
   /** Status at `generatedAt`; null for a purged key. */
   status: string | null
   createdAt: string | null
+  /** null: no expiry, or a purged key. */
+  expiresAt: string | null
   ok: number
   failed: number
   total: number
@@ -93,6 +95,7 @@ export async function buildUsageReport(ctx: CoreContext, options: UsageReportOpt
       owner: k.owner,
       status: k.status,
       createdAt: k.createdAt.toISOString(),
+      expiresAt: k.expiresAt?.toISOString() ?? null,
       ok: 0,
       failed: 0,
       total: 0,
@@ -101,7 +104,7 @@ export async function buildUsageReport(ctx: CoreContext, options: UsageReportOpt
     })
   }
   const purged = (keyId: string): UsageReportKey => {
-    const key: UsageReportKey = { keyId, name: null, type: null, owner: null, status: null, createdAt: null, ok: 0, failed: 0, total: 0, lastUsedAt: null, daily: { ok: zeros(), failed: zeros() } }
+    const key: UsageReportKey = { keyId, name: null, type: null, owner: null, status: null, createdAt: null, expiresAt: null, ok: 0, failed: 0, total: 0, lastUsedAt: null, daily: { ok: zeros(), failed: zeros() } }
     byId.set(keyId, key)
     return key
   }
