@@ -21,11 +21,12 @@ import * as cacheMiss from './figures/cache-miss.js'
 import * as cliStart from './figures/cli-start.js'
 import * as embedded from './figures/embedded.js'
 import * as list from './figures/list.js'
+import * as report from './figures/report.js'
 import * as revocation from './figures/revocation.js'
 import * as serve from './figures/serve.js'
 import { adminUrl, BIN, dataDir, dbName, dbUrl, env, prefix, redisUrl, runOnce, say } from './lib.js'
 
-const FIGURES = [cacheHit, cacheMiss, list, serve, cliStart, embedded, revocation, anomaly, audit]
+const FIGURES = [cacheHit, cacheMiss, list, serve, cliStart, embedded, revocation, anomaly, audit, report]
 const { closeRedis, connectPostgres, connectRedis, createKey, loadConfig, migrate, ONE_SHOT_EFFECTS, openCore } = ours
 const quick = process.argv.includes('--quick')
 const baselineArg = process.argv.find((a, i) => process.argv[i - 1] === '--baseline' || a.startsWith('--baseline='))
@@ -107,6 +108,24 @@ async function main() {
           await s.end()
         }
         return Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString()
+      },
+      /** A database of its own, migrated and filled once by `fill(sql)`; its URL. */
+      async reportDatabase(fill) {
+        const name = `${dbName}_report`
+        const url = Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString()
+        if (!extraDatabases.includes(name)) {
+          await admin`create database ${admin(name)}`
+          extraDatabases.push(name)
+          const s = connectPostgres(url, { max: 1 })
+          try {
+            await migrate(s)
+            await fill(s)
+            await s`vacuum analyze`
+          } finally {
+            await s.end()
+          }
+        }
+        return url
       },
       /** An embedded data directory (no DATABASE_URL); `fresh`: not started yet. */
       async embedded(options = {}) {
