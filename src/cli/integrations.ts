@@ -5,6 +5,7 @@ import { giteaSession, giteaTarget } from '../core/gitea/gitea-client.js'
 import type { ServiceTarget } from '../core/integrations/http.js'
 import type { N8nSession } from '../core/n8n/n8n-client.js'
 import { loginN8n, n8nCredentials, n8nTarget } from '../core/n8n/n8n-client.js'
+import type { DriftSessions } from '../core/reports/inventory-drift.js'
 
 /** The credential store of this CLI run (real keychain, file fallback, env overrides). */
 export function credentialStore(ctx: CoreContext): CredentialStore {
@@ -27,4 +28,13 @@ export async function n8nFor(ctx: CoreContext): Promise<N8nSession> {
 export async function serviceTargetFor(ctx: CoreContext, service: 'gitea' | 'n8n'): Promise<ServiceTarget> {
   const { url } = await credentialStore(ctx).resolve(service)
   return service === 'gitea' ? giteaTarget(url, ctx.config.httpTimeoutSeconds) : n8nTarget(url, ctx.config.httpTimeoutSeconds)
+}
+
+/** Sessions for `report inventory --drift`: undefined for a service without credentials. */
+export function driftSessions(ctx: CoreContext): DriftSessions {
+  const configured = async (service: 'gitea' | 'n8n') => (await credentialStore(ctx).resolve(service)).source !== 'none'
+  return {
+    gitea: async () => ((await configured('gitea')) ? giteaFor(ctx) : undefined),
+    n8n: async () => ((await configured('n8n')) ? n8nFor(ctx) : undefined),
+  }
 }

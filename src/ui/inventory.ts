@@ -1,4 +1,4 @@
-import type { Inventory, InventoryItem } from '../core/reports/inventory.js'
+import type { Inventory, InventoryItem, UntrackedCredential } from '../core/reports/inventory.js'
 import { csvLines, mdTable } from './report-cells.js'
 import { renderTable, shortTime } from './table.js'
 
@@ -7,7 +7,7 @@ export type InventoryFormat = (typeof INVENTORY_FORMATS)[number]
 /** The formats rendered here; html needs the installation summary too (ui/html/inventory-html.ts). */
 export type InventoryTextFormat = Exclude<InventoryFormat, 'html'>
 
-const HEAD = ['kind', 'id', 'name', 'type', 'owner', 'service', 'scopes', 'created', 'expires', 'last used', 'age (days)', 'status']
+const HEAD = ['kind', 'id', 'name', 'type', 'owner', 'service', 'scopes', 'created', 'expires', 'last used', 'age (days)', 'status', 'drift']
 
 const cells = (i: InventoryItem, time: (s: string | null) => string): string[] => [
   i.kind,
@@ -22,23 +22,33 @@ const cells = (i: InventoryItem, time: (s: string | null) => string): string[] =
   time(i.lastUsedAt),
   String(i.ageDays),
   i.status,
+  i.drift ?? '',
 ]
+
+/** A credential a server has and momentry did not make: a row of the same table, drift `untracked`. */
+const untrackedCells = (u: UntrackedCredential): string[] => [u.kind, u.id, u.name, '', u.owner, u.service, u.scopes.join(' '), '', '', '', '', '', 'untracked']
+
+/** What `--drift` found, one line per server asked. */
+const checkLines = (inv: Inventory): string[] =>
+  inv.checks.map((c) => `Drift, ${c.service}${c.url ? ` (${c.url})` : ''}: ${c.status === 'checked' ? `checked for ${c.users.join(', ')}` : c.status}${c.message ? `: ${c.message}` : ''}`)
 
 export function renderInventory(inv: Inventory, format: InventoryTextFormat): string {
   switch (format) {
     case 'json':
       return JSON.stringify(inv, null, 2)
     case 'csv':
-      return csvLines([HEAD, ...inv.items.map((i) => cells(i, (s) => s ?? ''))])
+      return csvLines([HEAD, ...inv.items.map((i) => cells(i, (s) => s ?? '')), ...inv.untracked.map(untrackedCells)])
     case 'md':
       return [
         `# Credential inventory (${inv.generatedAt})`,
         '',
-        ...mdTable(HEAD, inv.items.map((i) => cells(i, (s) => (s ? shortTime(s) : '—')))),
+        ...mdTable(HEAD, [...inv.items.map((i) => cells(i, (s) => (s ? shortTime(s) : '—'))), ...inv.untracked.map(untrackedCells)]),
         '',
+        ...checkLines(inv).flatMap((l) => [`- ${l}`]),
+        ...(inv.checks.length ? [''] : []),
       ].join('\n')
     default:
-      if (inv.items.length === 0) return 'No credentials yet.'
-      return renderTable(HEAD, inv.items.map((i) => cells(i, shortTime).map((c) => c || '—')))
+      if (inv.items.length + inv.untracked.length === 0) return ['No credentials yet.', ...checkLines(inv)].join('\n')
+      return [renderTable(HEAD, [...inv.items.map((i) => cells(i, shortTime)), ...inv.untracked.map(untrackedCells)].map((row) => row.map((c) => c || '—'))), ...checkLines(inv)].join('\n')
   }
 }

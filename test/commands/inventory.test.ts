@@ -56,7 +56,7 @@ describe('report inventory', function () {
     expect(r.stdout).to.equal('')
     expect(r.stderr).to.match(/Wrote 3 credential\(s\) to .*inv.csv/)
     const lines = readFileSync(file, 'utf8').trim().split('\r\n')
-    expect(lines[0]).to.equal('kind,id,name,type,owner,service,scopes,created,expires,last used,age (days),status')
+    expect(lines[0]).to.equal('kind,id,name,type,owner,service,scopes,created,expires,last used,age (days),status,drift')
     expect(lines[1]).to.include(`"billing,""export""",integration,'=payments`)
     const md = await runCli(['report', 'inventory', '--format', 'md'], { env })
     expect(md.stdout).to.include('deploy\\|prod')
@@ -68,5 +68,51 @@ describe('report inventory', function () {
   it('given a bad format or an unwritable --out, then one line and the documented exit code', async () => {
     expectOneLineError(await runCli(['report', 'inventory', '--format', 'xml'], { env }), 2)
     expectOneLineError(await runCli(['report', 'inventory', '--out', '/nonexistent/dir/x.csv'], { env }), 8, /cannot write/)
+  })
+
+  it('given --drift, when a tracked token was deleted in Gitea and tokens and keys were made outside momentry, then each credential says in sync or gone and the others are listed as untracked', async () => {
+    const made = await runJson(['gitea', 'create', '--user', 'alice', '--name', 'soon-gone', '--scopes', 'read:repository'], { env })
+    secrets.push(made.json.secret)
+    gitea.tokens.splice(gitea.tokens.findIndex((t) => t.name === 'soon-gone'), 1)
+    gitea.addToken('alice', 'made-in-the-ui', ['read:issue'])
+    n8n.keys.push({ id: 'outside-1', label: 'by hand', rawApiKey: 'n8n_api_by_hand_secret', userId: 'u1', scopes: ['workflow:read'], createdAt: new Date().toISOString(), expiresAt: null })
+    const r = await runJson(['report', 'inventory', '--drift'], { env })
+    expect(r.code, r.stderr).to.equal(0)
+    const drift = Object.fromEntries(r.json.items.map((i: any) => [i.name, i.drift]))
+    expect(drift).to.deep.equal({ 'billing,"export"': null, 'soon-gone': 'gone', 'deploy|prod': 'in sync', ci: 'in sync' })
+    expect(r.json.untracked.map((u: any) => [u.kind, u.name, u.owner])).to.deep.equal([
+      ['gitea-token', 'made-in-the-ui', 'alice'],
+      ['n8n-api-key', 'by hand', 'owner@example.com'],
+    ])
+    expect(r.json.checks.map((c: any) => [c.service, c.status, c.users])).to.deep.equal([
+      ['gitea', 'checked', ['admin', 'alice']],
+      ['n8n', 'checked', ['owner@example.com']],
+    ])
+    expect(r.stdout).not.to.include('n8n_api_by_hand_secret')
+    const table = await runCli(['report', 'inventory', '--drift'], { env })
+    expect(table.stdout).to.match(/made-in-the-ui.*untracked/).and.match(/soon-gone.*gone/).and.match(/Drift, gitea \(http:[^)]+\): checked for admin, alice/)
+    // Without --drift nothing is asked: the verdicts are null, the servers see no request.
+    const before = gitea.seen.length
+    const plain = await runJson(['report', 'inventory'], { env })
+    expect(plain.json.items.every((i: any) => i.drift === null)).to.equal(true)
+    expect(plain.json.checks).to.deep.equal([])
+    expect(gitea.seen.length).to.equal(before)
+  })
+
+  it('given --drift with Gitea unreachable and n8n not configured, then the report is still made, exit 0, with one line naming what could not be asked', async () => {
+    const { GITEA_URL: _g, N8N_URL: _u, N8N_EMAIL: _e, N8N_PASSWORD: _p, ...rest } = env
+    const down = { ...rest, GITEA_URL: 'http://127.0.0.1:9', MOMENTRY_HTTP_TIMEOUT_SECONDS: '2', N8N_URL: '', N8N_EMAIL: '', N8N_PASSWORD: '' }
+    const r = await runJson(['report', 'inventory', '--drift'], { env: down })
+    expect(r.code, r.stderr).to.equal(0)
+    expect(r.json.checks.map((c: any) => [c.service, c.status])).to.deep.equal([
+      ['gitea', 'failed'],
+      ['n8n', 'not configured'],
+    ])
+    expect(r.json.checks[0].message).to.match(/127\.0\.0\.1:9/)
+    expect(r.json.items.every((i: any) => i.drift === null)).to.equal(true)
+    const human = await runCli(['report', 'inventory', '--drift'], { env: down })
+    expect(human.code).to.equal(0)
+    expect(human.stderr.trim().split('\n')).to.have.length(1)
+    expect(human.stderr).to.match(/^drift: gitea could not be asked: /)
   })
 })

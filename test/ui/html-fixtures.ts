@@ -102,10 +102,12 @@ export function bigUsageFixture(keyCount: number, dayCount: number): UsageReport
 
 /** Momentry keys 2 active + 1 revoked, one Gitea token active + one deleted, one n8n key expired. */
 export function inventoryFixture(): Inventory {
-  const base = { type: null, service: null, scopes: [], createdBy: 'cli:test', lastUsedAt: null, expiresAt: null }
+  const base = { type: null, service: null, scopes: [], createdBy: 'cli:test', lastUsedAt: null, expiresAt: null, drift: null }
   return {
     generatedAt: '2031-03-10T12:00:00.000Z',
     counts: { 'momentry-key': 3, 'gitea-token': 2, 'n8n-api-key': 1 },
+    checks: [],
+    untracked: [],
     items: [
       { ...base, kind: 'momentry-key', id: 'key_a', name: HOSTILE[0]!, type: 'service', owner: HOSTILE[1]!, createdAt: '2031-03-09T00:00:00.000Z', ageDays: 1, status: 'active' },
       { ...base, kind: 'momentry-key', id: 'key_b', name: 'b', type: 'user', owner: null, createdAt: '2030-12-01T00:00:00.000Z', expiresAt: '2031-03-15T00:00:00.000Z', ageDays: 99, status: 'active' },

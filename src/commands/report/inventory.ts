@@ -1,9 +1,11 @@
 import { Flags } from '@oclif/core'
 
 import { MomentryCommand } from '../../base-command.js'
+import { driftSessions } from '../../cli/integrations.js'
 import { writeReportFile } from '../../cli/write-report.js'
 import type { Inventory } from '../../core/reports/inventory.js'
 import { buildInventory } from '../../core/reports/inventory.js'
+import { checkInventoryDrift } from '../../core/reports/inventory-drift.js'
 import { buildReportSummary } from '../../core/reports/summary.js'
 import { renderInventoryHtml } from '../../ui/html/inventory-html.js'
 import type { InventoryFormat } from '../../ui/inventory.js'
@@ -11,10 +13,12 @@ import { INVENTORY_FORMATS, renderInventory } from '../../ui/inventory.js'
 
 export default class ReportInventory extends MomentryCommand<Inventory> {
   static override summary = 'Every credential in one list: momentry keys, Gitea tokens and n8n API keys, with age, expiry, last use and status.'
-  static override description = 'Built from momentry’s own records (no network): Gitea and n8n do not report last use. Never contains a secret.'
+  static override description =
+    'Built from momentry’s own records (no network) unless --drift is given: then the Gitea and n8n servers with stored credentials are asked for their lists, each tracked token or key is marked `in sync` or `gone`, and what they have that momentry did not make is listed as untracked. Gitea and n8n do not report last use. Never contains a secret.'
   static override examples = [
     '<%= config.bin %> report inventory',
     '<%= config.bin %> report inventory --format csv --out inventory.csv',
+    '<%= config.bin %> report inventory --drift',
     '<%= config.bin %> report inventory --format md > INVENTORY.md',
     '<%= config.bin %> report inventory --format html --out inventory.html',
     '<%= config.bin %> report inventory --json',
@@ -22,12 +26,15 @@ export default class ReportInventory extends MomentryCommand<Inventory> {
 
   static override flags = {
     format: Flags.string({ summary: 'Output format (html: a self-contained page with charts, to open in a browser or print).', options: [...INVENTORY_FORMATS], default: 'table' }),
+    drift: Flags.boolean({ summary: 'Also ask the Gitea and n8n servers for their lists and mark each credential in sync or gone (a server that cannot be asked is reported, not fatal).' }),
     out: Flags.string({ summary: 'Write the report to this file instead of stdout (atomically: a temporary file, then a rename).', helpValue: 'FILE' }),
   }
 
   async run(): Promise<Inventory> {
     const { flags } = await this.parse(ReportInventory)
-    const inventory = await buildInventory(this.ctx)
+    const recorded = await buildInventory(this.ctx)
+    const inventory = flags.drift ? await checkInventoryDrift(this.ctx, recorded, driftSessions(this.ctx)) : recorded
+    for (const c of inventory.checks) if (c.status === 'failed') this.note(`drift: ${c.service} could not be asked: ${c.message}`)
     const format = flags.format as InventoryFormat
     const text = format === 'html' ? renderInventoryHtml(inventory, await buildReportSummary(this.ctx)) : renderInventory(inventory, format)
     if (flags.out) {

@@ -21,12 +21,44 @@ export interface InventoryItem {
   lastUsedAt: string | null
   ageDays: number
   status: string
+  /**
+   * Gitea and n8n only, with `--drift`: `in sync` (the server lists it), `gone` (momentry made
+   * it, the server no longer has it); null for momentry keys, ended credentials, and when the
+   * server was not (or could not be) asked.
+   */
+  drift: 'in sync' | 'gone' | null
 }
+
+/** How one server was compared with momentry's records. */
+export interface DriftCheck {
+  service: 'gitea' | 'n8n'
+  url: string | null
+  /** `checked`: the server's list was read; `not configured`: no credentials to ask it with; `failed`: see `message`. */
+  status: 'checked' | 'not configured' | 'failed'
+  /** Gitea: the users whose tokens were listed; n8n: the logged-in user. */
+  users: string[]
+  message?: string
+}
+
+/** A credential a server has that momentry did not make (never a secret: ids, names, scopes). */
+export interface UntrackedCredential {
+  kind: 'gitea-token' | 'n8n-api-key'
+  service: string
+  id: string
+  name: string
+  owner: string
+  scopes: string[]
+}
+
 
 export interface Inventory {
   generatedAt: string
   items: InventoryItem[]
   counts: Record<InventoryItem['kind'], number>
+  /** One per server asked with `--drift` (empty without it). */
+  checks: DriftCheck[]
+  /** What the servers asked have that momentry did not make (empty without `--drift`). */
+  untracked: UntrackedCredential[]
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null)
@@ -54,6 +86,7 @@ export async function buildInventory(ctx: CoreContext): Promise<Inventory> {
       lastUsedAt: iso(k.last_used_at),
       ageDays: age(k.created_at),
       status: keyStatus({ enabled: k.enabled, revokedAt: k.revoked_at, expiresAt: k.expires_at, graceExpiresAt: k.grace_expires_at }, now),
+      drift: null,
     })),
     ...gitea.map((t): InventoryItem => ({
       kind: 'gitea-token',
@@ -69,6 +102,7 @@ export async function buildInventory(ctx: CoreContext): Promise<Inventory> {
       lastUsedAt: null,
       ageDays: age(t.created_at),
       status: t.deleted_at ? 'deleted' : 'active',
+      drift: null,
     })),
     ...n8n.map((k): InventoryItem => ({
       kind: 'n8n-api-key',
@@ -84,8 +118,9 @@ export async function buildInventory(ctx: CoreContext): Promise<Inventory> {
       lastUsedAt: null,
       ageDays: age(k.created_at),
       status: k.deleted_at ? 'deleted' : k.expires_at && k.expires_at.getTime() <= now.getTime() ? 'expired' : 'active',
+      drift: null,
     })),
   ]
   const counts = { 'momentry-key': keys.length, 'gitea-token': gitea.length, 'n8n-api-key': n8n.length }
-  return { generatedAt: now.toISOString(), items, counts }
+  return { generatedAt: now.toISOString(), items, counts, checks: [], untracked: [] }
 }

@@ -25,7 +25,7 @@ const liveHistogram = (inv: Inventory) => ageExpiryHistogram(inv.items.filter((i
 
 /** What the page embeds as JSON: the chart data, the summary, and every credential (an inventory is small). */
 export function inventoryHtmlData(inv: Inventory, summary: ReportSummary) {
-  return { report: 'inventory' as const, generatedAt: inv.generatedAt, summary, counts: inv.counts, byKindAndStatus: countByKindAndStatus(inv).counts, histogram: liveHistogram(inv), items: inv.items }
+  return { report: 'inventory' as const, generatedAt: inv.generatedAt, summary, counts: inv.counts, byKindAndStatus: countByKindAndStatus(inv).counts, histogram: liveHistogram(inv), items: inv.items, checks: inv.checks, untracked: inv.untracked }
 }
 
 /**
@@ -63,14 +63,26 @@ export function renderInventoryHtml(inv: Inventory, summary: ReportSummary): str
   const table = listBlock({
     id: 'credentials',
     heading: 'Every credential',
-    note: 'From momentry’s own records; Gitea and n8n do not report last use. No secret is in this report.',
+    note: inv.checks.length
+      ? `Drift: ${inv.checks.map((c) => `${c.service} ${c.status === 'checked' ? `checked for ${c.users.join(', ')}` : c.status}${c.message ? ` (${c.message})` : ''}`).join('; ')}. Gitea and n8n do not report last use. No secret is in this report.`
+      : 'From momentry’s own records (run with --drift to compare with the servers); Gitea and n8n do not report last use. No secret is in this report.',
     tables: [
       dataTable({
         caption: `${inv.items.length} credential(s), momentry keys first, newest first within a kind`,
-        head: ['id', 'kind', 'name', 'type', 'owner', 'service', 'scopes', 'created', 'expires', 'last used', 'age (days)', 'status'],
-        rows: inv.items.map((i) => [i.id, i.kind, i.name, i.type ?? '—', i.owner ?? '—', i.service ?? '—', i.scopes.join(' ') || '—', minute(i.createdAt), minute(i.expiresAt), minute(i.lastUsedAt), i.ageDays, i.status]),
+        head: ['id', 'kind', 'name', 'type', 'owner', 'service', 'scopes', 'created', 'expires', 'last used', 'age (days)', 'status', 'drift'],
+        rows: inv.items.map((i) => [i.id, i.kind, i.name, i.type ?? '—', i.owner ?? '—', i.service ?? '—', i.scopes.join(' ') || '—', minute(i.createdAt), minute(i.expiresAt), minute(i.lastUsedAt), i.ageDays, i.status, i.drift ?? '—']),
         empty: 'No credentials yet.',
       }),
+      ...(inv.untracked.length
+        ? [
+            dataTable({
+              caption: `${inv.untracked.length} credential(s) on the servers that momentry did not make (untracked)`,
+              head: ['id', 'kind', 'name', 'owner', 'service', 'scopes'],
+              rows: inv.untracked.map((u) => [u.id, u.kind, u.name, u.owner, u.service, u.scopes.join(' ') || '—']),
+              empty: '',
+            }),
+          ]
+        : []),
     ],
   })
   return htmlDocument({
