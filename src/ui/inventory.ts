@@ -40,7 +40,7 @@ export function renderInventory(inv: Inventory, format: InventoryTextFormat): st
       return csvLines([HEAD, ...inv.items.map((i) => cells(i, (s) => s ?? '')), ...inv.untracked.map(untrackedCells)])
     case 'md':
       return [
-        `# Credential inventory (${inv.generatedAt})`,
+        `# Credential inventory (${inv.window ? `existed ${inv.window.since} – ${inv.window.until}; ` : ''}${inv.generatedAt})`,
         '',
         ...mdTable(HEAD, [...inv.items.map((i) => cells(i, (s) => (s ? shortTime(s) : '—'))), ...inv.untracked.map(untrackedCells)]),
         '',

@@ -105,6 +105,7 @@ export function inventoryFixture(): Inventory {
   const base = { type: null, service: null, scopes: [], createdBy: 'cli:test', lastUsedAt: null, expiresAt: null, drift: null }
   return {
     generatedAt: '2031-03-10T12:00:00.000Z',
+    window: null,
     counts: { 'momentry-key': 3, 'gitea-token': 2, 'n8n-api-key': 1 },
     checks: [],
     untracked: [],

@@ -1,4 +1,5 @@
 import type { CoreContext } from '../context.js'
+import { UsageError } from '../errors.js'
 import { inventoryRows } from './repo.js'
 import { keyStatus } from '../api-keys/status.js'
 
@@ -53,6 +54,8 @@ export interface UntrackedCredential {
 
 export interface Inventory {
   generatedAt: string
+  /** With --since/--until: only credentials that existed at some time in [since, until). null: all. */
+  window: { since: string; until: string } | null
   items: InventoryItem[]
   counts: Record<InventoryItem['kind'], number>
   /** One per server asked with `--drift` (empty without it). */
@@ -63,16 +66,31 @@ export interface Inventory {
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null)
 
+export interface InventoryOptions {
+  /** Keep only credentials that existed in [since, until): created before `until`, not ended before `since`. */
+  since?: Date
+  until?: Date
+}
+
+const first = (...ds: (Date | null)[]) => ds.reduce<Date | null>((a, d) => (d && (!a || d < a) ? d : a), null)
+
 /**
  * Every credential momentry knows of, from its own records (no network): momentry keys,
- * Gitea tokens and n8n keys, oldest kind first, newest first within a kind.
+ * Gitea tokens and n8n keys, oldest kind first, newest first within a kind. With a window,
+ * those that existed in it: created before its end and not ended (revoked, expired, past
+ * their grace, deleted) before its start.
  */
-export async function buildInventory(ctx: CoreContext): Promise<Inventory> {
+export async function buildInventory(ctx: CoreContext, options: InventoryOptions = {}): Promise<Inventory> {
   const now = ctx.clock.now()
+  const window = options.since || options.until ? { since: options.since ?? new Date(0), until: options.until ?? now } : null
+  if (window && window.since >= window.until) {
+    throw new UsageError(`--since (${window.since.toISOString()}) is not before --until (${window.until.toISOString()})`, 'Give a start before the end, e.g. --since 30d')
+  }
+  const existed = (created: Date, ended: Date | null) => !window || (created < window.until && (!ended || ended >= window.since))
   const age = (d: Date) => Math.max(0, Math.floor((now.getTime() - d.getTime()) / 86_400_000))
   const { keys, gitea, n8n } = await inventoryRows(ctx.sql)
   const items: InventoryItem[] = [
-    ...keys.map((k): InventoryItem => ({
+    ...keys.filter((k) => existed(k.created_at, first(k.revoked_at, k.expires_at, k.grace_expires_at))).map((k): InventoryItem => ({
       kind: 'momentry-key',
       id: k.key_id,
       name: k.name,
@@ -88,7 +106,7 @@ export async function buildInventory(ctx: CoreContext): Promise<Inventory> {
       status: keyStatus({ enabled: k.enabled, revokedAt: k.revoked_at, expiresAt: k.expires_at, graceExpiresAt: k.grace_expires_at }, now),
       drift: null,
     })),
-    ...gitea.map((t): InventoryItem => ({
+    ...gitea.filter((t) => existed(t.created_at, t.deleted_at)).map((t): InventoryItem => ({
       kind: 'gitea-token',
       id: t.id,
       name: t.token_name,
@@ -104,7 +122,7 @@ export async function buildInventory(ctx: CoreContext): Promise<Inventory> {
       status: t.deleted_at ? 'deleted' : 'active',
       drift: null,
     })),
-    ...n8n.map((k): InventoryItem => ({
+    ...n8n.filter((k) => existed(k.created_at, first(k.deleted_at, k.expires_at))).map((k): InventoryItem => ({
       kind: 'n8n-api-key',
       id: k.n8n_key_id,
       name: k.label,
@@ -121,6 +139,7 @@ export async function buildInventory(ctx: CoreContext): Promise<Inventory> {
       drift: null,
     })),
   ]
-  const counts = { 'momentry-key': keys.length, 'gitea-token': gitea.length, 'n8n-api-key': n8n.length }
-  return { generatedAt: now.toISOString(), items, counts, checks: [], untracked: [] }
+  const count = (kind: InventoryItem['kind']) => items.filter((i) => i.kind === kind).length
+  const counts = { 'momentry-key': count('momentry-key'), 'gitea-token': count('gitea-token'), 'n8n-api-key': count('n8n-api-key') }
+  return { generatedAt: now.toISOString(), window: window && { since: window.since.toISOString(), until: window.until.toISOString() }, items, counts, checks: [], untracked: [] }
 }

@@ -87,7 +87,7 @@ export function renderInventoryHtml(inv: Inventory, summary: ReportSummary): str
   })
   return htmlDocument({
     title: 'momentry credential inventory',
-    subtitle: `Every credential momentry knows of; made ${minute(inv.generatedAt)}.`,
+    subtitle: `${inv.window ? `Credentials that existed from ${minute(inv.window.since)} to ${minute(inv.window.until)}` : 'Every credential momentry knows of'}; made ${minute(inv.generatedAt)}.`,
     summary: summaryBlock(summary, {
       heading: 'This report',
       facts: [
