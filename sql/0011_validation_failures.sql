@@ -16,3 +16,15 @@ create table validation_failure_minute (
   -- so no second index is needed.
   primary key (minute, code, ip, key_id)
 );
+
+-- A source as inet, or NULL when it is not an address ('' and '*' above, or anything else a
+-- row may hold): the security report matches sources against ip_blacklist without one bad
+-- value failing the whole query.
+create function momentry_try_inet(value text) returns inet
+  language plpgsql immutable strict parallel safe
+  as $$
+begin
+  return value::inet;
+exception when invalid_text_representation then
+  return null;
+end $$;
