@@ -75,8 +75,9 @@ function sections(r: SecurityReport): Section[] {
     },
     {
       title: 'Anomalies by type and severity (first seen in the window)',
-      head: ['type', 'count'],
-      rows: [...ANOMALY_TYPES.map((t) => [t, String(r.anomalies.byType[t])]), ...SEVERITIES.map((s) => [s, String(r.anomalies.bySeverity[s])])],
+      head: ['type', 'anomalies', 'severity', 'anomalies'],
+      // Four of each: side by side, a type and a severity per row.
+      rows: ANOMALY_TYPES.map((t, i) => [t, String(r.anomalies.byType[t]), SEVERITIES[i]!, String(r.anomalies.bySeverity[SEVERITIES[i]!])]),
       empty: '',
     },
     {

@@ -7,7 +7,8 @@ import { FOLDED_SOURCE } from '../usage/usage-recorder.js'
 
 // Every query here reads one window of the per-minute failure table (a range scan of its
 // primary key, which leads with the minute) or small tables, and returns sums: no per-minute row
-// reaches this process. Sums are float8 (exact far past 2^31, as `api-key stats` does).
+// reaches this process. Sums are float8 (exact far past 2^31, as `api-key stats` does);
+// addresses sort bytewise (collate "C"), as the caller's string comparisons do.
 
 export interface FailureTotals {
   /** Per UTC day offset and code. */
@@ -56,7 +57,7 @@ export async function failuresBySource(q: Queryable, from: Date, until: Date, li
       group by 1, 2
     ), per_ip as (
       select ip, sum(n)::float8 as count, jsonb_object_agg(code, n) as by_code, max(last_at) as last_at,
-             row_number() over (order by sum(n) desc, ip) as rank
+             row_number() over (order by sum(n) desc, ip collate "C") as rank
       from per_code group by ip
     )
     select ip, count, by_code, last_at, null::float8 as sources from per_ip where rank <= ${limit}
@@ -87,7 +88,7 @@ export async function blacklistHits(q: Queryable, from: Date, until: Date, now: 
       from validation_failure_minute
       where minute >= ${from} and minute < ${until} and code = 'BLACKLISTED' and momentry_try_inet(ip) is not null
       group by ip
-      order by 2 desc, ip
+      order by 2 desc, ip collate "C"
       limit ${limit}
     )
     select h.ip, h.count, h.last_at, b.network::text as network
@@ -97,7 +98,7 @@ export async function blacklistHits(q: Queryable, from: Date, until: Date, now: 
       where network >>= momentry_try_inet(h.ip) and (expires_at is null or expires_at > ${now})
       order by masklen(network) desc limit 1
     ) b on true
-    order by h.count desc, h.ip`
+    order by h.count desc, h.ip collate "C"`
   return rows.map((r) => ({ ip: r.ip, count: r.count, network: r.network, lastAt: r.last_at }))
 }
 
