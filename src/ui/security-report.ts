@@ -76,8 +76,11 @@ function sections(r: SecurityReport): Section[] {
     {
       title: 'Anomalies by type and severity (first seen in the window)',
       head: ['type', 'anomalies', 'severity', 'anomalies'],
-      // Four of each: side by side, a type and a severity per row.
-      rows: ANOMALY_TYPES.map((t, i) => [t, String(r.anomalies.byType[t]), SEVERITIES[i]!, String(r.anomalies.bySeverity[SEVERITIES[i]!])]),
+      // Side by side: a type and a severity per row.
+      rows: Array.from({ length: Math.max(ANOMALY_TYPES.length, SEVERITIES.length) }, (_, i) => {
+        const [t, s] = [ANOMALY_TYPES[i], SEVERITIES[i]]
+        return [t ?? '', t ? String(r.anomalies.byType[t]) : '', s ?? '', s ? String(r.anomalies.bySeverity[s]) : '']
+      }),
       empty: '',
     },
     {
