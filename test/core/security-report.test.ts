@@ -1,4 +1,5 @@
 import { expect } from 'chai'
+import fc from 'fast-check'
 
 import { resolveAnomaly } from '../../src/core/anomalies/handle-anomaly.js'
 import { upsertAnomaly } from '../../src/core/anomalies/repo.js'
@@ -13,7 +14,7 @@ import type { MomentryError } from '../../src/core/errors.js'
 import { UsageError } from '../../src/core/errors.js'
 import type { SecurityReport } from '../../src/core/reports/security-report.js'
 import { buildSecurityReport } from '../../src/core/reports/security-report.js'
-import { verifyKey } from '../../src/core/validation/verify-key.js'
+import { INVALID_CODES, verifyKey } from '../../src/core/validation/verify-key.js'
 import { SECURITY_CSV_HEAD, renderSecurityReport } from '../../src/ui/security-report.js'
 import type { TestCore } from '../helpers/db.js'
 import { openTestSql, testCore, truncateAll } from '../helpers/db.js'
@@ -299,6 +300,40 @@ describe('report security (core)', () => {
     expect(r.totals).to.include({ failures: 0, lockouts: 0, blacklistHits: 0, anomalies: 0, rotationOverdue: 1 })
     const text = renderSecurityReport(r, 'table')
     expect(text).to.include('No failed validation in the window.').and.include('No lockout in the window.').and.include('No blacklisted source was refused in the window.')
+  })
+
+  it('given any sources in the failure table (addresses, the catch-all, none, or strings that are no address), when built, then it never fails and every failure is counted once among the sources', async () => {
+    const row = fc.record({
+      ip: fc.oneof(fc.ipV4(), fc.ipV6(), fc.constantFrom('', '*', '198.51.100.3', '10.0.0.0/8'), fc.string({ maxLength: 20 }).filter((x) => !x.includes('\0'))),
+      code: fc.constantFrom(...INVALID_CODES),
+      count: fc.integer({ min: 1, max: 1000 }),
+      minute: fc.integer({ min: 0, max: 3 * 1440 - 1 }),
+    })
+    const from = new Date('2032-01-01T00:00:00Z')
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.array(row, { maxLength: 40 }), async (rows) => {
+          await sql`delete from validation_failure_minute where minute >= ${from}`
+          for (const x of rows) {
+            const minute = new Date(from.getTime() + x.minute * 60_000)
+            await sql`insert into validation_failure_minute (minute, code, ip, key_id, count) values (${minute}, ${x.code}, ${x.ip}, '', ${x.count})
+              on conflict (minute, code, ip, key_id) do update set count = validation_failure_minute.count + excluded.count`
+          }
+          const r = await buildSecurityReport(ctx, { since: from, until: new Date('2032-01-04T00:00:00Z') })
+          const total = rows.reduce((n, x) => n + x.count, 0)
+          expect(r.totals.failures).to.equal(total)
+          const listed = r.failuresBySource.reduce((n, x) => n + x.count, 0)
+          expect(listed + r.otherSources.count + r.failuresWithoutSource).to.equal(total)
+          expect(r.failuresBySource.length).to.be.at.most(20)
+          expect(r.totals.blacklistHits).to.equal(rows.filter((x) => x.code === 'BLACKLISTED').reduce((n, x) => n + x.count, 0))
+          expect(r.blacklistHits.every((h) => rows.some((x) => x.ip === h.ip && x.code === 'BLACKLISTED'))).to.equal(true)
+          expect(r.blacklistHits.find((h) => h.ip === '198.51.100.3')?.network ?? null).to.equal(r.blacklistHits.some((h) => h.ip === '198.51.100.3') ? '198.51.100.0/24' : null)
+        }),
+        { numRuns: 25 },
+      )
+    } finally {
+      await sql`delete from validation_failure_minute where minute >= ${from}`
+    }
   })
 
   it('given a start not before the end, or a window over 400 days, when built, then it is a UsageError (exit 2), as for the usage report', async () => {
