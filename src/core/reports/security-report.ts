@@ -51,7 +51,7 @@ export interface SecurityReport {
   failuresByCode: { code: InvalidCode; count: number }[]
   /** Per day of `days`: failures by code (every code present). */
   failuresPerDay: { day: string; byCode: Record<InvalidCode, number> }[]
-  /** Source IPs with failures, most first (then by address), at most 20; the rest summed in `otherSources`. */
+  /** Source IPs with failures, most first (then by address), at most 20; the rest summed in `otherSources`. `lastAt`: the minute of the last failure (per-minute table). */
   failuresBySource: { ip: string; count: number; byCode: Partial<Record<InvalidCode, number>>; lastAt: string }[]
   otherSources: { sources: number; count: number }
   /**

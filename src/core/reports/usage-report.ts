@@ -74,7 +74,7 @@ export async function buildUsageReport(ctx: CoreContext, options: UsageReportOpt
   const { since, until, firstDay, days } = reportWindow(options.since, options.until ?? now)
   const dayCount = days.length
 
-  // One snapshot: a usage flush between the two reads cannot make a key's counts and last use disagree.
+  // One snapshot: a usage flush between the reads cannot make a key's counts, codes and last use disagree.
   const { usage, known, byCode } = await ctx.sql.begin('isolation level repeatable read read only', async (tx) => ({
     usage: await usageByKeyAndDay(tx, since, until, firstDay),
     known: await reportKeys(tx, since, until, now),
