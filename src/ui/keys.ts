@@ -145,7 +145,7 @@ export function renderCleanup(r: CleanupResult): string {
   if (r.anomalies.length) {
     lines.push(renderTable(['id', 'key', 'type', 'status', 'why'], r.anomalies.map((a) => [a.id, a.keyId, a.type, a.status, a.reason === 'resolved' ? `resolved ${shortTime(a.resolvedAt)}` : 'its key goes'])))
   }
-  lines.push(`${verb} ${r.usage.rows} usage row(s) from before ${shortTime(r.usage.cutoff)} (MOMENTRY_USAGE_RETENTION ${r.usage.retention}).`)
+  lines.push(`${verb} ${r.usage.rows} usage row(s) and ${r.usage.failureRows} failure row(s) from before ${shortTime(r.usage.cutoff)} (MOMENTRY_USAGE_RETENTION ${r.usage.retention}).`)
   return lines.join('\n')
 }
 

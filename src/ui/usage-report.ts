@@ -1,4 +1,6 @@
 import type { UsageReport, UsageReportKey } from '../core/reports/usage-report.js'
+import type { InvalidCode } from '../core/validation/verify-key.js'
+import { INVALID_CODES } from '../core/validation/verify-key.js'
 import { csvLines, mdTable } from './report-cells.js'
 import { renderTable, shortTime } from './table.js'
 
@@ -24,16 +26,26 @@ const span = (r: UsageReport) => `${shortTime(r.since)} – ${shortTime(r.until)
 
 function summary(r: UsageReport): string {
   const t = r.totals
-  return `${t.validations} validations (${t.ok} ok, ${t.failed} failed) over ${r.days.length} day(s), ${r.days[0]} to ${r.days[r.days.length - 1]}; ${t.keysUsed} of ${t.keys} key(s) used.`
+  const codes = codeCounts(t.failedByCode)
+  return `${t.validations} validations (${t.ok} ok, ${t.failed} failed${codes ? `: ${codes}` : ''}) over ${r.days.length} day(s), ${r.days[0]} to ${r.days[r.days.length - 1]}; ${t.keysUsed} of ${t.keys} key(s) used.`
 }
 
-const KEY_HEAD = ['key', 'name', 'owner', 'ok', 'failed', 'total', 'last used']
+/** Failures by code in one cell, most first: "REVOKED 3, EXPIRED 1" (codes in `INVALID_CODES` order on ties). */
+export function codeCounts(byCode: Partial<Record<InvalidCode, number>>): string {
+  return INVALID_CODES.filter((c) => byCode[c])
+    .sort((a, b) => byCode[b]! - byCode[a]!)
+    .map((c) => `${c} ${byCode[c]}`)
+    .join(', ')
+}
+
+const KEY_HEAD = ['key', 'name', 'owner', 'ok', 'failed', 'failed by code', 'total', 'last used']
 const keyCells = (k: UsageReportKey, time: (s: string | null) => string): string[] => [
   k.keyId,
   label(k),
   k.owner ?? '',
   String(k.ok),
   String(k.failed),
+  codeCounts(k.failedByCode),
   String(k.total),
   time(k.lastUsedAt),
 ]
@@ -49,20 +61,21 @@ const neverCells = (k: UsageReport['neverUsed'][number], time: (s: string | null
   time(k.lastUsedAt),
 ]
 
-const CSV_HEAD = ['day', 'key id', 'name', 'type', 'owner', 'status', 'ok', 'failed', 'last used']
+const CSV_HEAD = ['day', 'key id', 'name', 'type', 'owner', 'status', 'ok', 'failed', ...INVALID_CODES, 'last used']
 
 /**
- * CSV: one row per key per day with use (a tidy table a spreadsheet pivots), then one row with an
- * empty day and zero counts for each key never used in the window, so every key appears.
+ * CSV: one row per key per day with use (a tidy table a spreadsheet pivots), its refusals of
+ * that day in one column per code, then one row with an empty day and zero counts for each
+ * key never used in the window, so every key appears.
  */
 function csv(r: UsageReport): string {
   const rows: string[][] = [CSV_HEAD]
   for (const k of r.keys) {
-    const base = (day: string, ok: number, failed: number) => [day, k.keyId, k.name ?? '', k.type ?? '', k.owner ?? '', k.status ?? '', String(ok), String(failed), k.lastUsedAt ?? '']
-    if (k.total === 0) rows.push(base('', 0, 0))
+    const base = (day: string, ok: number, failed: number, codes: number[]) => [day, k.keyId, k.name ?? '', k.type ?? '', k.owner ?? '', k.status ?? '', String(ok), String(failed), ...codes.map(String), k.lastUsedAt ?? '']
+    if (k.total === 0) rows.push(base('', 0, 0, INVALID_CODES.map(() => 0)))
     r.days.forEach((day, i) => {
       const [ok, failed] = [k.daily.ok[i]!, k.daily.failed[i]!]
-      if (ok + failed > 0) rows.push(base(day, ok, failed))
+      if (ok + failed > 0) rows.push(base(day, ok, failed, INVALID_CODES.map((c) => k.daily.failedByCode[c]?.[i] ?? 0)))
     })
   }
   return csvLines(rows)
@@ -100,7 +113,10 @@ function table(r: UsageReport): string {
     lines.push(
       renderTable(
         [...KEY_HEAD, `per day (${r.days[0]} → ${r.days[r.days.length - 1]})`],
-        [...used.map((k) => [...keyCells(k, dash).map((c) => c || '—'), sparkline(dailyTotals(k))]), ['all keys', '', '', String(r.totals.ok), String(r.totals.failed), String(r.totals.validations), '', sparkline(all)]],
+        [
+          ...used.map((k) => [...keyCells(k, dash).map((c, i) => c || (i === 5 ? '' : '—')), sparkline(dailyTotals(k))]),
+          ['all keys', '', '', String(r.totals.ok), String(r.totals.failed), codeCounts(r.totals.failedByCode), String(r.totals.validations), '', sparkline(all)],
+        ],
       ),
     )
   } else {

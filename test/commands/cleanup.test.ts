@@ -43,6 +43,8 @@ describe('api-key cleanup and rotate --to-keychain through the CLI', () => {
         values ('anm_00000000000000a1', ${old.key.id}, 'multiple_ips', 'low', 6, 5, 3600, now() - interval '100 days', now() - interval '100 days')`
       await sql`insert into key_usage_minute (key_id, minute, ok_count, fail_count) values
         (${active.key.id}, date_trunc('minute', now()) - interval '500 days', 3, 0), (${active.key.id}, date_trunc('minute', now()), 1, 0)`
+      await sql`insert into validation_failure_minute (minute, code, ip, key_id, count) values
+        (date_trunc('minute', now()) - interval '500 days', 'NOT_FOUND', '192.0.2.9', '', 6), (date_trunc('minute', now()), 'NOT_FOUND', '192.0.2.9', '', 1)`
       return { old, fresh, active }
     }
 
@@ -54,7 +56,7 @@ describe('api-key cleanup and rotate --to-keychain through the CLI', () => {
       expect(r.json.dryRun).to.equal(true)
       expect(r.json.keys.map((k: { id: string }) => k.id)).to.deep.equal([old.key.id])
       expect(r.json.anomalies.map((a: { id: string }) => a.id)).to.deep.equal(['anm_00000000000000a1'])
-      expect(r.json.usage).to.include({ retention: '400d', rows: 1 })
+      expect(r.json.usage).to.include({ retention: '400d', rows: 1, failureRows: 1 })
       expect(await counts(sql)).to.deep.equal(before)
     })
 
@@ -72,6 +74,9 @@ describe('api-key cleanup and rotate --to-keychain through the CLI', () => {
         api_keys: before.api_keys! - 1,
         api_key_anomalies: before.api_key_anomalies! - 1,
         key_usage_minute: before.key_usage_minute! - 1,
+        // The 500-day-old minute was its key's only one that day: its daily row goes with it.
+        key_usage_day: before.key_usage_day! - 1,
+        validation_failure_minute: before.validation_failure_minute! - 1,
         api_key_audit_log: before.api_key_audit_log! + 1,
       })
       const keys = (await sql`select key_id from api_keys order by id`).map((k) => k.key_id)

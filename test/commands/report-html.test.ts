@@ -8,6 +8,7 @@ import type { Browser, Page } from 'playwright-core'
 import { chromium } from 'playwright-core'
 
 import { createKey } from '../../src/core/api-keys/create-key.js'
+import { appendAudit } from '../../src/core/audit/repo.js'
 import { fixedClock } from '../../src/core/clock.js'
 import { runCli } from '../helpers/cli.js'
 import { openTestSql, testContext, truncateAll } from '../helpers/db.js'
@@ -57,7 +58,7 @@ async function screenshot(page: Page, dir: string, name: string): Promise<string
   return file
 }
 
-describe('report usage|inventory --format html (in Chromium)', function () {
+describe('report usage|security|inventory --format html (in Chromium)', function () {
   this.timeout(60_000)
   const sql = openTestSql()
   let browser: Browser
@@ -89,6 +90,17 @@ describe('report usage|inventory --format html (in Chromium)', function () {
       [old, day(2), 0, 4],
     ]
     for (const [key, minute, ok, fail] of usage) await sql`insert into key_usage_minute (key_id, minute, ok_count, fail_count) values (${key}, ${minute}, ${ok}, ${fail})`
+    // The same failures by code and source, plus five no key is named for (3 NOT_FOUND, 2 BLACKLISTED).
+    const failures: [Date, string, string, string, number][] = [
+      [day(0), 'INSUFFICIENT_SCOPE', '203.0.113.5', billing, 1],
+      [day(1), 'EXPIRED', '203.0.113.5', ci, 2],
+      [day(2), 'REVOKED', '198.51.100.7', old, 4],
+      [day(2), 'NOT_FOUND', '198.51.100.7', '', 3],
+      [day(1), 'BLACKLISTED', '192.0.2.9', '', 2],
+    ]
+    for (const [minute, code, ip, key, n] of failures) await sql`insert into validation_failure_minute (minute, code, ip, key_id, count) values (${minute}, ${code}, ${ip}, ${key}, ${n})`
+    await sql`insert into ip_blacklist (network, reason, created_at, created_by) values ('192.0.2.0/24', 'scanner', now(), 'cli:test')`
+    await sql.begin((tx) => appendAudit(ctx, tx, { keyId: null, action: 'ip.lockout', actor: 'serve', ip: '198.51.100.7', at: day(2), details: { attempts: 5, retryAfterSeconds: 900 } }))
     for (const [i, status] of ['open', 'acknowledged', 'resolved'].entries()) {
       await sql`insert into api_key_anomalies (anomaly_id, key_id, anomaly_type, severity, observed, threshold, window_seconds, first_seen_at, last_seen_at, status)
         values (${`anom_html${i}`}, ${billing}, ${['high_request_rate', 'multiple_ips', 'unusual_time'][i]!}, 'high', 10, 5, 60, now(), now(), ${status})`
@@ -115,6 +127,12 @@ describe('report usage|inventory --format html (in Chromium)', function () {
       expectOnlyTheFile(requests, file)
       // Per day: billing 5/1, ci 3/2, old 0/4, billing 7/0 → ok and failed on each of 3 days, 6 marks.
       expect(await marks(page, '#validations-per-day')).to.equal(6)
+      // Failures of known keys by code: INSUFFICIENT_SCOPE 1 (billing), EXPIRED 2 (ci), REVOKED 4 (old).
+      expect((await markData(page, '#failures-by-code')).map((b) => [b.category, b.value])).to.deep.equal([
+        ['REVOKED', 4],
+        ['EXPIRED', 2],
+        ['INSUFFICIENT_SCOPE', 1],
+      ])
       // Busiest: billing ok+failed, ci ok+failed, old failed only.
       expect(await marks(page, '#top-keys')).to.equal(5)
       // Age: two under a week, two 90–180 days; expiry: ≤ 7 days, 8–30 days, never (2).
@@ -161,7 +179,7 @@ describe('report usage|inventory --format html (in Chromium)', function () {
       await page.emulateMedia({ media: 'print' })
       // (Strings: the test's types have no DOM.)
       expect(await page.evaluate<number>('document.documentElement.scrollWidth')).to.be.at.most(718)
-      expect(await page.evaluate<string[]>("[...document.querySelectorAll('figure')].map((f) => getComputedStyle(f).breakInside)")).to.deep.equal(['avoid', 'avoid', 'avoid', 'avoid'])
+      expect(await page.evaluate<string[]>("[...document.querySelectorAll('figure')].map((f) => getComputedStyle(f).breakInside)")).to.deep.equal(['avoid', 'avoid', 'avoid', 'avoid', 'avoid'])
     } finally {
       await close()
     }
@@ -173,9 +191,9 @@ describe('report usage|inventory --format html (in Chromium)', function () {
     try {
       expectOnlyTheFile(requests, file)
       expect(await marks(page, '#validations-per-day')).to.equal(6)
-      expect(await page.locator('section.chart-block').count()).to.equal(3)
-      expect(await page.locator('section.chart-block figure svg[role="img"]').count()).to.equal(4)
-      expect(await page.locator('section.chart-block table').count()).to.equal(4)
+      expect(await page.locator('section.chart-block').count()).to.equal(4)
+      expect(await page.locator('section.chart-block figure svg[role="img"]').count()).to.equal(5)
+      expect(await page.locator('section.chart-block table').count()).to.equal(5)
       expect(await summary(page, 'validations')).to.equal('22')
     } finally {
       await close()
@@ -188,6 +206,48 @@ describe('report usage|inventory --format html (in Chromium)', function () {
     expect(r.stdout.startsWith('<!doctype html>\n')).to.equal(true)
     expect(r.stdout.trimEnd().endsWith('</html>')).to.equal(true)
     expect(r.stdout).to.include('data-summary="validations">22</dd>')
+  })
+
+  it('given seeded failures, a lockout, a blacklist hit and anomalies, when `report security --format html --out FILE` runs, then Chromium shows every mark and number the seed implies and fetches nothing but the file', async () => {
+    const file = join(dir, 'security.html')
+    const r = await runCli(['report', 'security', ...WINDOW, '--format', 'html', '--out', file])
+    expect(r.code, r.stderr).to.equal(0)
+    const { page, requests, close } = await open(browser, file)
+    try {
+      expectOnlyTheFile(requests, file)
+      // Five codes, one non-zero value each.
+      expect((await markData(page, '#failures-by-code')).map((b) => [b.category, b.value])).to.deep.equal([
+        ['NOT_FOUND', 3],
+        ['REVOKED', 4],
+        ['EXPIRED', 2],
+        ['INSUFFICIENT_SCOPE', 1],
+        ['BLACKLISTED', 2],
+      ])
+      // Per day: INSUFFICIENT_SCOPE on day 1; EXPIRED and BLACKLISTED on day 2; REVOKED and NOT_FOUND on day 3.
+      expect(await marks(page, '#failures-per-day')).to.equal(5)
+      // Sources stacked by code: 203.0.113.5 (2 codes), 198.51.100.7 (2), 192.0.2.9 (1); most failures first.
+      expect((await markData(page, '#failures-by-source')).map((b) => b.category)).to.have.members(['198.51.100.7', '198.51.100.7', '203.0.113.5', '203.0.113.5', '192.0.2.9'])
+      expect(await page.locator('#failures-by-source-chart g text, #failures-by-source-chart text').first().textContent()).to.be.a('string')
+      expect((await markData(page, '#blacklist-hits')).map((b) => [b.category, b.value])).to.deep.equal([['192.0.2.9', 2]])
+      expect(await page.locator('#blacklist-hits table').textContent()).to.include('192.0.2.0/24')
+      // Anomalies first seen today (the window's last day): one of each of three types, all high.
+      expect((await markData(page, '#anomalies-by-type')).map((b) => [b.series, b.value])).to.have.deep.members([
+        ['high_request_rate', 1],
+        ['multiple_ips', 1],
+        ['unusual_time', 1],
+      ])
+      expect((await markData(page, '#anomalies-by-severity')).map((b) => [b.series, b.value])).to.deep.equal([['high', 3]])
+      expect(await page.locator('#lockouts tbody tr').count()).to.equal(1)
+      expect(await page.locator('#lockouts tbody').textContent()).to.include('198.51.100.7')
+      const seen = Object.fromEntries(await Promise.all(['failures', 'failures-known-keys', 'lockouts', 'blacklist-hits', 'anomalies', 'report-rotation-overdue', 'open-anomalies'].map(async (id) => [id, await summary(page, id)])))
+      expect(seen).to.deep.equal({ failures: '12', 'failures-known-keys': '7', lockouts: '1', 'blacklist-hits': '2', anomalies: '3', 'report-rotation-overdue': '1', 'open-anomalies': '2' })
+      expect(await page.locator('[data-summary="audit-status"]').getAttribute('data-status')).to.equal('ok')
+      expect(await page.locator('script').count()).to.equal(1)
+      expect(await page.locator('table:not(:has(caption))').count()).to.equal(0)
+      await screenshot(page, dir, 'report-security.png')
+    } finally {
+      await close()
+    }
   })
 
   it('given keys and Gitea tokens, when `report inventory --format html --out FILE` runs, then Chromium shows each kind and status, the live credentials’ ages and every credential, fetching nothing', async () => {

@@ -75,6 +75,8 @@ describe('api-key cleanup (core)', () => {
     await resolveAnomaly(ctx, 'anm_0000000000000004')
     await sql`insert into key_usage_minute (key_id, minute, ok_count, fail_count) values
       (${active.key.id}, ${at(0)}, 5, 1), (${revoked.key.id}, ${at(0)}, 2, 0), (${active.key.id}, ${at(99)}, 7, 0)`
+    await sql`insert into validation_failure_minute (minute, code, ip, key_id, count) values
+      (${at(0)}, 'REVOKED', '192.0.2.7', ${revoked.key.id}, 1), (${at(0)}, 'NOT_FOUND', '192.0.2.8', '', 4), (${at(0)}, 'MALFORMED', '', '', 2), (${at(99)}, 'NOT_FOUND', '192.0.2.8', '', 3)`
     clock.set(at(100))
     return { revoked, expired, rotated, successor, active, recent }
   }
@@ -100,7 +102,7 @@ describe('api-key cleanup (core)', () => {
       ['anm_0000000000000001', 'key-purged'],
       ['anm_0000000000000002', 'resolved'],
     ])
-    expect(r.usage).to.deep.equal({ retention: '30d', cutoff: at(70).toISOString(), rows: 2 })
+    expect(r.usage).to.deep.equal({ retention: '30d', cutoff: at(70).toISOString(), rows: 2, failureRows: 3 })
 
     const purgedKeys = r.keys.map((k) => k.id)
     expect(await ids(sql, 'api_keys')).to.deep.equal(keysBefore.filter((id) => !purgedKeys.includes(id)))
@@ -109,6 +111,8 @@ describe('api-key cleanup (core)', () => {
     const usageLeft = await sql`select key_id, minute from key_usage_minute`
     expect(usageLeft.length).to.equal(usageBefore - 2)
     expect(usageLeft.map((u) => [u.key_id, u.minute.toISOString()])).to.deep.equal([[w.active.key.id, at(99).toISOString()]])
+    const failuresLeft = await sql`select minute, code, count from validation_failure_minute`
+    expect(failuresLeft.map((f) => [f.minute.toISOString(), f.code, f.count])).to.deep.equal([[at(99).toISOString(), 'NOT_FOUND', 3]])
     expect(await ids(sql, 'api_keys')).to.include.members([w.successor.key.id, w.active.key.id, w.recent.key.id])
   })
 
@@ -127,7 +131,7 @@ describe('api-key cleanup (core)', () => {
       cutoff: r.cutoff,
       keyIds: r.keys.map((k) => k.id),
       anomalyIds: r.anomalies.map((a) => a.id),
-      usage: { rows: 2, before: r.usage.cutoff },
+      usage: { rows: 2, failureRows: 3, before: r.usage.cutoff },
     })
   })
 

@@ -146,10 +146,16 @@ describe('db export / db import (real PostgreSQL, a second database as the targe
 
     it('given an export, when imported into an empty database, then every row arrives, the keys validate, and ids continue after the imported ones', async () => {
       const file = join(dir, 'whole.export')
+      await sql`insert into validation_failure_minute (minute, code, ip, key_id, count) values ('2031-03-01T10:00:00Z', 'NOT_FOUND', '198.51.100.4', '', 3), ('2031-03-01T10:00:00Z', 'MALFORMED', '', '', 1)`
       const exported = await exportDatabase(source.ctx, file)
+      expect(exported.rows.validation_failure_minute).to.equal(2)
       const imported = await importDatabase(into.ctx, file)
       expect(imported).to.deep.equal({ file, rows: exported.rows, replaced: false })
       expect(await targetCounts()).to.deep.equal(exported.rows)
+      expect((await targetSql`select code, ip, count from validation_failure_minute order by code`).map((r) => [r.code, r.ip, r.count])).to.deep.equal([
+        ['MALFORMED', '', 1],
+        ['NOT_FOUND', '198.51.100.4', 3],
+      ])
       expect(await verifyKey(into.ctx, { key: secrets.active })).to.include({ valid: true })
       expect(await verifyKey(into.ctx, { key: secrets.active, ip: '203.0.113.7' })).to.deep.equal({ valid: false, code: 'BLACKLISTED' })
       await createKey(into.ctx, { name: 'after', type: 'service' })

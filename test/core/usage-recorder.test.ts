@@ -6,7 +6,7 @@ import { connectPostgres } from '../../src/core/db/connect.js'
 import { silentLogger } from '../../src/core/log.js'
 import type { Redis } from '../../src/core/redis.js'
 import { closeRedis, connectRedis } from '../../src/core/redis.js'
-import { UsageRecorder } from '../../src/core/usage/usage-recorder.js'
+import { FOLDED_SOURCE, MAX_FAILURE_BUCKETS, UsageRecorder } from '../../src/core/usage/usage-recorder.js'
 import { openTestSql, testDatabaseUrl, truncateAll } from '../helpers/db.js'
 
 const T0 = Date.parse('2031-06-15T08:30:00.000Z')
@@ -52,6 +52,9 @@ describe('UsageRecorder (real PostgreSQL and Redis)', () => {
     }))
 
   const recorder = (getSql: () => Sql = () => sql) => new UsageRecorder({ sql: getSql, redis: () => redis, prefix, log: silentLogger })
+
+  const failureRows = async () =>
+    (await sql`select minute, code, ip, key_id, count from validation_failure_minute order by minute, code, ip, key_id`).map((r) => [(r.minute as Date).toISOString(), r.code, r.ip, r.key_id, r.count])
 
   it('given events for two keys across two minutes, when flushed, then one row per key and minute holds the counts, Redis has the counters, and nothing is pending', async () => {
     const r = recorder()
@@ -123,5 +126,88 @@ describe('UsageRecorder (real PostgreSQL and Redis)', () => {
       }),
       { numRuns: 25 },
     )
+  })
+
+  describe('failures by code', () => {
+    const m0 = new Date(T0).toISOString()
+    const m1 = new Date(T0 + MINUTE).toISOString()
+
+    it('given refusals with and without a key, when flushed, then one failure row per minute, code, source and key holds the counts, and the key rows count them as failed', async () => {
+      const r = recorder()
+      const at = (ms: number) => new Date(T0 + ms)
+      r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ip: '192.0.2.1', ok: false, code: 'REVOKED', at: at(1_000) })
+      r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ip: '192.0.2.1', ok: false, code: 'REVOKED', at: at(2_000) })
+      r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ip: '192.0.2.1', ok: false, code: 'INSUFFICIENT_SCOPE', at: at(3_000) })
+      r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ip: '192.0.2.1', ok: false, at: at(3_500) }) // reported by a service: no code
+      r.recordFailure({ code: 'NOT_FOUND', ip: '192.0.2.9', at: at(4_000) })
+      r.recordFailure({ code: 'NOT_FOUND', ip: '192.0.2.9', at: at(5_000) })
+      r.recordFailure({ code: 'MALFORMED', at: at(6_000) })
+      r.recordFailure({ code: 'BLACKLISTED', ip: '203.0.113.5', at: at(MINUTE + 1) })
+      expect(r.pendingFailures).to.equal(5)
+      await r.flush()
+      expect(r.pendingFailures).to.equal(0)
+      expect(await failureRows()).to.deep.equal([
+        [m0, 'INSUFFICIENT_SCOPE', '192.0.2.1', 'key_aaaaaaaaaaaaaaaa', 1],
+        [m0, 'MALFORMED', '', '', 1],
+        [m0, 'NOT_FOUND', '192.0.2.9', '', 2],
+        [m0, 'REVOKED', '192.0.2.1', 'key_aaaaaaaaaaaaaaaa', 2],
+        [m1, 'BLACKLISTED', '203.0.113.5', '', 1],
+      ])
+      expect(await rows()).to.deep.equal([{ key_id: 'key_aaaaaaaaaaaaaaaa', minute: m0, ok: 0, fail: 4 }])
+      r.recordFailure({ code: 'NOT_FOUND', ip: '192.0.2.9', at: at(7_000) })
+      await r.flush()
+      expect((await failureRows()).find((f) => f[1] === 'NOT_FOUND')).to.deep.equal([m0, 'NOT_FOUND', '192.0.2.9', '', 3])
+    })
+
+    it(`given failures from more than ${MAX_FAILURE_BUCKETS} sources in a minute, when buffered, then later new sources are folded into "${FOLDED_SOURCE}" with their code kept, and every failure is counted`, async () => {
+      const r = recorder()
+      const ip = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`
+      const extra = 500
+      for (let i = 0; i < MAX_FAILURE_BUCKETS + extra; i++) r.recordFailure({ code: i % 2 ? 'NOT_FOUND' : 'MALFORMED', ip: ip(i), at: new Date(T0 + 10) })
+      // A source with a bucket already keeps counting under its own address.
+      r.recordFailure({ code: 'MALFORMED', ip: ip(0), at: new Date(T0 + 20) })
+      expect(r.pendingFailures).to.equal(MAX_FAILURE_BUCKETS + 2)
+      await r.flush()
+      const [totals] = await sql`
+        select count(*)::int as rows, sum(count)::int as failures,
+               sum(count) filter (where ip = ${FOLDED_SOURCE})::int as folded,
+               count(*) filter (where ip = ${FOLDED_SOURCE})::int as folded_rows
+        from validation_failure_minute`
+      expect(totals).to.deep.equal({ rows: MAX_FAILURE_BUCKETS + 2, failures: MAX_FAILURE_BUCKETS + extra + 1, folded: extra, folded_rows: 2 })
+      expect((await sql`select count from validation_failure_minute where ip = ${ip(0)}`).map((x) => x.count)).to.deep.equal([2])
+    })
+
+    it('given PostgreSQL refusing a flush, when more failures arrive and the next flush succeeds, then every failure is counted exactly once', async () => {
+      const broken = connectPostgres(testDatabaseUrl().replace(/\/momentry_test_[^/?]+/, '/momentry_no_such_database'), { max: 1 })
+      let current = broken
+      const r = recorder(() => current)
+      try {
+        r.recordFailure({ code: 'NOT_FOUND', ip: '192.0.2.9', at: new Date(T0 + 1_000) })
+        r.record({ keyId: 'key_bbbbbbbbbbbbbbbb', ip: '192.0.2.3', ok: false, code: 'EXPIRED', at: new Date(T0 + 2_000) })
+        await r.flush()
+        expect([r.pending, r.pendingFailures], 'kept after the failed write').to.deep.equal([1, 2])
+        r.recordFailure({ code: 'NOT_FOUND', ip: '192.0.2.9', at: new Date(T0 + 3_000) })
+        r.recordFailure({ code: 'RATE_LIMITED', ip: '192.0.2.9', at: new Date(T0 + 4_000) })
+        current = sql
+        await r.flush()
+        expect(await failureRows()).to.deep.equal([
+          [m0, 'EXPIRED', '192.0.2.3', 'key_bbbbbbbbbbbbbbbb', 1],
+          [m0, 'NOT_FOUND', '192.0.2.9', '', 2],
+          [m0, 'RATE_LIMITED', '192.0.2.9', '', 1],
+        ])
+        expect(await rows()).to.deep.equal([{ key_id: 'key_bbbbbbbbbbbbbbbb', minute: m0, ok: 0, fail: 1 }])
+        expect([r.pending, r.pendingFailures]).to.deep.equal([0, 0])
+      } finally {
+        await broken.end({ timeout: 1 })
+      }
+    })
+
+    it('given failures only (no key usage), when stopped, then they are written by the final flush', async () => {
+      const r = recorder()
+      r.start(60_000)
+      r.recordFailure({ code: 'BLACKLISTED', ip: '203.0.113.5', at: new Date(T0) })
+      await r.stop()
+      expect(await failureRows()).to.deep.equal([[m0, 'BLACKLISTED', '203.0.113.5', '', 1]])
+    })
   })
 })

@@ -55,6 +55,20 @@ describe('report usage (core)', () => {
     for (const [key, minute, ok, fail] of rows) {
       await sql`insert into key_usage_minute (key_id, minute, ok_count, fail_count) values (${key}, ${minute}, ${ok}, ${fail})`
     }
+    // Refusals by code: ci's fourth failure was reported by a service (no code); NOT_FOUND names no key.
+    const failures: [string, string, string, number][] = [
+      [id.billing, '2031-02-28T23:59:00Z', 'INSUFFICIENT_SCOPE', 50],
+      [id.billing, '2031-03-01T10:00:00Z', 'INSUFFICIENT_SCOPE', 1],
+      [id.billing, '2031-03-03T23:59:00Z', 'INSUFFICIENT_SCOPE', 1],
+      [id.billing, '2031-03-03T23:59:00Z', 'RATE_LIMITED', 1],
+      [id.billing, '2031-03-04T00:00:00Z', 'INSUFFICIENT_SCOPE', 70],
+      [id.ci, '2031-03-02T12:00:00Z', 'INSUFFICIENT_SCOPE', 3],
+      [PURGED, '2031-03-02T00:30:00Z', 'REVOKED', 3],
+      ['', '2031-03-02T00:30:00Z', 'NOT_FOUND', 9],
+    ]
+    for (const [key, minute, code, count] of failures) {
+      await sql`insert into validation_failure_minute (minute, code, ip, key_id, count) values (${minute}, ${code}, '192.0.2.1', ${key}, ${count})`
+    }
     clock.set('2031-03-10T12:00:00Z')
   })
 
@@ -74,16 +88,44 @@ describe('report usage (core)', () => {
       since: '2031-03-01T00:00:00.000Z',
       until: '2031-03-04T00:00:00.000Z',
       days: ['2031-03-01', '2031-03-02', '2031-03-03'],
-      totals: { validations: 32, ok: 22, failed: 10, keys: 5, keysUsed: 3, keysNeverUsed: 2 },
+      totals: { validations: 32, ok: 22, failed: 10, failedByCode: { REVOKED: 3, INSUFFICIENT_SCOPE: 5, RATE_LIMITED: 1 }, keys: 5, keysUsed: 3, keysNeverUsed: 2 },
       perDay: [
         { day: '2031-03-01', ok: 8, failed: 1 },
         { day: '2031-03-02', ok: 4, failed: 7 },
         { day: '2031-03-03', ok: 10, failed: 2 },
       ],
       keys: [
-        { keyId: id.billing, name: 'billing,"export"', type: 'service', owner: '=payments', status: 'active', createdAt: created, expiresAt: null, ok: 18, failed: 3, total: 21, lastUsedAt: '2031-03-03T23:59:00.000Z', daily: { ok: [8, 0, 10], failed: [1, 0, 2] } },
-        { keyId: id.ci, name: 'ci|deploy', type: 'integration', owner: 'platform', status: 'active', createdAt: created, expiresAt: null, ok: 4, failed: 4, total: 8, lastUsedAt: '2031-03-02T12:00:00.000Z', daily: { ok: [0, 4, 0], failed: [0, 4, 0] } },
-        { keyId: PURGED, name: null, type: null, owner: null, status: null, createdAt: null, expiresAt: null, ok: 0, failed: 3, total: 3, lastUsedAt: '2031-03-02T00:30:00.000Z', daily: { ok: [0, 0, 0], failed: [0, 3, 0] } },
+        {
+          keyId: id.billing,
+          name: 'billing,"export"',
+          type: 'service',
+          owner: '=payments',
+          status: 'active',
+          createdAt: created,
+          expiresAt: null,
+          ok: 18,
+          failed: 3,
+          failedByCode: { INSUFFICIENT_SCOPE: 2, RATE_LIMITED: 1 },
+          total: 21,
+          lastUsedAt: '2031-03-03T23:59:00.000Z',
+          daily: { ok: [8, 0, 10], failed: [1, 0, 2], failedByCode: { INSUFFICIENT_SCOPE: [1, 0, 1], RATE_LIMITED: [0, 0, 1] } },
+        },
+        {
+          keyId: id.ci,
+          name: 'ci|deploy',
+          type: 'integration',
+          owner: 'platform',
+          status: 'active',
+          createdAt: created,
+          expiresAt: null,
+          ok: 4,
+          failed: 4,
+          failedByCode: { INSUFFICIENT_SCOPE: 3 },
+          total: 8,
+          lastUsedAt: '2031-03-02T12:00:00.000Z',
+          daily: { ok: [0, 4, 0], failed: [0, 4, 0], failedByCode: { INSUFFICIENT_SCOPE: [0, 3, 0] } },
+        },
+        { keyId: PURGED, name: null, type: null, owner: null, status: null, createdAt: null, expiresAt: null, ok: 0, failed: 3, failedByCode: { REVOKED: 3 }, total: 3, lastUsedAt: '2031-03-02T00:30:00.000Z', daily: { ok: [0, 0, 0], failed: [0, 3, 0], failedByCode: { REVOKED: [0, 3, 0] } } },
         ...[first, second].map((k) => ({
           keyId: k!,
           name: k === id.idle ? 'idle' : 'fresh',
@@ -94,9 +136,10 @@ describe('report usage (core)', () => {
           expiresAt: null,
           ok: 0,
           failed: 0,
+          failedByCode: {},
           total: 0,
           lastUsedAt: k === id.idle ? '2031-02-25T10:00:00.000Z' : null,
-          daily: { ok: [0, 0, 0], failed: [0, 0, 0] },
+          daily: { ok: [0, 0, 0], failed: [0, 0, 0], failedByCode: {} },
         })),
       ],
       busiest: [
@@ -121,14 +164,15 @@ describe('report usage (core)', () => {
   it('given the same report, when rendered as CSV, then it is one row per key per day with use plus one per unused key, formula-like cells defused', async () => {
     const r = await report()
     const [first, second] = [id.idle, id.fresh].sort()
-    const unused = (k: string) => (k === id.idle ? `,${k},idle,user,alice,active,0,0,2031-02-25T10:00:00.000Z` : `,${k},fresh,user,,active,0,0,`)
+    const none = '0,0,0,0,0,0,0,0'
+    const unused = (k: string) => (k === id.idle ? `,${k},idle,user,alice,active,0,0,${none},2031-02-25T10:00:00.000Z` : `,${k},fresh,user,,active,0,0,${none},`)
     expect(renderUsageReport(r, 'csv')).to.equal(
       [
-        'day,key id,name,type,owner,status,ok,failed,last used',
-        `2031-03-01,${id.billing},"billing,""export""",service,'=payments,active,8,1,2031-03-03T23:59:00.000Z`,
-        `2031-03-03,${id.billing},"billing,""export""",service,'=payments,active,10,2,2031-03-03T23:59:00.000Z`,
-        `2031-03-02,${id.ci},ci|deploy,integration,platform,active,4,4,2031-03-02T12:00:00.000Z`,
-        `2031-03-02,${PURGED},,,,,0,3,2031-03-02T00:30:00.000Z`,
+        'day,key id,name,type,owner,status,ok,failed,MALFORMED,NOT_FOUND,DISABLED,REVOKED,EXPIRED,INSUFFICIENT_SCOPE,RATE_LIMITED,BLACKLISTED,last used',
+        `2031-03-01,${id.billing},"billing,""export""",service,'=payments,active,8,1,0,0,0,0,0,1,0,0,2031-03-03T23:59:00.000Z`,
+        `2031-03-03,${id.billing},"billing,""export""",service,'=payments,active,10,2,0,0,0,0,0,1,1,0,2031-03-03T23:59:00.000Z`,
+        `2031-03-02,${id.ci},ci|deploy,integration,platform,active,4,4,0,0,0,0,0,3,0,0,2031-03-02T12:00:00.000Z`,
+        `2031-03-02,${PURGED},,,,,0,3,0,0,0,3,0,0,0,0,2031-03-02T00:30:00.000Z`,
         unused(first!),
         unused(second!),
         '',
@@ -144,7 +188,7 @@ describe('report usage (core)', () => {
       [
         '# Usage report (2031-03-01 00:00Z – 2031-03-04 00:00Z)',
         '',
-        '32 validations (22 ok, 10 failed) over 3 day(s), 2031-03-01 to 2031-03-03; 3 of 5 key(s) used.',
+        '32 validations (22 ok, 10 failed: INSUFFICIENT_SCOPE 5, REVOKED 3, RATE_LIMITED 1) over 3 day(s), 2031-03-01 to 2031-03-03; 3 of 5 key(s) used.',
         '',
         '## Validations per day',
         '',
@@ -156,11 +200,11 @@ describe('report usage (core)', () => {
         '',
         '## Keys by use (busiest first)',
         '',
-        '| key | name | owner | ok | failed | total | last used | per day |',
-        '| --- | --- | --- | --- | --- | --- | --- | --- |',
-        `| ${id.billing} | billing,"export" | =payments | 18 | 3 | 21 | 2031-03-03 23:59Z | ▆ █ |`,
-        `| ${id.ci} | ci\\|deploy | platform | 4 | 4 | 8 | 2031-03-02 12:00Z |  █  |`,
-        `| ${PURGED} | (purged) |   | 0 | 3 | 3 | 2031-03-02 00:30Z |  █  |`,
+        '| key | name | owner | ok | failed | failed by code | total | last used | per day |',
+        '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+        `| ${id.billing} | billing,"export" | =payments | 18 | 3 | INSUFFICIENT_SCOPE 2, RATE_LIMITED 1 | 21 | 2031-03-03 23:59Z | ▆ █ |`,
+        `| ${id.ci} | ci\\|deploy | platform | 4 | 4 | INSUFFICIENT_SCOPE 3 | 8 | 2031-03-02 12:00Z |  █  |`,
+        `| ${PURGED} | (purged) |   | 0 | 3 | REVOKED 3 | 3 | 2031-03-02 00:30Z |  █  |`,
         '',
         '## Never used in the window',
         '',
@@ -175,11 +219,13 @@ describe('report usage (core)', () => {
 
   it('given the same report, when rendered as a table, then each used key has its counts and a sparkline of its days, and the unused keys follow', async () => {
     const text = renderUsageReport(await report(), 'table')
-    expect(text.split('\n')[0]).to.equal('Usage 2031-03-01 00:00Z – 2031-03-04 00:00Z: 32 validations (22 ok, 10 failed) over 3 day(s), 2031-03-01 to 2031-03-03; 3 of 5 key(s) used.')
-    expect(tableRow(text, id.billing)).to.deep.equal([id.billing, 'billing,"export"', '=payments', '18', '3', '21', '2031-03-03 23:59Z', '▆ █'])
-    expect(tableRow(text, id.ci)).to.deep.equal([id.ci, 'ci|deploy', 'platform', '4', '4', '8', '2031-03-02 12:00Z', '█'])
-    expect(tableRow(text, PURGED)).to.deep.equal([PURGED, '(purged)', '—', '0', '3', '3', '2031-03-02 00:30Z', '█'])
-    expect(tableRow(text, 'all keys')).to.deep.equal(['all keys', '', '', '22', '10', '32', '', '▆██'])
+    expect(text.split('\n')[0]).to.equal(
+      'Usage 2031-03-01 00:00Z – 2031-03-04 00:00Z: 32 validations (22 ok, 10 failed: INSUFFICIENT_SCOPE 5, REVOKED 3, RATE_LIMITED 1) over 3 day(s), 2031-03-01 to 2031-03-03; 3 of 5 key(s) used.',
+    )
+    expect(tableRow(text, id.billing)).to.deep.equal([id.billing, 'billing,"export"', '=payments', '18', '3', 'INSUFFICIENT_SCOPE 2, RATE_LIMITED 1', '21', '2031-03-03 23:59Z', '▆ █'])
+    expect(tableRow(text, id.ci)).to.deep.equal([id.ci, 'ci|deploy', 'platform', '4', '4', 'INSUFFICIENT_SCOPE 3', '8', '2031-03-02 12:00Z', '█'])
+    expect(tableRow(text, PURGED)).to.deep.equal([PURGED, '(purged)', '—', '0', '3', 'REVOKED 3', '3', '2031-03-02 00:30Z', '█'])
+    expect(tableRow(text, 'all keys')).to.deep.equal(['all keys', '', '', '22', '10', 'INSUFFICIENT_SCOPE 5, REVOKED 3, RATE_LIMITED 1', '32', '', '▆██'])
     expect(text).to.include('Never used in the window: 2 key(s).')
     expect(tableRow(text, id.idle)).to.deep.equal([id.idle, 'idle', 'user', 'alice', 'active', '2031-02-01 09:00Z', '2031-02-25 10:00Z'])
     expect(tableRow(text, id.fresh)).to.deep.equal([id.fresh, 'fresh', 'user', '—', 'active', '2031-02-01 09:00Z', '—'])

@@ -340,6 +340,28 @@ describe('verifyKey', () => {
       expect(queries).to.deep.equal([])
     })
 
+    it('given blacklisted and locked-out IPs answered from memory, when usage is flushed, then each answer is counted by its code and source, and the ok answer adds no failure', async () => {
+      const { secret } = await createKey(ctx, { name: 'counted', type: 'service' })
+      expect((await verifyKey(live, { key: secret })).valid).to.equal(true)
+      await addToBlacklist(live, { target: '198.51.100.0/24' })
+      await live.bus.drain()
+      const attacker = '203.0.113.67'
+      for (let i = 0; i < live.config.rateLimit.maxAttempts; i++) await verifyKey(live, { key: generateRawKey('service'), ip: attacker })
+      await live.validation.usage.flush()
+      await sql`delete from validation_failure_minute`
+      for (let i = 0; i < 2; i++) expect(verifyKeyInMemory(live, { key: secret, ip: '198.51.100.9' })).to.deep.equal({ valid: false, code: 'BLACKLISTED' })
+      expect(verifyKeyInMemory(live, { key: secret, ip: attacker })).to.include({ valid: false, code: 'RATE_LIMITED' })
+      const failures = live.validation.usage.pendingFailures
+      expect(verifyKeyInMemory(live, { key: secret, ip: '192.0.2.201' })?.valid).to.equal(true)
+      expect(live.validation.usage.pendingFailures).to.equal(failures)
+      await live.validation.usage.flush()
+      const rows = await sql`select code, ip, key_id, sum(count)::int as n from validation_failure_minute group by 1, 2, 3 order by 1`
+      expect(rows.map((r) => [r.code, r.ip, r.key_id, r.n])).to.deep.equal([
+        ['BLACKLISTED', '198.51.100.9', '', 2],
+        ['RATE_LIMITED', attacker, '', 1],
+      ])
+    })
+
     it('given arbitrary strings and one-character changes of a cached key, when asked, then it never says valid for anything but that key, and any answer matches verifyKey', async () => {
       const { secret } = await createKey(ctx, { name: 'target', type: 'service' })
       expect((await verifyKey(live, { key: secret })).valid).to.equal(true)

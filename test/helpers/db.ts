@@ -28,7 +28,7 @@ export function openTestSql(options: { onQuery?: (q: string) => void } = {}): Sq
 }
 
 /** Every table a test may fill, children before the tables they reference. */
-const TABLES = ['webhook_deliveries', 'webhooks', 'api_key_anomalies', 'api_key_audit_log', 'audit_checkpoints', 'key_usage_day', 'key_usage_minute', 'ip_blacklist', 'ip_failures', 'gitea_tokens', 'n8n_api_keys', 'api_keys']
+const TABLES = ['webhook_deliveries', 'webhooks', 'api_key_anomalies', 'api_key_audit_log', 'audit_checkpoints', 'key_usage_day', 'key_usage_minute', 'validation_failure_minute', 'ip_blacklist', 'ip_failures', 'gitea_tokens', 'n8n_api_keys', 'api_keys']
 
 /**
  * Empty every table between tests (schema_migrations stays), in one round trip. DELETE, not

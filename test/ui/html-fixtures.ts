@@ -33,9 +33,10 @@ function key(keyId: string, name: string | null, ok: number[], failed: number[],
     expiresAt: null,
     ok: o,
     failed: f,
+    failedByCode: f ? { INSUFFICIENT_SCOPE: f } : {},
     total: o + f,
     lastUsedAt: o + f ? '2031-03-03T10:00:00.000Z' : null,
-    daily: { ok, failed },
+    daily: { ok, failed, failedByCode: f ? { INSUFFICIENT_SCOPE: failed } : {} },
     ...extra,
   }
 }
@@ -48,7 +49,7 @@ export function usageFixture(): UsageReport {
   const keys: UsageReportKey[] = [
     key('key_0000000000000001', HOSTILE[0]!, [5, 0, 5], [1, 0, 0], { expiresAt: '2031-03-12T00:00:00.000Z' }),
     key('key_0000000000000002', HOSTILE[1]!, [3, 0, 3], [0, 0, 2], { createdAt: '2030-01-01T00:00:00.000Z' }),
-    key('key_0000000000000003', HOSTILE[2]!, [0, 4, 0], [0, 3, 0]),
+    key('key_0000000000000003', HOSTILE[2]!, [0, 4, 0], [0, 3, 0], { failedByCode: { REVOKED: 3 }, daily: { ok: [0, 4, 0], failed: [0, 3, 0], failedByCode: { REVOKED: [0, 3, 0] } } }),
     key('key_0000000000000004', HOSTILE[3]!, [0, 0, 2], [0, 0, 0], { expiresAt: '2031-03-01T00:00:00.000Z' }),
     key('key_0000000000000005', null, [0, 0, 0], [0, 1, 0]),
     key('key_0000000000000006', HOSTILE[4]!, [0, 0, 0], [0, 0, 0], { createdAt: '2031-03-08T00:00:00.000Z' }),
@@ -60,7 +61,7 @@ export function usageFixture(): UsageReport {
     since: '2031-03-01T00:00:00.000Z',
     until: '2031-03-04T00:00:00.000Z',
     days: DAYS,
-    totals: { validations: 29, ok: 22, failed: 7, keys: 7, keysUsed: 5, keysNeverUsed: 2 },
+    totals: { validations: 29, ok: 22, failed: 7, failedByCode: { INSUFFICIENT_SCOPE: 4, REVOKED: 3 }, keys: 7, keysUsed: 5, keysNeverUsed: 2 },
     perDay: [
       { day: DAYS[0]!, ok: 8, failed: 1 },
       { day: DAYS[1]!, ok: 4, failed: 4 },
@@ -92,7 +93,7 @@ export function bigUsageFixture(keyCount: number, dayCount: number): UsageReport
     since: `${days[0]}T00:00:00.000Z`,
     until: new Date(Date.UTC(2031, 0, 1 + dayCount)).toISOString(),
     days,
-    totals: { validations: ok + failed, ok, failed, keys: keys.length, keysUsed: used.length, keysNeverUsed: keys.length - used.length },
+    totals: { validations: ok + failed, ok, failed, failedByCode: failed ? { INSUFFICIENT_SCOPE: failed } : {}, keys: keys.length, keysUsed: used.length, keysNeverUsed: keys.length - used.length },
     perDay,
     keys,
     busiest: used.slice(0, 10).map((k) => ({ keyId: k.keyId, name: k.name, ok: k.ok, failed: k.failed, total: k.total })),

@@ -12,9 +12,9 @@ import type { UsageFormat } from '../../ui/usage-report.js'
 import { USAGE_FORMATS, renderUsageReport } from '../../ui/usage-report.js'
 
 export default class ReportUsage extends MomentryCommand<UsageReport> {
-  static override summary = 'Validations per key per day (ok / failed), the busiest keys, keys never used in the window, and each key’s last use.'
+  static override summary = 'Validations per key per day (ok / failed, failures by code), the busiest keys, keys never used in the window, and each key’s last use.'
   static override description =
-    'Summed by PostgreSQL from the per-minute usage table, in UTC days. The window is [--since, --until): --since is a duration back from --until (30d) or a date; --until defaults to now, and a bare date means its midnight UTC (so --until 2027-02-01 ends with January 31). The table has a sparkline of each key’s validations per day; html is one self-contained page (inline SVG charts, each with a table of its numbers, the data embedded as JSON, no script, nothing fetched when opened).'
+    'Summed by PostgreSQL from the usage and failure tables, in UTC days. The window is [--since, --until): --since is a duration back from --until (30d) or a date; --until defaults to now, and a bare date means its midnight UTC (so --until 2027-02-01 ends with January 31). The table has a sparkline of each key’s validations per day; html is one self-contained page (inline SVG charts, each with a table of its numbers, the data embedded as JSON, no script, nothing fetched when opened).'
   static override examples = [
     '<%= config.bin %> report usage',
     '<%= config.bin %> report usage --since 7d --format md > USAGE.md',

@@ -75,9 +75,12 @@ export async function selectPurgeableAnomalies(q: Queryable, cutoff: Date, keyId
   }))
 }
 
-export async function countUsageBefore(q: Queryable, cutoff: Date): Promise<number> {
-  const [row] = await q`select count(*)::int as n from key_usage_minute where minute < ${cutoff}`
-  return row!.n as number
+/** Usage rows (per key) and failure rows (per code and source) older than `cutoff`. */
+export async function countUsageBefore(q: Queryable, cutoff: Date): Promise<{ rows: number; failureRows: number }> {
+  const [row] = await q`
+    select (select count(*)::int from key_usage_minute where minute < ${cutoff}) as n,
+           (select count(*)::int from validation_failure_minute where minute < ${cutoff}) as f`
+  return { rows: row!.n as number, failureRows: row!.f as number }
 }
 
 export async function deleteAnomalies(q: Queryable, anomalyIds: string[]): Promise<number> {
@@ -91,8 +94,10 @@ export async function deleteKeys(q: Queryable, keyIds: string[]): Promise<number
   return (await q`delete from api_keys where key_id = any(${keyIds}::text[])`).count
 }
 
-export async function deleteUsageBefore(q: Queryable, cutoff: Date): Promise<number> {
-  return (await q`delete from key_usage_minute where minute < ${cutoff}`).count
+export async function deleteUsageBefore(q: Queryable, cutoff: Date): Promise<{ rows: number; failureRows: number }> {
+  const rows = (await q`delete from key_usage_minute where minute < ${cutoff}`).count
+  const failureRows = (await q`delete from validation_failure_minute where minute < ${cutoff}`).count
+  return { rows, failureRows }
 }
 
 /** One cleanup at a time: a second waits for the first and then sees what is left. */

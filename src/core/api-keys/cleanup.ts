@@ -42,7 +42,8 @@ export interface CleanupResult {
   /** Past the cutoff but kept: a key that stays was rotated to them (see docs/decisions.md). */
   keptAsSuccessor: string[]
   anomalies: { id: string; keyId: string; type: string; status: string; reason: 'resolved' | 'key-purged'; resolvedAt: string | null }[]
-  usage: { retention: string; cutoff: string; rows: number }
+  /** `rows`: per-key usage minutes; `failureRows`: failure minutes by code and source (`validation_failure_minute`). */
+  usage: { retention: string; cutoff: string; rows: number; failureRows: number }
 }
 
 /**
@@ -66,7 +67,7 @@ export async function cleanup(ctx: CoreContext, input: CleanupInput = {}): Promi
     return { keys, keyIds, anomalies }
   }
 
-  const result = (p: Awaited<ReturnType<typeof plan>>, usageRows: number): CleanupResult => ({
+  const result = (p: Awaited<ReturnType<typeof plan>>, usage: { rows: number; failureRows: number }): CleanupResult => ({
     dryRun: i.dryRun,
     at: now.toISOString(),
     olderThan: formatDuration(i.olderThanSeconds),
@@ -74,7 +75,7 @@ export async function cleanup(ctx: CoreContext, input: CleanupInput = {}): Promi
     keys: p.keys.purge.map((k) => ({ id: k.keyId, name: k.name, type: k.type, reason: k.reason, endedAt: k.endedAt.toISOString() })),
     keptAsSuccessor: p.keys.keptAsSuccessor,
     anomalies: p.anomalies.map((a) => ({ id: a.anomalyId, keyId: a.keyId, type: a.type, status: a.status, reason: a.reason, resolvedAt: a.resolvedAt?.toISOString() ?? null })),
-    usage: { retention: formatDuration(ctx.config.usageRetentionSeconds), cutoff: usageCutoff.toISOString(), rows: usageRows },
+    usage: { retention: formatDuration(ctx.config.usageRetentionSeconds), cutoff: usageCutoff.toISOString(), ...usage },
   })
 
   if (i.dryRun) {
@@ -92,8 +93,8 @@ export async function cleanup(ctx: CoreContext, input: CleanupInput = {}): Promi
     const anomalyIds = p.anomalies.map((a) => a.anomalyId)
     await deleteAnomalies(tx, anomalyIds)
     await deleteKeys(tx, p.keyIds)
-    const usageRows = await deleteUsageBefore(tx, usageCutoff)
-    if (p.keyIds.length || anomalyIds.length || usageRows) {
+    const usage = await deleteUsageBefore(tx, usageCutoff)
+    if (p.keyIds.length || anomalyIds.length || usage.rows || usage.failureRows) {
       await appendAudit(ctx, tx, {
         keyId: null,
         action: 'key.cleanup',
@@ -104,10 +105,10 @@ export async function cleanup(ctx: CoreContext, input: CleanupInput = {}): Promi
           cutoff: cutoff.toISOString(),
           keyIds: p.keyIds,
           anomalyIds,
-          usage: { rows: usageRows, before: usageCutoff.toISOString() },
+          usage: { rows: usage.rows, failureRows: usage.failureRows, before: usageCutoff.toISOString() },
         },
       })
     }
-    return result(p, usageRows)
+    return result(p, usage)
   })) as CleanupResult
 }

@@ -29,6 +29,7 @@ export const EXPORT_TABLES = [
   'api_key_audit_log',
   'api_key_anomalies',
   'key_usage_minute',
+  'validation_failure_minute',
   'ip_blacklist',
   'webhooks',
   'webhook_deliveries',

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/connect.js'
 import { statusExpr } from '../api-keys/repo.js'
+import type { InvalidCode } from '../validation/verify-key.js'
 
 /** One key's use over the window, per UTC day, sparse: `days[i]` is an offset from the first day. */
 export interface KeyUsageRow {
@@ -17,7 +18,7 @@ const midnight = (t: number) => t - (((t % DAY_MS) + DAY_MS) % DAY_MS)
 /**
  * Validations per key per UTC day in [from, until), summed by PostgreSQL: one row per key that
  * was used, with its days as parallel arrays, so no per-day or per-minute row reaches this
- * process. Whole days come from the daily table (sql/0012, one row per key per day, in the
+ * process. Whole days come from the daily table (sql/0011, one row per key per day, in the
  * order of its primary key); only the partial first and last days of a window that does not
  * start or end at midnight are summed from the per-minute table. Per-day sums are `int`: 2^31
  * validations of one key in one day is far beyond what one deployment verifies.
@@ -83,4 +84,30 @@ export async function reportKeys(q: Queryable, from: Date, until: Date, now: Dat
     expiresAt: r.expires_at,
     lastUsedAt: r.last_minute,
   }))
+}
+
+/** One key's refusals of one code over the window, per UTC day, sparse (as `KeyUsageRow`). */
+export interface KeyFailureRow {
+  keyId: string
+  code: InvalidCode
+  days: number[]
+  counts: number[]
+}
+
+/**
+ * Each key's refusals in [from, until) per code per UTC day, summed by PostgreSQL (a range scan
+ * of the failure table's primary key, which leads with the minute): one row per key and code,
+ * its days as parallel arrays. Failures no key is named for (key_id '') are left out.
+ */
+export async function failuresByKeyAndCode(q: Queryable, from: Date, until: Date, firstDay: string): Promise<KeyFailureRow[]> {
+  const rows = await q`
+    select key_id, code, array_agg(d order by d) as days, array_agg(n order by d) as counts
+    from (
+      select key_id, code, ((minute at time zone 'UTC')::date - ${firstDay}::date) as d, sum(count)::int as n
+      from validation_failure_minute
+      where minute >= ${from} and minute < ${until} and key_id <> ''
+      group by 1, 2, 3
+    ) per_day
+    group by key_id, code`
+  return rows.map((r) => ({ keyId: r.key_id, code: r.code, days: r.days, counts: r.counts }))
 }

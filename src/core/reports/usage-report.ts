@@ -1,10 +1,10 @@
 import type { CoreContext } from '../context.js'
-import { UsageError } from '../errors.js'
-import { reportKeys, usageByKeyAndDay } from './usage-repo.js'
+import type { InvalidCode } from '../validation/verify-key.js'
+import { INVALID_CODES } from '../validation/verify-key.js'
+import { reportWindow } from './report-window.js'
+import { failuresByKeyAndCode, reportKeys, usageByKeyAndDay } from './usage-repo.js'
 
-const DAY_MS = 86_400_000
-/** The longest window a report covers: usage older than the default retention is purged anyway. */
-export const MAX_REPORT_DAYS = 400
+export { MAX_REPORT_DAYS } from './report-window.js'
 
 /** One key's validations in the window. Keys purged since keep their usage, with null details. */
 export interface UsageReportKey {
@@ -20,11 +20,16 @@ export interface UsageReportKey {
   expiresAt: string | null
   ok: number
   failed: number
+  /**
+   * The key's refusals in the window by the code answered (codes without one left out). Their
+   * sum can be less than `failed`: failures a service reports (`recordUsage`) have no code.
+   */
+  failedByCode: Partial<Record<InvalidCode, number>>
   total: number
   /** The minute of the last recorded validation (ok or failed) before `until`, even before `since`. */
   lastUsedAt: string | null
-  /** Per day, aligned with `UsageReport.days`. */
-  daily: { ok: number[]; failed: number[] }
+  /** Per day, aligned with `UsageReport.days`; `failedByCode` holds the codes present only. */
+  daily: { ok: number[]; failed: number[]; failedByCode: Partial<Record<InvalidCode, number[]>> }
 }
 
 export interface UsageReport {
@@ -38,6 +43,8 @@ export interface UsageReport {
     validations: number
     ok: number
     failed: number
+    /** Refusals of the report's keys by code (see `UsageReportKey.failedByCode`). */
+    failedByCode: Partial<Record<InvalidCode, number>>
     /** Keys in the report: created before `until`, not ended before `since`, or used in the window. */
     keys: number
     keysUsed: number
@@ -60,30 +67,20 @@ export interface UsageReportOptions {
   until?: Date
 }
 
-const utcDay = (d: Date) => d.toISOString().slice(0, 10)
-
 /**
  * Validations per key per UTC day over [since, until), summed in PostgreSQL from the per-minute
- * table; busiest keys, keys never used in the window and each key's last use. Failures are a
- * total: the per-minute table records no failure code (see docs/decisions.md).
+ * tables; refusals by code, busiest keys, keys never used in the window and each key's last use.
  */
 export async function buildUsageReport(ctx: CoreContext, options: UsageReportOptions): Promise<UsageReport> {
   const now = ctx.clock.now()
-  const until = options.until ?? now
-  const since = options.since
-  if (Number.isNaN(since.getTime()) || Number.isNaN(until.getTime())) throw new UsageError('--since/--until: not a valid time', 'Give e.g. --since 30d --until 2027-01-31')
-  if (since.getTime() >= until.getTime()) {
-    throw new UsageError(`--since (${since.toISOString()}) is not before --until (${until.toISOString()})`, 'Give a start before the end, e.g. --since 30d')
-  }
-  const firstDay = utcDay(since)
-  const dayCount = Math.round((Date.parse(utcDay(new Date(until.getTime() - 1))) - Date.parse(firstDay)) / DAY_MS) + 1
-  if (dayCount > MAX_REPORT_DAYS) throw new UsageError(`the window covers ${dayCount} days, more than ${MAX_REPORT_DAYS}`, 'Give a shorter --since, e.g. 90d')
-  const days = Array.from({ length: dayCount }, (_, i) => utcDay(new Date(Date.parse(firstDay) + i * DAY_MS)))
+  const { since, until, firstDay, days } = reportWindow(options.since, options.until ?? now)
+  const dayCount = days.length
 
-  // One snapshot: a usage flush between the two reads cannot make a key's counts and last use disagree.
-  const { usage, known } = await ctx.sql.begin('isolation level repeatable read read only', async (tx) => ({
+  // One snapshot: a usage flush between the reads cannot make a key's counts, codes and last use disagree.
+  const { usage, known, byCode } = await ctx.sql.begin('isolation level repeatable read read only', async (tx) => ({
     usage: await usageByKeyAndDay(tx, since, until, firstDay),
     known: await reportKeys(tx, since, until, now),
+    byCode: await failuresByKeyAndCode(tx, since, until, firstDay),
   }))
   const zeros = () => new Array<number>(dayCount).fill(0)
   const byId = new Map<string, UsageReportKey>()
@@ -98,13 +95,14 @@ export async function buildUsageReport(ctx: CoreContext, options: UsageReportOpt
       expiresAt: k.expiresAt?.toISOString() ?? null,
       ok: 0,
       failed: 0,
+      failedByCode: {},
       total: 0,
       lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
-      daily: { ok: zeros(), failed: zeros() },
+      daily: { ok: zeros(), failed: zeros(), failedByCode: {} },
     })
   }
   const purged = (keyId: string): UsageReportKey => {
-    const key: UsageReportKey = { keyId, name: null, type: null, owner: null, status: null, createdAt: null, expiresAt: null, ok: 0, failed: 0, total: 0, lastUsedAt: null, daily: { ok: zeros(), failed: zeros() } }
+    const key: UsageReportKey = { keyId, name: null, type: null, owner: null, status: null, createdAt: null, expiresAt: null, ok: 0, failed: 0, failedByCode: {}, total: 0, lastUsedAt: null, daily: { ok: zeros(), failed: zeros(), failedByCode: {} } }
     byId.set(keyId, key)
     return key
   }
@@ -124,6 +122,22 @@ export async function buildUsageReport(ctx: CoreContext, options: UsageReportOpt
     key.total = key.ok + key.failed
     key.lastUsedAt ??= u.lastUsedAt.toISOString()
   }
+  const failedByCode: Partial<Record<InvalidCode, number>> = {}
+  // Codes in INVALID_CODES order, so every key's (and the totals') JSON lists them alike.
+  byCode.sort((a, b) => INVALID_CODES.indexOf(a.code) - INVALID_CODES.indexOf(b.code))
+  for (const f of byCode) {
+    // Written with the usage row in one statement, so the key is in `usage` (or a purged one).
+    const key = byId.get(f.keyId) ?? purged(f.keyId)
+    const daily = zeros()
+    let n = 0
+    f.days.forEach((d, i) => {
+      daily[d] = f.counts[i]!
+      n += f.counts[i]!
+    })
+    key.daily.failedByCode[f.code] = daily
+    key.failedByCode[f.code] = n
+    failedByCode[f.code] = (failedByCode[f.code] ?? 0) + n
+  }
 
   const keys = [...byId.values()].sort((a, b) => b.total - a.total || (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0))
   const used = keys.filter((k) => k.total > 0)
@@ -134,7 +148,7 @@ export async function buildUsageReport(ctx: CoreContext, options: UsageReportOpt
     since: since.toISOString(),
     until: until.toISOString(),
     days,
-    totals: { validations: ok + failed, ok, failed, keys: keys.length, keysUsed: used.length, keysNeverUsed: keys.length - used.length },
+    totals: { validations: ok + failed, ok, failed, failedByCode, keys: keys.length, keysUsed: used.length, keysNeverUsed: keys.length - used.length },
     perDay: days.map((day, i) => ({ day, ok: perDayOk[i]!, failed: perDayFailed[i]! })),
     keys,
     busiest: used.slice(0, 10).map((k) => ({ keyId: k.keyId, name: k.name, ok: k.ok, failed: k.failed, total: k.total })),

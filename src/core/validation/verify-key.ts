@@ -69,14 +69,34 @@ function deepFreeze<T extends object>(view: T & { scopes: string[]; rotating?: o
   return Object.freeze(view)
 }
 
-const BLACKLISTED: VerifyResult = Object.freeze({ valid: false, code: 'BLACKLISTED' }) as VerifyResult
+type Refusal = Extract<VerifyResult, { valid: false }>
 
-/** A failure: attributed to the key's usage when known, and counted against the source IP. */
+const BLACKLISTED: Refusal = Object.freeze({ valid: false, code: 'BLACKLISTED' }) as Refusal
+
+/**
+ * A failure: counted against the source IP, attributed to the key's usage when known, and
+ * counted by the code answered (RATE_LIMITED when the IP's allowance was already used up).
+ */
 async function refuse(ctx: CoreContext, code: InvalidCode, ip: string | undefined, keyId?: string): Promise<VerifyResult> {
-  if (keyId) ctx.validation.usage.record({ keyId, ip, ok: false, at: ctx.clock.now() })
-  if (!ip) return { valid: false, code }
-  const count = await ctx.validation.fail(ip)
-  return count.counted ? { valid: false, code } : { valid: false, code: 'RATE_LIMITED', retryAfterSeconds: count.retryAfterSeconds }
+  const at = ctx.clock.now()
+  let result: Refusal = { valid: false, code }
+  try {
+    if (ip) {
+      const count = await ctx.validation.fail(ip)
+      if (!count.counted) result = { valid: false, code: 'RATE_LIMITED', retryAfterSeconds: count.retryAfterSeconds }
+    }
+  } finally {
+    // Recorded even when counting failed (Redis away): the refusal happened either way.
+    if (keyId) ctx.validation.usage.record({ keyId, ip, ok: false, code: result.code, at })
+    else ctx.validation.usage.recordFailure({ code: result.code, ip, at })
+  }
+  return result
+}
+
+/** A refusal at the door (blacklisted or locked-out IP): no key looked at, only counted by code. */
+function turnAway(ctx: CoreContext, result: Refusal, ip: string): Refusal {
+  ctx.validation.usage.recordFailure({ code: result.code, ip, at: ctx.clock.now() })
+  return result
 }
 
 /**
@@ -95,11 +115,11 @@ export function verifyKeyInMemory(ctx: CoreContext, input: VerifyInput): VerifyR
   const ip = input.ip ? normaliseIp(input.ip) : undefined
   if (ip) {
     const black = v.isBlacklisted(ip)
-    if (black === true) return BLACKLISTED
+    if (black === true) return turnAway(ctx, BLACKLISTED, ip)
     if (black !== false) return undefined
     const wait = v.lockedFor(ip)
     if (typeof wait !== 'number') return undefined
-    if (wait > 0) return { valid: false, code: 'RATE_LIMITED', retryAfterSeconds: wait }
+    if (wait > 0) return turnAway(ctx, { valid: false, code: 'RATE_LIMITED', retryAfterSeconds: wait }, ip)
   }
   if (input.key.length !== KEY_LENGTH) return undefined
   // Not counted yet: when this returns undefined, verifyKey looks again and counts.
@@ -130,7 +150,8 @@ function accept(ctx: CoreContext, entry: CachedLookup, k: ValidationRecord, ip: 
  * database read compared with timingSafeEqual) → revoked → disabled → expired (own expiry
  * or end of rotation grace) → required scopes. Failures count against the source IP;
  * the one that uses up its allowance is still answered, later ones get RATE_LIMITED.
- * Every attributable outcome is buffered as usage. Expected outcomes are values.
+ * Every attributable outcome is buffered as usage, and every refusal is counted by its code
+ * and source IP (blacklisted and locked-out IPs too). Expected outcomes are values.
  *
  * In a started (long-running) context a cached key from a clean IP is decided without
  * any I/O (`verifyKeyInMemory`, which callers on a hot path may call directly).
@@ -142,10 +163,10 @@ export async function verifyKey(ctx: CoreContext, input: VerifyInput): Promise<V
   const ip = input.ip ? normaliseIp(input.ip) : undefined
   if (ip) {
     const black = v.isBlacklisted(ip)
-    if (black === true || (black !== false && (await black))) return BLACKLISTED
+    if (black === true || (black !== false && (await black))) return turnAway(ctx, BLACKLISTED, ip)
     const locked = v.lockedFor(ip)
     const wait = typeof locked === 'number' ? locked : await locked
-    if (wait > 0) return { valid: false, code: 'RATE_LIMITED', retryAfterSeconds: wait }
+    if (wait > 0) return turnAway(ctx, { valid: false, code: 'RATE_LIMITED', retryAfterSeconds: wait }, ip)
   }
   if (!parseRawKey(input.key)) return refuse(ctx, 'MALFORMED', ip)
   const hash = hashKeyBase64(input.key)

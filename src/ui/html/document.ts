@@ -40,11 +40,14 @@ export interface Figure {
   caption: string
 }
 
-/** A chart (or two, side by side in one figure) with the table of its numbers beside it. */
-export function chartBlock(b: { id: string; heading: string; figures: Figure[]; tables: string[]; note?: string }): string {
+/**
+ * A chart (or two, side by side in one figure) with the table of its numbers beside it, or
+ * below it (`tablesBelow`) when the table has too many columns to sit beside a chart.
+ */
+export function chartBlock(b: { id: string; heading: string; figures: Figure[]; tables: string[]; note?: string; tablesBelow?: boolean }): string {
   const figures = b.figures.map((f) => `<figure>${f.svg}<figcaption>${esc(f.caption)}</figcaption></figure>`).join('')
   const note = b.note ? `<p class="note">${esc(b.note)}</p>` : ''
-  return `<section class="chart-block" id="${esc(b.id)}"><h2>${esc(b.heading)}</h2>${note}<div class="pair"><div class="figures">${figures}</div><div class="tables">${b.tables.join('')}</div></div></section>`
+  return `<section class="chart-block" id="${esc(b.id)}"><h2>${esc(b.heading)}</h2>${note}<div class="pair${b.tablesBelow ? ' below' : ''}"><div class="figures">${figures}</div><div class="tables">${b.tables.join('')}</div></div></section>`
 }
 
 /** A section with tables only (lists of keys, lockouts). */
@@ -118,6 +121,7 @@ section{margin:28px 0 0;padding-top:16px;border-top:1px solid var(--rule)}
 .audit.ok{background:var(--ok-bg);border-color:var(--ok);color:var(--ok)}
 .audit.broken{background:var(--bad-bg);border-color:var(--bad);color:var(--bad)}
 .pair{display:grid;grid-template-columns:minmax(0,720px) minmax(0,1fr);gap:24px;align-items:start}
+.pair.below{grid-template-columns:minmax(0,1fr)}
 .figures{display:grid;gap:12px}
 figure{margin:0;break-inside:avoid;page-break-inside:avoid}
 figcaption{font-size:12px;color:var(--muted);margin-top:4px}

@@ -42,6 +42,7 @@ function failuresPerDay(r: SecurityReport): string {
   const total = sum(r.failuresPerDay.map((d) => sum(INVALID_CODES.map((c) => d.byCode[c]))))
   return chartBlock({
     id: 'failures-per-day',
+    tablesBelow: true,
     heading: 'Failures per day',
     figures: [
       {
@@ -100,6 +101,7 @@ function anomaliesOverTime(r: SecurityReport, by: 'type' | 'severity'): string {
   const totals = keys.map((k) => (by === 'type' ? r.anomalies.byType[k as AnomalyType] : r.anomalies.bySeverity[k as Severity]))
   return chartBlock({
     id: `anomalies-by-${by}`,
+    tablesBelow: true,
     heading: `Anomalies by ${by} over time`,
     figures: [
       {

@@ -2,7 +2,7 @@ import { ageExpiryHistogram } from '../../core/reports/histogram.js'
 import type { ReportSummary } from '../../core/reports/summary.js'
 import type { UsageReport } from '../../core/reports/usage-report.js'
 import { capped, chartBlock, dataTable, htmlDocument, listBlock, summaryBlock } from './document.js'
-import { dayCategories, histogramSection, minute } from './sections.js'
+import { dayCategories, failuresByCodeSection, histogramSection, minute } from './sections.js'
 import { stackedBars, stackedColumns } from './svg-charts.js'
 
 /** Rows of the never-used table in the page; the rest are counted, and listed in the JSON. */
@@ -14,7 +14,7 @@ const OK_FAILED = [
 ]
 
 /** The per-key table embedded as JSON: totals only, one array per key (a 10k-key report stays small). */
-export const USAGE_KEY_COLUMNS = ['keyId', 'name', 'type', 'owner', 'status', 'createdAt', 'expiresAt', 'ok', 'failed', 'lastUsedAt'] as const
+export const USAGE_KEY_COLUMNS = ['keyId', 'name', 'type', 'owner', 'status', 'createdAt', 'expiresAt', 'ok', 'failed', 'failedByCode', 'lastUsedAt'] as const
 
 /**
  * What the page embeds as JSON: each chart's data, the summary, and every key's totals as a
@@ -34,7 +34,7 @@ export function usageHtmlData(r: UsageReport, summary: ReportSummary) {
     histogram: usageHistogram(r),
     keys: {
       columns: [...USAGE_KEY_COLUMNS],
-      rows: r.keys.map((k) => [k.keyId, k.name, k.type, k.owner, k.status, k.createdAt, k.expiresAt, k.ok, k.failed, k.lastUsedAt]),
+      rows: r.keys.map((k) => [k.keyId, k.name, k.type, k.owner, k.status, k.createdAt, k.expiresAt, k.ok, k.failed, k.failedByCode, k.lastUsedAt]),
     },
   }
 }
@@ -119,7 +119,7 @@ export function renderUsageHtml(r: UsageReport, summary: ReportSummary): string 
         { id: 'keys-never-used', label: 'Keys never used', value: t.keysNeverUsed },
       ],
     }),
-    sections: [perDay, busiest, histogramSection(usageHistogram(r), 'keys in the report'), neverUsed],
+    sections: [perDay, failuresByCodeSection(r.totals.failedByCode, 'of known keys in the window'), busiest, histogramSection(usageHistogram(r), 'keys in the report'), neverUsed],
     data: usageHtmlData(r, summary),
   })
 }
