@@ -67,6 +67,6 @@ describe('report inventory', function () {
 
   it('given a bad format or an unwritable --out, then one line and the documented exit code', async () => {
     expectOneLineError(await runCli(['report', 'inventory', '--format', 'html'], { env }), 2)
-    expectOneLineError(await runCli(['report', 'inventory', '--out', '/nonexistent/dir/x.csv'], { env }), 8, /cannot write/)
+    expectOneLineError(await runCli(['report', 'inventory', '--out', '/nonexistent/dir/x.csv'], { env }), 2, /--out \/nonexistent\/dir\/x\.csv: cannot write there \(ENOENT\)/)
   })
 })
