@@ -18,6 +18,8 @@ import { openCore } from './core/open-core.js'
  */
 export abstract class MomentryCommand<T> extends Command {
   static override enableJsonFlag = true
+  /** Core input fields that this command fills from a flag of another name, for error lines (`metadata: '--meta'`). */
+  static inputNames?: Record<string, string>
   private opened?: Core
   /** Commands that keep running (serve, watch) set this: Redis then reconnects after a drop. */
   protected longRunning = false
@@ -68,7 +70,9 @@ export abstract class MomentryCommand<T> extends Command {
   }
 
   protected override async catch(error: Error & { exitCode?: number }): Promise<void> {
-    const e = toMomentryError(error, this.id, this.opened && databaseLabel(this.opened.config))
+    const ctor = this.ctor as typeof this.ctor & { inputNames?: Record<string, string> }
+    const command = { argv: this.argv, flags: { ...ctor.flags, ...ctor.baseFlags }, args: ctor.args, inputNames: ctor.inputNames }
+    const e = toMomentryError(error, this.id, this.opened && databaseLabel(this.opened.config), command)
     process.exitCode = e.exitCode
     if (this.jsonEnabled()) {
       this.logJson({ error: { code: e.code, message: e.line, exitCode: e.exitCode, ...(e.status ? { status: e.status } : {}) } })

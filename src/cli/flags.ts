@@ -8,13 +8,16 @@ import { parseDuration } from '../core/duration.js'
 import { printable } from '../core/printable.js'
 import { UsageError } from '../core/errors.js'
 
-/** `--x 30d` → seconds. Zero only where it means something (a zero grace period). */
-export const durationFlag = (options: { summary: string; allowZero?: boolean; exclusive?: string[] }) =>
+/**
+ * `--x 30d` → seconds. Zero only where it means something (a zero grace period). `example`
+ * is what the error hint suggests, so it should fit the flag (`2s` for an interval).
+ */
+export const durationFlag = (options: { summary: string; example: string; allowZero?: boolean; exclusive?: string[] }) =>
   Flags.custom<number>({
     summary: options.summary,
     helpValue: '<n>s|m|h|d|w',
     exclusive: options.exclusive,
-    parse: async (input, _ctx, flag) => parseDuration(input, `--${flag.name}`, { allowZero: options.allowZero }),
+    parse: async (input, _ctx, flag) => parseDuration(input, `--${flag.name}`, { allowZero: options.allowZero, example: options.example }),
   })()
 
 /** Validate one scope, naming the flag it came from. */

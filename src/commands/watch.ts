@@ -11,7 +11,7 @@ When stdout is not a terminal, or with --json: one line per alert (one JSON obje
   static override examples = ['<%= config.bin %> watch', '<%= config.bin %> watch --json | jq -c \'select(.severity == "critical")\'', '<%= config.bin %> watch --interval 2s']
 
   static override flags = {
-    interval: durationFlag({ summary: 'How often to refresh from PostgreSQL (and poll for alerts while the live feed is down). Default 5s.' }),
+    interval: durationFlag({ summary: 'How often to refresh from PostgreSQL (and poll for alerts while the live feed is down). Default 5s.', example: '2s' }),
   }
 
   protected override longRunning = true

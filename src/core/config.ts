@@ -2,10 +2,12 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import * as z from 'zod'
 
+import { defaultActor } from './actor.js'
 import type { TrustedProxies } from './blacklist/ip.js'
 import { parseTrustedProxies } from './blacklist/ip.js'
 import { parseDuration } from './duration.js'
 import { ConfigError } from './errors.js'
+import { printable } from './printable.js'
 
 const int = (min: number, max: number) =>
   z
@@ -130,27 +132,58 @@ export interface Config {
   trustedProxies: TrustedProxies
 }
 
+/**
+ * Variables read outside the typed config (by the CLI and the logger), listed by `config`
+ * too: who acts, debug output, colour. Their values cannot be invalid.
+ */
+export const OTHER_ENV_NAMES = ['MOMENTRY_ACTOR', 'MOMENTRY_DEBUG', 'NO_COLOR'] as const
+
 export interface ConfigEntry {
-  name: EnvName
+  name: EnvName | (typeof OTHER_ENV_NAMES)[number]
+  /** The value in effect (secrets `***`); for an invalid variable, the value as set. */
   value: string | null
   source: 'env' | 'default' | 'unset'
+  /** Only on an invalid variable: what is wrong with it… */
+  problem?: string
+  /** …and what to do about it. */
+  fix?: string
 }
 
 type Env = Record<string, string | undefined>
+type EnvValues = z.infer<typeof envSchema>
 
-function readEnv(env: Env): z.infer<typeof envSchema> {
-  // An empty variable means "unset" (a common shell idiom: `DATABASE_URL= momentry …`).
-  const present = Object.fromEntries(ENV_NAMES.filter((n) => env[n] !== undefined && env[n] !== '').map((n) => [n, env[n]]))
-  const parsed = envSchema.safeParse(present)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
-    const name = String(issue.path[0])
-    throw new ConfigError(
-      `${name} is invalid: ${issue.message}`,
-      `Fix or unset ${name}; \`momentry config\` lists every variable with its default`,
-    )
+// An empty variable means "unset" (a common shell idiom: `DATABASE_URL= momentry …`).
+const isSet = (env: Env, name: string) => env[name] !== undefined && env[name] !== ''
+
+/**
+ * Each variable parsed on its own, so that one bad value does not hide the others: the
+ * values of the good ones and, per bad one, what is wrong.
+ */
+function parseEach(env: Env): { values: Partial<EnvValues>; problems: Map<EnvName, string> } {
+  const values: Record<string, unknown> = {}
+  const problems = new Map<EnvName, string>()
+  for (const name of ENV_NAMES) {
+    const parsed = envSchema.shape[name].safeParse(isSet(env, name) ? env[name] : undefined)
+    if (parsed.success) values[name] = parsed.data
+    else problems.set(name, parsed.error.issues[0]!.message)
   }
-  return parsed.data
+  return { values: values as Partial<EnvValues>, problems }
+}
+
+const fixOf = (name: EnvName) => {
+  const fallback = envSchema.shape[name].safeParse(undefined)
+  const byDefault = fallback.success && fallback.data !== undefined ? ` to use the default, ${String(fallback.data)}` : ''
+  return `Set ${name} as expected, or unset it${byDefault}`
+}
+
+function readEnv(env: Env): EnvValues {
+  const { values, problems } = parseEach(env)
+  const [bad] = problems
+  if (bad) {
+    const [name, message] = bad
+    throw new ConfigError(`${name} is invalid: ${message}`, `Fix or unset ${name}; \`momentry config\` lists every variable with its default`)
+  }
+  return values as EnvValues
 }
 
 /**
@@ -210,17 +243,30 @@ export function redactUrl(value: string): string {
   }
 }
 
-/** The effective value of every variable and where it came from, secrets redacted. */
+const shownValue = (name: EnvName, value: string) => (SECRET_NAMES.has(name) ? '***' : URL_NAMES.has(name) ? redactUrl(value) : value)
+
+/**
+ * The effective value of every variable and where it came from, secrets redacted. Never
+ * throws: an invalid variable is listed with the value as set, what is wrong and the fix,
+ * so that `config` and `doctor` can explain what stops every other command.
+ */
 export function describeConfig(env: Env = process.env): ConfigEntry[] {
-  const parsed = readEnv(env)
-  return ENV_NAMES.map((name) => {
-    const fromEnv = env[name] !== undefined && env[name] !== ''
-    let value: unknown = parsed[name]
+  const { values, problems } = parseEach(env)
+  const typed = ENV_NAMES.map((name): ConfigEntry => {
+    const fromEnv = isSet(env, name)
+    const problem = problems.get(name)
+    if (problem) return { name, value: shownValue(name, printable(env[name]!, 80)), source: 'env', problem, fix: fixOf(name) }
+    let value: unknown = values[name]
     if (name === 'MOMENTRY_DATA_DIR' && value === undefined) value = defaultDataDir(env)
-    if (value === undefined) return { name, value: null, source: 'unset' as const }
-    let shown = String(value)
-    if (SECRET_NAMES.has(name)) shown = '***'
-    else if (URL_NAMES.has(name)) shown = redactUrl(shown)
-    return { name, value: shown, source: fromEnv ? ('env' as const) : ('default' as const) }
+    if (value === undefined) return { name, value: null, source: 'unset' }
+    return { name, value: shownValue(name, String(value)), source: fromEnv ? 'env' : 'default' }
   })
+  const other = OTHER_ENV_NAMES.map((name): ConfigEntry => {
+    if (isSet(env, name)) return { name, value: printable(env[name]!, 80), source: 'env' }
+    return name === 'MOMENTRY_ACTOR' ? { name, value: defaultActor(), source: 'default' } : { name, value: null, source: 'unset' }
+  })
+  return [...typed, ...other]
 }
+
+/** The variables `describeConfig` found invalid. */
+export const invalidEntries = (entries: ConfigEntry[]) => entries.filter((e) => e.problem !== undefined)

@@ -1,9 +1,12 @@
+import type { ConfigEntry } from './config.js'
+import { invalidEntries } from './config.js'
 import type { CoreContext } from './context.js'
 import { classifyPostgresError, databaseLabel } from './db/connect.js'
 import { migrationStatus } from './db/migrate.js'
 import { embeddedStatus } from './embedded/embedded-server.js'
 import type { CredentialStore, Service } from './credentials/credential-store.js'
-import { MomentryError } from './errors.js'
+import type { ExitCodeValue } from './errors.js'
+import { ExitCode, MomentryError } from './errors.js'
 import { checkGiteaLogin, giteaTarget } from './gitea/gitea-client.js'
 import { loginN8n, n8nTarget } from './n8n/n8n-client.js'
 
@@ -21,6 +24,42 @@ export interface DoctorReport {
   redis: boolean
   checks: DoctorCheck[]
   ok: boolean
+  /** Every variable as `config` shows it (secrets redacted); an invalid one carries its problem and fix. */
+  config: ConfigEntry[]
+}
+
+/** Gitea and n8n are third parties: their failing alone is an external-service error (exit 7). */
+const EXTERNAL_CHECKS = new Set(['gitea', 'n8n'])
+
+/**
+ * The exit code of a report (SPEC §12): 0 when nothing fails; 7 when only Gitea or n8n fail;
+ * 8 when anything of momentry's own (configuration, PostgreSQL, migrations, Redis, keychain) does.
+ */
+export function doctorExitCode(report: DoctorReport): ExitCodeValue {
+  const failed = report.checks.filter((c) => c.status === 'fail')
+  if (failed.length === 0) return ExitCode.OK
+  return failed.every((c) => EXTERNAL_CHECKS.has(c.name)) ? ExitCode.EXTERNAL : ExitCode.CONFIG
+}
+
+/** The environment as one check: ok, or the invalid variables with what is wrong and the fix. */
+export function checkConfig(entries: ConfigEntry[]): DoctorCheck {
+  const invalid = invalidEntries(entries)
+  if (invalid.length === 0) return { name: 'config', status: 'ok', detail: `${entries.filter((e) => e.source === 'env').length} variables set, all valid` }
+  return {
+    name: 'config',
+    status: 'fail',
+    detail: invalid.map((e) => `${e.name} is invalid: ${e.problem}`).join('; '),
+    fix: invalid.length === 1 ? invalid[0]!.fix : `Fix or unset ${invalid.map((e) => e.name).join(', ')}; \`momentry config\` shows what each expects`,
+  }
+}
+
+/**
+ * What doctor can say when the environment is invalid: nothing can be connected to as
+ * configured (every other command refuses to start), so the other checks are not run and
+ * the report is the configuration itself.
+ */
+export function invalidConfigReport(entries: ConfigEntry[], env: Record<string, string | undefined>): DoctorReport {
+  return { mode: env.DATABASE_URL ? 'servers' : 'embedded', redis: Boolean(env.REDIS_URL), checks: [checkConfig(entries)], ok: false, config: entries }
 }
 
 const formatSize = (n: number) => (n >= 1_048_576 ? `${(n / 1_048_576).toFixed(1)} MB` : `${Math.round(n / 1024)} KB`)
@@ -110,8 +149,11 @@ async function checkService(store: CredentialStore, service: Service, timeoutSec
   }
 }
 
-/** Check every dependency once and say how to fix what fails. Never throws. */
-export async function runDoctor(ctx: CoreContext, integrations?: { credentials: CredentialStore }): Promise<DoctorReport> {
+/**
+ * Check every dependency once and say how to fix what fails. Never throws. `config` is the
+ * environment as `describeConfig` read it (the core was built from it, so it is valid).
+ */
+export async function runDoctor(ctx: CoreContext, integrations: { credentials: CredentialStore } | undefined, config: ConfigEntry[]): Promise<DoctorReport> {
   const store = integrations?.credentials
   const timeout = Math.min(ctx.config.httpTimeoutSeconds, 5)
   const [pg, redis, ...rest] = await Promise.all([
@@ -119,6 +161,6 @@ export async function runDoctor(ctx: CoreContext, integrations?: { credentials: 
     checkRedis(ctx),
     ...(store ? [checkKeychain(store), checkService(store, 'gitea', timeout), checkService(store, 'n8n', timeout)] : []),
   ])
-  const checks = [...(pg as DoctorCheck[]), redis as DoctorCheck, ...(rest as DoctorCheck[])]
-  return { mode: ctx.config.databaseUrl ? 'servers' : 'embedded', redis: Boolean(ctx.config.redisUrl), checks, ok: checks.every((c) => c.status !== 'fail') }
+  const checks = [checkConfig(config), ...(pg as DoctorCheck[]), redis as DoctorCheck, ...(rest as DoctorCheck[])]
+  return { mode: ctx.config.databaseUrl ? 'servers' : 'embedded', redis: Boolean(ctx.config.redisUrl), checks, ok: checks.every((c) => c.status !== 'fail'), config }
 }

@@ -72,7 +72,7 @@ function verifyMetrics(registry: Registry): (outcome: string, seconds: number) =
 /** One registry per app (never prom-client's global one), so two servers in a process never mix. */
 export function createMetrics(validation: ValidationState): HttpMetrics {
   const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: 'momentry_process_' })
+  collectDefaultMetrics({ register: registry, prefix: 'momentry_' })
   const cacheCounter = (name: string, help: string, read: () => number) =>
     new Counter({
       name,

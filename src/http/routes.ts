@@ -44,7 +44,7 @@ export interface RouteSpec {
   handler: (req: RouteRequest) => Promise<unknown>
 }
 
-const seconds = (d: string | undefined, label: string) => (d === undefined ? undefined : parseDuration(d, label, { allowZero: label === 'grace' }))
+const seconds = (d: string | undefined, label: string) => (d === undefined ? undefined : parseDuration(d, `"${label}"`, { allowZero: label === 'grace', example: label === 'grace' ? '12h' : '30d' }))
 
 /** What a verify request asks the core, for the client address decided by `sourceIpRule`. */
 export function verifyInput(body: z.output<typeof s.verifyBody>, ip: string): VerifyInput {

@@ -21,7 +21,7 @@ export const verifyBody = z
 
 export const usageBody = z
   .object({
-    keyId: z.string().regex(/^key_[0-9A-Za-z]{16}$/, 'a key id (key_…)'),
+    keyId: z.string().regex(/^key_[0-9A-Za-z]{16}$/, 'must be a key id (key_…)'),
     ip,
     ok: z.boolean().meta({ description: 'Whether the request made with the key succeeded' }),
   })

@@ -11,11 +11,16 @@ const MARK = { ok: paint('green', '✓'), warn: paint('yellow', '!'), fail: pain
 
 export function renderDoctor(r: DoctorReport): string {
   const lines = r.checks.map((c) => `${MARK[c.status]} ${c.name.padEnd(10)} ${c.detail}${c.fix ? ` — ${c.fix}` : ''}`)
-  return [`mode: ${r.mode}`, ...lines].join('\n')
+  // With an invalid environment nothing else was checked: show all of it, as `config` does.
+  const config = r.checks.some((c) => c.name === 'config' && c.status === 'fail') ? ['', 'Configuration:', renderConfig(r.config), '', 'The other checks run once the configuration is valid.'] : []
+  return [`mode: ${r.mode}`, ...lines, ...config].join('\n')
 }
 
+/** Every variable; an invalid one is marked in the table and explained (what is wrong, the fix) below it. */
 export function renderConfig(entries: ConfigEntry[]): string {
-  return renderTable(['variable', 'value', 'source'], entries.map((e) => [e.name, e.value ?? '—', e.source]))
+  const table = renderTable(['variable', 'value', 'source'], entries.map((e) => [e.name, e.value ?? '—', e.problem ? `${e.source} ${MARK.fail} invalid` : e.source]))
+  const problems = entries.filter((e) => e.problem).map((e) => `${MARK.fail} ${e.name}: ${e.problem}. ${e.fix}`)
+  return [table, ...problems].join('\n')
 }
 
 export function renderMigrations(states: MigrationState[]): string {

@@ -45,6 +45,7 @@ describe('db, doctor and config commands', () => {
     expect(r.code).to.equal(0)
     expect(r.json.mode).to.equal('servers')
     expect(r.json.checks.map((c: any) => [c.name, c.status])).to.deep.equal([
+      ['config', 'ok'],
       ['postgres', 'ok'],
       ['migrations', 'ok'],
       ['redis', 'ok'],
@@ -73,8 +74,8 @@ describe('db, doctor and config commands', () => {
     const r = await runJson(['doctor'], { env: { DATABASE_URL: '' } })
     expect(r.code, r.stdout + r.stderr).to.equal(0)
     expect(r.json).to.include({ mode: 'embedded', redis: true })
-    expect(r.json.checks[0]).to.include({ name: 'postgres', status: 'ok' })
-    expect(r.json.checks[0].detail).to.match(/^embedded PostgreSQL 18\.\d+ .*pid \d+, socket \/.*\/pg\/\.s\.PGSQL\.5432, data \//)
+    expect(r.json.checks[1]).to.include({ name: 'postgres', status: 'ok' })
+    expect(r.json.checks[1].detail).to.match(/^embedded PostgreSQL 18\.\d+ .*pid \d+, socket \/.*\/pg\/\.s\.PGSQL\.5432, data \//)
     expect(r.json.checks.find((c: any) => c.name === 'redis').status).to.equal('ok')
     expect((await runJson(['db', 'stop'], { env: { DATABASE_URL: '' } })).json).to.include({ stopped: true })
   })
@@ -96,7 +97,7 @@ describe('db, doctor and config commands', () => {
     expect(byName.CACHE_TTL_SECONDS).to.include({ value: '300', source: 'default' })
   })
 
-  it('given a bad variable, when `config` runs, then exit 8 naming it', async () => {
-    expectOneLineError(await runCli(['config'], { env: { RATE_LIMIT_MAX_ATTEMPTS: '-3' } }), 8, /RATE_LIMIT_MAX_ATTEMPTS is invalid/)
+  it('given a bad variable, when another command runs, then exit 8 with one line naming it', async () => {
+    expectOneLineError(await runCli(['api-key', 'list'], { env: { RATE_LIMIT_MAX_ATTEMPTS: '-3' } }), 8, /RATE_LIMIT_MAX_ATTEMPTS is invalid/)
   })
 })

@@ -3,7 +3,7 @@ import fc from 'fast-check'
 
 import { parseTrustedProxies } from '../../src/core/blacklist/ip.js'
 import type { ConfigEntry, EnvName } from '../../src/core/config.js'
-import { describeConfig, ENV_NAMES, loadConfig, redactUrl } from '../../src/core/config.js'
+import { describeConfig, ENV_NAMES, loadConfig, OTHER_ENV_NAMES, redactUrl } from '../../src/core/config.js'
 import { ConfigError } from '../../src/core/errors.js'
 
 type Env = Record<string, string | undefined>
@@ -22,7 +22,7 @@ function configErrorOf(env: Env): ConfigError {
   expect.fail(`expected a ConfigError for ${JSON.stringify(env)}`)
 }
 
-function entry(entries: ConfigEntry[], name: EnvName): ConfigEntry {
+function entry(entries: ConfigEntry[], name: ConfigEntry['name']): ConfigEntry {
   const found = entries.find((e) => e.name === name)
   expect(found, name).to.not.equal(undefined)
   return found!
@@ -219,7 +219,7 @@ describe('config', () => {
   describe('describeConfig', () => {
     it('given the default environment, when described, then every variable is listed once with source default or unset', () => {
       const entries = describeConfig(BASE)
-      expect(entries.map((e) => e.name)).to.deep.equal(ENV_NAMES)
+      expect(entries.map((e) => e.name)).to.deep.equal([...ENV_NAMES, ...OTHER_ENV_NAMES])
       expect(entry(entries, 'CACHE_TTL_SECONDS')).to.deep.equal({ name: 'CACHE_TTL_SECONDS', value: '300', source: 'default' })
       expect(entry(entries, 'ANOMALY_QUIET_HOURS')).to.deep.equal({ name: 'ANOMALY_QUIET_HOURS', value: '00-06', source: 'default' })
       expect(entry(entries, 'GITEA_URL')).to.deep.equal({ name: 'GITEA_URL', value: 'http://localhost:3000', source: 'default' })
@@ -290,11 +290,41 @@ describe('config', () => {
       expect(text).to.include('alice')
     })
 
-    it('given an invalid variable, when described, then it throws the same ConfigError as loadConfig', () => {
-      expect(() => describeConfig({ ...BASE, REDIS_URL: 'http://x' }))
-        .to.throw(ConfigError)
-        .with.property('reason')
-        .that.matches(/^REDIS_URL is invalid/)
+    it('given MOMENTRY_ACTOR, MOMENTRY_DEBUG and NO_COLOR, when described, then each is listed with its source', () => {
+      const unset = describeConfig(BASE)
+      expect(entry(unset, 'MOMENTRY_ACTOR')).to.include({ source: 'default' }).and.have.property('value').that.matches(/^cli:/)
+      expect(entry(unset, 'MOMENTRY_DEBUG')).to.deep.equal({ name: 'MOMENTRY_DEBUG', value: null, source: 'unset' })
+      expect(entry(unset, 'NO_COLOR')).to.deep.equal({ name: 'NO_COLOR', value: null, source: 'unset' })
+      const set = describeConfig({ ...BASE, MOMENTRY_ACTOR: 'ci:nightly', MOMENTRY_DEBUG: '1', NO_COLOR: '1' })
+      expect(entry(set, 'MOMENTRY_ACTOR')).to.deep.equal({ name: 'MOMENTRY_ACTOR', value: 'ci:nightly', source: 'env' })
+      expect(entry(set, 'MOMENTRY_DEBUG')).to.deep.equal({ name: 'MOMENTRY_DEBUG', value: '1', source: 'env' })
+      expect(entry(set, 'NO_COLOR')).to.deep.equal({ name: 'NO_COLOR', value: '1', source: 'env' })
+    })
+
+    it('given invalid variables, when described, then every variable is still listed and each bad one carries its value, problem and fix', () => {
+      const entries = describeConfig({ ...BASE, CACHE_TTL_SECONDS: 'abc', REDIS_URL: 'http://x', CACHE_MAX_CAPACITY: '50' })
+      expect(entries.map((e) => e.name)).to.deep.equal([...ENV_NAMES, ...OTHER_ENV_NAMES])
+      expect(entry(entries, 'CACHE_TTL_SECONDS')).to.deep.equal({
+        name: 'CACHE_TTL_SECONDS',
+        value: 'abc',
+        source: 'env',
+        problem: 'expected a whole number',
+        fix: 'Set CACHE_TTL_SECONDS as expected, or unset it to use the default, 300',
+      })
+      expect(entry(entries, 'REDIS_URL')).to.include({ source: 'env', problem: 'expected a redis://… or rediss://… URL', fix: 'Set REDIS_URL as expected, or unset it' })
+      expect(entry(entries, 'CACHE_MAX_CAPACITY')).to.deep.equal({ name: 'CACHE_MAX_CAPACITY', value: '50', source: 'env' })
+      expect(entries.filter((e) => e.problem).map((e) => e.name)).to.deep.equal(['REDIS_URL', 'CACHE_TTL_SECONDS'])
+    })
+
+    it('given an invalid secret, when described, then its value is still redacted', () => {
+      const bad = 'not-a-key-but-private'
+      const entries = describeConfig({ ...BASE, MOMENTRY_AUDIT_KEY: bad, GITEA_PASSWORD: 'pw' })
+      expect(entry(entries, 'MOMENTRY_AUDIT_KEY')).to.include({ value: '***', source: 'env' }).and.have.property('problem')
+      expect(JSON.stringify(entries)).not.to.include(bad)
+    })
+
+    it('given an invalid variable, when loaded, then loadConfig still throws one ConfigError naming it', () => {
+      expect(configErrorOf({ ...BASE, REDIS_URL: 'http://x' }).reason).to.match(/^REDIS_URL is invalid/)
     })
   })
 

@@ -63,7 +63,7 @@ describe('n8n commands against a fake n8n (integrations.md contract)', function 
     expectOneLineError(r, 2, /n8n does not allow "user:list".*Allowed: workflow:read/)
     expect(n8n.keys).to.have.length(0)
     const label = await runCli(['n8n', 'create', '--label', 'x'.repeat(51), '--scopes', 'workflow:read'], { env })
-    expectOneLineError(label, 2, /label: at most 50/)
+    expectOneLineError(label, 2, /^Error: --label must be at most 50 characters/)
     const shape = await runCli(['n8n', 'create', '--label', 'x', '--scopes', 'workflows'], { env })
     expectOneLineError(shape, 2, /resource:action/)
   })

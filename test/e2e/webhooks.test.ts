@@ -124,8 +124,8 @@ describe('webhooks (outbox, Standard Webhooks signatures)', function () {
   })
 
   it('given bad input, then one line and the documented exit code', async () => {
-    expectOneLineError(await runCli(['webhook', 'add', 'ftp://x', '--events', 'key.created']), 2, /url: must be an http/)
-    expectOneLineError(await runCli(['webhook', 'add', 'https://x.example', '--events', 'key.exploded']), 2, /events are key.created/)
+    expectOneLineError(await runCli(['webhook', 'add', 'ftp://x', '--events', 'key.created']), 2, /^Error: URL must be an http/)
+    expectOneLineError(await runCli(['webhook', 'add', 'https://x.example', '--events', 'key.exploded']), 2, /--events must be one of key\.created.*\(got "key\.exploded"\)/)
     expectOneLineError(await runCli(['webhook', 'remove', 'nope']), 2, /not a webhook id/)
     expectJsonError(await runJson(['webhook', 'remove', 'whk_aaaaaaaaaaaaaaaa']), 5, 'NOT_FOUND')
     expectOneLineError(await runCli(['webhook', 'redeliver', 'msg_bad']), 2, /not a delivery id/)

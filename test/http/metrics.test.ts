@@ -39,4 +39,12 @@ describe('HTTP metrics (tallies exposed through prom-client)', () => {
     metrics.observeVerify(unknown, performance.now())
     expect(line(await metrics.registry.metrics(), 'momentry_validations_total{outcome="NOT_FOUND"}')).to.match(/ 1$/)
   })
+
+  it('given the process metrics, when scraped, then they carry the momentry_ prefix once (momentry_process_cpu_…, never momentry_process_process_…)', async () => {
+    const text = await createMetrics(runtime).registry.metrics()
+    expect(text).to.match(/^# TYPE momentry_process_cpu_seconds_total counter$/m)
+    expect(text).to.match(/^# TYPE momentry_nodejs_eventloop_lag_seconds gauge$/m)
+    expect(text).not.to.include('momentry_process_process_')
+    expect(text).not.to.include('momentry_process_nodejs_')
+  })
 })

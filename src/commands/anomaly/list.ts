@@ -20,7 +20,7 @@ export default class AnomalyList extends MomentryCommand<AnomalyView[]> {
     type: Flags.string({ summary: 'Only this detector.', options: [...ANOMALY_TYPES] }),
     severity: Flags.string({ summary: 'Only this severity.', options: [...SEVERITIES] }),
     status: Flags.string({ summary: 'Only this status.', options: [...ANOMALY_STATUSES] }),
-    since: durationFlag({ summary: 'Only those seen within this long, e.g. 24h.' }),
+    since: durationFlag({ summary: 'Only those seen within this long, e.g. 24h.', example: '24h' }),
     limit: Flags.integer({ summary: 'At most this many (1–1000).', default: 100, min: 1, max: 1000 }),
   }
 

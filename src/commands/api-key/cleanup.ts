@@ -18,7 +18,7 @@ Audit rows stay; the purge itself is audited (action key.cleanup) with the ids i
 
   static override flags = {
     'dry-run': Flags.boolean({ summary: 'Show what would be removed; change nothing.' }),
-    'older-than': durationFlag({ summary: 'Remove keys and resolved anomalies that ended longer ago than this (default 90d).' }),
+    'older-than': durationFlag({ summary: 'Remove keys and resolved anomalies that ended longer ago than this (default 90d).', example: '90d' }),
   }
 
   async run(): Promise<CleanupResult> {

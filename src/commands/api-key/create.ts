@@ -17,14 +17,15 @@ export default class ApiKeyCreate extends MomentryCommand<IssuedKey> {
     '<%= config.bin %> api-key create --name nightly --type system --rotate-every 30d --json',
   ]
 
+  static override inputNames = { metadata: '--meta' }
   static override flags = {
     name: Flags.string({ summary: 'Human name of the key (1–100 characters).', required: true }),
     type: Flags.string({ summary: 'Key type; sets the rotation grace period.', options: [...KEY_TYPES], required: true }),
     scopes: scopesFlag('Comma-separated scopes, e.g. keys:read,admin.'),
     owner: Flags.string({ summary: 'Who owns the key (free text, e.g. a team or person).' }),
-    'expires-in': durationFlag({ summary: 'Lifetime, e.g. 30d.', exclusive: ['expires-at'] }),
+    'expires-in': durationFlag({ summary: 'Lifetime, e.g. 30d.', example: '30d', exclusive: ['expires-at'] }),
     'expires-at': isoDateFlag({ summary: 'Expiry date-time (ISO-8601).', exclusive: ['expires-in'] }),
-    'rotate-every': durationFlag({ summary: 'Rotation interval; `rotate --due` rotates keys past it.' }),
+    'rotate-every': durationFlag({ summary: 'Rotation interval; `rotate --due` rotates keys past it.', example: '90d' }),
     meta: metaFlag(),
   }
 

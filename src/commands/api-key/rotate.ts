@@ -24,12 +24,19 @@ export default class ApiKeyRotate extends MomentryCommand<Result> {
     '<%= config.bin %> api-key rotate --due --to-keychain',
   ]
 
+  // Two ways to call it; oclif's generated line cannot say so (it nests the exclusions into
+  // `[--due | [--force | --grace …] | ]`), so the usage is written out.
+  static override usage = [
+    '<%= command.id %> ID [--force | --grace <n>s|m|h|d|w] [--reason <value>] [--json]',
+    '<%= command.id %> --due [--to-keychain] [--json]',
+  ]
+
   static override args = { id: keyIdArg() }
   static override flags = {
     force: Flags.boolean({ summary: 'Revoke the old key now instead of giving it a grace period.', exclusive: ['grace'] }),
-    grace: durationFlag({ summary: "Grace period for the old key instead of its type's default.", allowZero: true, exclusive: ['force'] }),
-    reason: Flags.string({ summary: 'Why; kept in the audit log.' }),
-    due: Flags.boolean({ summary: 'Rotate every key whose rotation interval has passed.', exclusive: ['force', 'grace'] }),
+    grace: durationFlag({ summary: "Grace period for the old key instead of its type's default.", allowZero: true, example: '12h', exclusive: ['force'] }),
+    reason: Flags.string({ summary: 'Why; kept in the audit log (--due records "scheduled rotation").', exclusive: ['due'] }),
+    due: Flags.boolean({ summary: 'Rotate every key whose rotation interval has passed.', exclusive: ['force', 'grace', 'reason'] }),
     'to-keychain': Flags.boolean({ summary: 'With --due: store each new key in the credential store as api-key/<name> instead of printing it.', dependsOn: ['due'] }),
   }
 

@@ -20,7 +20,7 @@ export default class BlacklistAdd extends MomentryCommand<Result> {
   static override args = { target: idArg('IP or CIDR range') }
   static override flags = {
     reason: Flags.string({ summary: 'Why; kept with the entry and in the audit log.' }),
-    'expires-in': durationFlag({ summary: 'Lift the entry automatically after this long, e.g. 7d.' }),
+    'expires-in': durationFlag({ summary: 'Lift the entry automatically after this long, e.g. 7d.', example: '7d' }),
   }
 
   async run(): Promise<Result> {

@@ -18,7 +18,7 @@ export default class N8nCreate extends MomentryCommand<IssuedN8nKey> {
   static override flags = {
     label: Flags.string({ summary: 'Key label (1–50 characters).', required: true }),
     scopes: Flags.string({ summary: 'Comma-separated n8n scopes, e.g. workflow:read,workflow:list.', required: true }),
-    'expires-in': durationFlag({ summary: 'Lifetime, e.g. 90d (default: no expiry).' }),
+    'expires-in': durationFlag({ summary: 'Lifetime, e.g. 90d (default: no expiry).', example: '90d' }),
   }
 
   async run(): Promise<IssuedN8nKey> {

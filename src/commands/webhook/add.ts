@@ -18,6 +18,7 @@ export default class WebhookAdd extends MomentryCommand<Result> {
     'WEBHOOK_SECRET=whsec_… <%= config.bin %> webhook add https://ops.example.com/hooks --events ip.locked_out --secret-env WEBHOOK_SECRET',
   ]
 
+  static override inputNames = { secret: 'the secret in the --secret-env variable' }
   static override args = { url: idArg('http(s) URL that receives POSTs') }
   static override flags = {
     events: Flags.string({ summary: `Comma-separated events: ${WEBHOOK_EVENTS.join(', ')}.`, required: true }),

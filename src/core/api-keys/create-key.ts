@@ -3,8 +3,7 @@ import * as z from 'zod'
 import { appendAudit } from '../audit/repo.js'
 import type { CoreContext } from '../context.js'
 import { MAX_DURATION_SECONDS } from '../duration.js'
-import { UsageError } from '../errors.js'
-import { parseInput } from '../validate-input.js'
+import { InputError, parseInput } from '../validate-input.js'
 import { generateRawKey, hashKey, keyStub } from './key-format.js'
 import { newKeyId } from './key-id.js'
 import { KEY_TYPES, keyNameSchema, metadataSchema, ownerSchema, scopesSchema } from './key-types.js'
@@ -87,7 +86,7 @@ export async function createKey(ctx: CoreContext, input: CreateKeyInput): Promis
   let expiresAt = i.expiresAt ?? null
   if (i.expiresInSeconds) expiresAt = new Date(now.getTime() + i.expiresInSeconds * 1000)
   if (expiresAt && expiresAt.getTime() <= now.getTime()) {
-    throw new UsageError(`expiresAt: ${expiresAt.toISOString()} is not in the future`, 'Give a later date or a duration such as 30d')
+    throw new InputError(['expiresAt'], 'is not in the future', { value: expiresAt.toISOString(), hint: 'Give a later date or a duration such as 30d' })
   }
   const { secret, record } = await ctx.sql.begin((tx) =>
     issueKey(

@@ -3,8 +3,7 @@ import * as z from 'zod'
 import { openAuditRow } from '../audit/list-audit.js'
 import { findAuditRows } from '../audit/repo.js'
 import type { CoreContext } from '../context.js'
-import { UsageError } from '../errors.js'
-import { parseInput } from '../validate-input.js'
+import { InputError, parseInput } from '../validate-input.js'
 import { assertKeyId, keyNotFound } from './key-id.js'
 import { KEY_STATUSES, KEY_TYPES } from './key-types.js'
 import type { KeyView } from './key-view.js'
@@ -38,7 +37,7 @@ function encodeCursor(seq: string): string {
 function decodeCursor(cursor: string): string {
   const seq = cursor.startsWith(CURSOR_PREFIX) ? Buffer.from(cursor.slice(CURSOR_PREFIX.length), 'base64url').toString() : ''
   if (!/^[1-9]\d{0,18}$/.test(seq) || BigInt(seq) > 9_223_372_036_854_775_807n) {
-    throw new UsageError('cursor: not a cursor from `momentry api-key list`', 'Copy nextCursor from the previous page, or leave it out')
+    throw new InputError(['cursor'], 'is not the nextCursor of a previous page', { hint: 'Copy nextCursor from the previous page, or leave it out' })
   }
   return seq
 }

@@ -26,7 +26,7 @@ export const rotateKeyInputSchema = z
     reason: reasonSchema.optional(),
   })
   .strict()
-  .refine((i) => !(i.force && i.graceSeconds !== undefined), { message: 'force and a grace period exclude each other', path: ['graceSeconds'] })
+  .refine((i) => !(i.force && i.graceSeconds !== undefined), { message: 'cannot be given with force (which revokes at once)', path: ['graceSeconds'] })
 
 export type RotateKeyInput = z.input<typeof rotateKeyInputSchema>
 

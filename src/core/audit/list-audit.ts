@@ -37,7 +37,7 @@ export type AuditQuery = z.input<typeof auditQuerySchema>
 
 /** `--since 7d` (a duration back from now) or an ISO date/time. */
 export function parseSince(value: string, now: Date): Date {
-  if (/^\d{1,10}[smhdw]$/.test(value)) return new Date(now.getTime() - parseDuration(value, '--since') * 1000)
+  if (/^\d{1,10}[smhdw]$/.test(value)) return new Date(now.getTime() - parseDuration(value, '--since', { example: '7d' }) * 1000)
   const at = new Date(value)
   if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(at.getTime())) {
     throw new UsageError(`--since "${value.slice(0, 40)}" is neither a duration nor a date`, 'Give e.g. 7d, 12h or 2026-11-01T00:00:00Z')

@@ -69,7 +69,7 @@ export interface GiteaTokenList {
 
 /** Tracked tokens of a user joined with Gitea's own list (all pages), flagging drift both ways. */
 export async function listGiteaTokens(ctx: CoreContext, s: GiteaSession, input: { user?: string } = {}): Promise<GiteaTokenList> {
-  const user = parseInput(userSchema, input.user ?? s.username, '--user')
+  const user = parseInput(userSchema, input.user ?? s.username, 'user')
   const remote = await listGiteaTokensRemote(s, user)
   const local = await listTrackedGiteaTokens(ctx.sql, s.target.url, user)
   const tokens = joinWithServer(local, remote, { local: (r) => r.tokenId, remote: (t) => t.id })
@@ -99,7 +99,7 @@ export interface DeletedGiteaToken {
  */
 export async function deleteGiteaToken(ctx: CoreContext, s: GiteaSession, input: { id: string; user?: string }): Promise<DeletedGiteaToken> {
   const id = parseGiteaTokenId(input.id)
-  const givenUser = input.user === undefined ? undefined : parseInput(userSchema, input.user, '--user')
+  const givenUser = input.user === undefined ? undefined : parseInput(userSchema, input.user, 'user')
   const record = await findTrackedGiteaToken(ctx.sql, s.target.url, id)
   const user = record?.user ?? givenUser ?? s.username
   try {

@@ -17,7 +17,7 @@ import { findTrackedN8nKey, listTrackedN8nKeys, setN8nKeyOwner } from './repo.js
 /** n8n's limit on a key label. */
 const LABEL_MAX = 50
 
-const labelSchema = z.string().min(1, 'must not be empty').max(LABEL_MAX, 'at most 50 characters (an n8n limit)')
+const labelSchema = z.string().min(1, 'must not be empty').max(LABEL_MAX, 'must be at most 50 characters (an n8n limit)')
 const scopeSchema = z.string().regex(/^[A-Za-z][A-Za-z0-9-]*:[A-Za-z][A-Za-z0-9-]*$/, 'an n8n scope looks like resource:action, e.g. workflow:read')
 const createInput = z.object({
   label: labelSchema,

@@ -8,7 +8,7 @@ import { parseInput } from '../validate-input.js'
 
 export const recordUsageInputSchema = z
   .object({
-    keyId: z.string().regex(/^key_[0-9A-Za-z]{16}$/, 'a key id (key_…)'),
+    keyId: z.string().regex(/^key_[0-9A-Za-z]{16}$/, 'must be a key id (key_…)'),
     ip: z.union([z.ipv4(), z.ipv6()]).optional(),
     ok: z.boolean(),
   })

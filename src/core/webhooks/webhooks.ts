@@ -20,8 +20,8 @@ const addInput = z
         return false
       }
     }, 'must be an http:// or https:// URL'),
-    events: z.array(z.enum(WEBHOOK_EVENTS, { message: `events are ${WEBHOOK_EVENTS.join(', ')}` })).min(1, 'name at least one event'),
-    secret: z.string().regex(WEBHOOK_SECRET, 'a secret looks like whsec_ followed by base64').optional(),
+    events: z.array(z.enum(WEBHOOK_EVENTS)).min(1, 'must name at least one event'),
+    secret: z.string().regex(WEBHOOK_SECRET, 'must look like whsec_ followed by base64').optional(),
   })
   .strict()
 
