@@ -1,3 +1,4 @@
+import type { EffectName } from '../core/effects.js'
 import { SERVER_EFFECTS } from '../core/effects.js'
 import { ConfigError } from '../core/errors.js'
 import type { Core } from '../core/open-core.js'
@@ -11,12 +12,19 @@ export interface RunningServer {
 }
 
 /**
+ * Started once the port is ours: the first checkpoint may generate its signing key (said on the
+ * log), which a `serve` that could not listen should not have done.
+ */
+const AFTER_LISTEN: readonly EffectName[] = ['audit-checkpoints']
+
+/**
  * Start `serve`: the core's long-running side effects first (mirrors loaded, usage flush,
- * detection, outbox drain, rotation notices), then listen. `close()` stops accepting,
- * finishes requests in flight, then closes the core (usage flushed, connections closed).
+ * detection, outbox drain, rotation notices), then listen, then the audit checkpoints.
+ * `close()` stops accepting, finishes requests in flight, then closes the core (usage
+ * flushed, connections closed).
  */
 export async function startServer(core: Core, options: AppOptions & { host: string; port: number }): Promise<RunningServer> {
-  await core.start(SERVER_EFFECTS)
+  await core.start(SERVER_EFFECTS.filter((e) => !AFTER_LISTEN.includes(e)))
   const app = buildApp(core.ctx, { ...options, fastVerify: true })
   let url: string
   try {
@@ -26,6 +34,7 @@ export async function startServer(core: Core, options: AppOptions & { host: stri
     await core.close()
     throw listenError(error, options.host, options.port)
   }
+  await core.start(AFTER_LISTEN)
   let closing: Promise<void> | undefined
   return {
     url,
