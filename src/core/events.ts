@@ -20,6 +20,8 @@ export type MomentryEvent =
   | { type: 'audit.checkpoint'; origin: string; seq: number; hash: string; note: string; vkey: string; at: string }
   | { type: 'blacklist.changed'; network: string; change: 'added' | 'removed'; at: string }
   | { type: 'ip.locked_out'; ip: string; attempts: number; retryAfterSeconds: number; at: string }
+  /** Lockouts lifted early (`lockout clear`): these addresses, or (`all`) every lockout there was. */
+  | { type: 'ip.lockout_cleared'; ips: string[]; all: boolean; at: string }
   | {
       type: 'anomaly.detected'
       /** The alert exactly as published on the alert channel `momentry:anomaly:alerts`. */

@@ -162,6 +162,16 @@ export class ValidationState {
     this.lockedUntil.set(ip, this.deps.clock.now().getTime() + seconds * 1000)
   }
 
+  /** Forget a lockout lifted early (`lockout clear`, here or in another process). */
+  forgetLockout(ip: string): void {
+    this.lockedUntil.delete(ip)
+  }
+
+  /** Forget every lockout in memory (all were lifted; the mirrors then re-read any set since). */
+  forgetLockouts(): void {
+    this.lockedUntil.clear()
+  }
+
   /** Forget lockouts that have run out: an attack from many addresses must not grow the map for good. */
   sweepLockouts(): void {
     const now = this.deps.clock.now().getTime()
