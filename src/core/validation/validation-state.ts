@@ -74,7 +74,7 @@ export class ValidationState {
 
   private async load(hash: string): Promise<ValidationRecord | undefined> {
     const computed = Buffer.from(hash, 'base64')
-    const found = await findKeyByHash(this.deps.sql(), computed)
+    const found = await findKeyByHash(this.deps.sql(), computed, this.deps.clock.now())
     return found && timingSafeEqual(found.keyHash, computed) ? found.record : undefined
   }
 
