@@ -627,6 +627,7 @@ describe('HTTP API (buildApp, fastify inject)', () => {
             {
               id: 'anm_test1',
               keyId: key.id,
+              keyName: 'svc',
               type: 'high_error_rate',
               severity: 'high',
               observed: 0.75,

@@ -5,10 +5,14 @@ import type { Detection } from './detectors.js'
 export const ANOMALY_COLUMNS = `anomaly_id, key_id, anomaly_type, severity, observed, threshold, window_seconds,
   first_seen_at, last_seen_at, count, status, details, acknowledged_at, acknowledged_by, resolved_at, resolved_by, resolution_note`
 
+/** The columns plus the key's name (`key_name`, null once cleanup purged the key), for a statement on `table` (its name or alias). */
+const columnsWithName = (table: 'a' | 'api_key_anomalies') => `${ANOMALY_COLUMNS}, (select k.name from api_keys k where k.key_id = ${table}.key_id) as key_name`
+
 export function toAnomalyView(r: Record<string, any>): AnomalyView {
   return {
     id: r.anomaly_id,
     keyId: r.key_id,
+    keyName: r.key_name ?? null,
     type: r.anomaly_type,
     severity: r.severity,
     observed: r.observed,
@@ -38,7 +42,7 @@ export async function upsertAnomaly(q: Queryable, id: string, keyId: string, d: 
       severity = case when array_position(array['low','medium','high','critical'], excluded.severity)
                          > array_position(array['low','medium','high','critical'], a.severity)
                       then excluded.severity else a.severity end
-    returning ${q.unsafe(ANOMALY_COLUMNS)}, (xmax = 0) as created`
+    returning ${q.unsafe(columnsWithName('a'))}, (xmax = 0) as created`
   return { row: row!, created: row!.created }
 }
 
@@ -54,7 +58,7 @@ export interface AnomalyFilter {
 /** Anomalies, most recently seen first. */
 export async function selectAnomalies(q: Queryable, f: AnomalyFilter): Promise<AnomalyView[]> {
   const rows = await q`
-    select ${q.unsafe(ANOMALY_COLUMNS)} from api_key_anomalies
+    select ${q.unsafe(columnsWithName('api_key_anomalies'))} from api_key_anomalies
     where true
       ${f.keyId ? q`and key_id = ${f.keyId}` : q``}
       ${f.type ? q`and anomaly_type = ${f.type}` : q``}
@@ -71,14 +75,14 @@ export async function markHandled(q: Queryable, id: string, change: 'acknowledge
   const [row] =
     change === 'acknowledge'
       ? await q`update api_key_anomalies set status = 'acknowledged', acknowledged_at = ${at}, acknowledged_by = ${actor}
-                where anomaly_id = ${id} returning ${q.unsafe(ANOMALY_COLUMNS)}`
+                where anomaly_id = ${id} returning ${q.unsafe(columnsWithName('api_key_anomalies'))}`
       : await q`update api_key_anomalies set status = 'resolved', resolved_at = ${at}, resolved_by = ${actor}, resolution_note = ${note}
-                where anomaly_id = ${id} returning ${q.unsafe(ANOMALY_COLUMNS)}`
+                where anomaly_id = ${id} returning ${q.unsafe(columnsWithName('api_key_anomalies'))}`
   return row!
 }
 
 export async function findAnomaly(q: Queryable, id: string, options: { forUpdate?: boolean } = {}): Promise<Record<string, any> | undefined> {
-  const [row] = await q`select ${q.unsafe(ANOMALY_COLUMNS)} from api_key_anomalies where anomaly_id = ${id} ${options.forUpdate ? q`for update` : q``}`
+  const [row] = await q`select ${q.unsafe(columnsWithName('api_key_anomalies'))} from api_key_anomalies where anomaly_id = ${id} ${options.forUpdate ? q`for update` : q``}`
   return row
 }
 
