@@ -1,4 +1,4 @@
-import type { AnomalyAlert } from './anomalies/anomaly-view.js'
+import type { AnomalyAlert, Severity } from './anomalies/anomaly-view.js'
 import type { Logger } from './log.js'
 
 /** Everything the core announces. Payloads never carry a secret. */
@@ -28,6 +28,8 @@ export type MomentryEvent =
       alert: AnomalyAlert
       /** False when this bumped an anomaly that was already open. */
       created: boolean
+      /** The anomaly's severity before this detection; null when this opened it. */
+      previousSeverity: Severity | null
       at: string
     }
   /** Internal: a batch of usage reached PostgreSQL (anomaly detection reads it). Not a webhook event. */

@@ -28,9 +28,20 @@ export function toAnomalyView(r: Record<string, any>): AnomalyView {
 /**
  * Record a detection: a new open anomaly, or — when one is already open or acknowledged
  * for this key and type — one more occurrence of it (count + 1, latest observation, the
- * higher severity). Returns the row and whether it is new.
+ * higher severity). Returns the row, whether it is new, and the severity it had before
+ * (null when new). Call it in a transaction: the open row is locked first, so of two
+ * processes bumping it at once the second sees the first's severity as the one before.
  */
-export async function upsertAnomaly(q: Queryable, id: string, keyId: string, d: Detection, at: Date): Promise<{ row: Record<string, any>; created: boolean }> {
+export async function upsertAnomaly(
+  q: Queryable,
+  id: string,
+  keyId: string,
+  d: Detection,
+  at: Date,
+): Promise<{ row: Record<string, any>; created: boolean; previousSeverity: Severity | null }> {
+  // A statement of its own: inside the upsert, the lock would be taken (and the row read) after the update.
+  const [previous] = await q<{ severity: Severity }[]>`
+    select severity from api_key_anomalies where key_id = ${keyId} and anomaly_type = ${d.type} and status <> 'resolved' for update`
   const [row] = await q`
     insert into api_key_anomalies as a (anomaly_id, key_id, anomaly_type, severity, observed, threshold, window_seconds, details, first_seen_at, last_seen_at)
     values (${id}, ${keyId}, ${d.type}, ${d.severity}, ${d.observed}, ${d.threshold}, ${d.windowSeconds}, ${q.json(d.details as never)}, ${at}, ${at})
@@ -43,7 +54,10 @@ export async function upsertAnomaly(q: Queryable, id: string, keyId: string, d: 
                          > array_position(array['low','medium','high','critical'], a.severity)
                       then excluded.severity else a.severity end
     returning ${q.unsafe(columnsWithName('a'))}, (xmax = 0) as created`
-  return { row: row!, created: row!.created }
+  // Bumped, with no open row seen before: another process opened it a moment ago, at a severity
+  // not known here, so no rise is claimed.
+  const previousSeverity = row!.created ? null : ((previous?.severity ?? row!.severity) as Severity)
+  return { row: row!, created: row!.created, previousSeverity }
 }
 
 export interface AnomalyFilter {

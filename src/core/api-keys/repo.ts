@@ -135,10 +135,10 @@ const MAX_CHAIN = 64
 export async function findKeyByHash(q: Queryable, hash: Buffer, now: Date): Promise<{ keyHash: Buffer; record: ValidationRecord } | undefined> {
   const [r] = await q`
     select key_hash, key_id, name, key_type, scopes, owner, enabled, expires_at, grace_expires_at, revoked_at,
-      case when k.replaced_by is null then null else (
+      case when api_keys.replaced_by is null then null else (
         with recursive chain (key_id, replaced_by, usable, depth) as (
           select s.key_id, s.replaced_by, s.revoked_at is null and s.enabled and (s.expires_at is null or s.expires_at > ${now}), 1
-          from api_keys s where s.key_id = k.replaced_by
+          from api_keys s where s.key_id = api_keys.replaced_by
           union all
           select s.key_id, s.replaced_by, s.revoked_at is null and s.enabled and (s.expires_at is null or s.expires_at > ${now}), c.depth + 1
           from api_keys s join chain c on s.key_id = c.replaced_by where c.depth < ${MAX_CHAIN}
@@ -148,7 +148,7 @@ export async function findKeyByHash(q: Queryable, hash: Buffer, now: Date): Prom
           'live', (array_agg(key_id) filter (where replaced_by is null and usable))[1])
         from chain
       ) end as chain
-    from api_keys k where key_hash = ${hash}`
+    from api_keys where key_hash = ${hash}`
   if (!r) return undefined
   const chain = r.chain as { ids: string[] | null; live: string | null } | null
   return {
