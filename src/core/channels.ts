@@ -17,6 +17,8 @@ export const PG_CHANNELS = {
   blacklistChanged: 'momentry_blacklist_changed',
   /** Payload: JSON {ip, retryAfterSeconds}. */
   lockout: 'momentry_lockout',
+  /** Payload: the IP whose lockout was lifted, or FLUSH_ALL (every lockout lifted: re-read them). */
+  lockoutCleared: 'momentry_lockout_cleared',
   /** Payload: the alert JSON, as on the Redis channel. */
   alerts: 'momentry_alerts',
 } as const
@@ -33,6 +35,7 @@ export const FLUSH_ALL = '*'
 /** Messages between momentry processes, validated on receipt (anyone with database access can NOTIFY). */
 export const keyChangedMessage = z.union([z.literal(FLUSH_ALL), z.string().regex(KEY_ID_PATTERN)])
 export const lockoutMessage = z.object({ ip: z.string().max(64), retryAfterSeconds: z.number().int().positive() })
+export const lockoutClearedMessage = z.union([z.literal(FLUSH_ALL), z.string().min(1).max(64)])
 
 export type PgChannel = (typeof PG_CHANNELS)[keyof typeof PG_CHANNELS]
 

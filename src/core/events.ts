@@ -1,4 +1,4 @@
-import type { AnomalyAlert } from './anomalies/anomaly-view.js'
+import type { AnomalyAlert, Severity } from './anomalies/anomaly-view.js'
 import type { Logger } from './log.js'
 
 /** Everything the core announces. Payloads never carry a secret. */
@@ -20,12 +20,16 @@ export type MomentryEvent =
   | { type: 'audit.checkpoint'; origin: string; seq: number; hash: string; note: string; vkey: string; at: string }
   | { type: 'blacklist.changed'; network: string; change: 'added' | 'removed'; at: string }
   | { type: 'ip.locked_out'; ip: string; attempts: number; retryAfterSeconds: number; at: string }
+  /** Lockouts lifted early (`lockout clear`): these addresses, or (`all`) every lockout there was. */
+  | { type: 'ip.lockout_cleared'; ips: string[]; all: boolean; at: string }
   | {
       type: 'anomaly.detected'
       /** The alert exactly as published on the alert channel `momentry:anomaly:alerts`. */
       alert: AnomalyAlert
       /** False when this bumped an anomaly that was already open. */
       created: boolean
+      /** The anomaly's severity before this detection; null when this opened it. */
+      previousSeverity: Severity | null
       at: string
     }
   /** Internal: a batch of usage reached PostgreSQL (anomaly detection reads it). Not a webhook event. */

@@ -8,7 +8,7 @@ const ERROR_TEXT: Record<number, string> = {
   400: 'Invalid request (body, query or path)',
   401: 'Missing or invalid admin key',
   403: 'The key lacks the admin scope, or the source IP is blacklisted',
-  404: 'No such key',
+  404: 'Not found: no such key, or the address is not locked out',
   409: 'Conflict with the key’s current state',
   413: 'Body too large',
   415: 'The body is not JSON (send content-type: application/json)',

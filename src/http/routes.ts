@@ -10,6 +10,7 @@ import { listAudit } from '../core/audit/list-audit.js'
 import type { CoreContext } from '../core/context.js'
 import { parseDuration } from '../core/duration.js'
 import { reportUsage } from '../core/usage/record-usage.js'
+import { clearLockouts, listLockouts } from '../core/validation/clear-lockouts.js'
 import type { VerifyInput } from '../core/validation/verify-key.js'
 import { verifyKey } from '../core/validation/verify-key.js'
 import * as s from './schemas.js'
@@ -182,6 +183,41 @@ export const routes: RouteSpec[] = [
     response: s.anomalyListSchema,
     errors: [400, 401, 403, 429],
     handler: async ({ ctx, query }) => ({ anomalies: await listAnomalies(ctx, query) }),
+  },
+  {
+    method: 'get',
+    path: '/v1/admin/lockouts',
+    summary: 'IP addresses locked out for too many failed validations, with the seconds each has left.',
+    tag: 'admin',
+    admin: true,
+    status: 200,
+    response: s.lockoutListSchema,
+    errors: [401, 403, 429],
+    handler: ({ ctx }) => listLockouts(ctx),
+  },
+  {
+    method: 'delete',
+    path: '/v1/admin/lockouts/{ip}',
+    summary: 'Lift the lockout of one address (its failure count starts again at zero); every server forgets it at once. Audited.',
+    tag: 'admin',
+    admin: true,
+    params: s.lockoutIpParams,
+    status: 200,
+    response: s.clearedLockoutsSchema,
+    errors: [400, 401, 403, 404, 429],
+    handler: ({ ctx, params }) => clearLockouts(ctx, { ip: params.ip }),
+  },
+  {
+    method: 'delete',
+    path: '/v1/admin/lockouts',
+    summary: 'Lift every lockout in force now (`?all=true` is required). Audited per address.',
+    tag: 'admin',
+    admin: true,
+    query: s.clearAllLockoutsQuery,
+    status: 200,
+    response: s.clearedLockoutsSchema,
+    errors: [400, 401, 403, 429],
+    handler: ({ ctx }) => clearLockouts(ctx, { all: true }),
   },
   {
     method: 'get',

@@ -122,6 +122,25 @@ export const auditEventSchema = z
   .meta({ id: 'AuditEvent' })
 export const auditPageSchema = z.object({ events: z.array(auditEventSchema), nextCursor: z.string().nullable() }).meta({ id: 'AuditPage' })
 export const anomalyListSchema = z.object({ anomalies: z.array(anomalyViewSchema) }).meta({ id: 'AnomalyList' })
+export const lockoutIpParams = z.object({ ip: ip.meta({ description: 'The locked-out address, as GET /v1/admin/lockouts lists it', example: '203.0.113.7' }) })
+export const clearAllLockoutsQuery = z
+  .object({ all: z.literal('true').meta({ description: 'Required: lift every lockout in force now' }) })
+  .strict()
+export const lockoutListSchema = z
+  .object({ lockouts: z.array(z.object({ ip: z.string(), retryAfterSeconds: z.number().int().meta({ description: 'Seconds the lockout has left' }) })) })
+  .meta({ id: 'LockoutList' })
+export const clearedLockoutsSchema = z
+  .object({
+    cleared: z.array(
+      z.object({
+        ip: z.string(),
+        wasLockedOut: z.boolean().meta({ description: 'False when the address only had failures counted against it' }),
+        attempts: z.number().int(),
+        retryAfterSeconds: z.number().int().meta({ description: 'What was left of the lockout (0 when not locked out)' }),
+      }),
+    ),
+  })
+  .meta({ id: 'ClearedLockouts' })
 export const usageAcceptedSchema = z.object({ accepted: z.literal(true) }).meta({ id: 'UsageAccepted' })
 export const healthSchema = z.object({ status: z.string(), checks: z.record(z.string(), z.string()).optional() }).meta({ id: 'Health' })
 

@@ -11,15 +11,15 @@ export const severityText = (s: AnomalyView['severity']) => paint(SEVERITY_COLOU
 export function renderAnomalies(list: AnomalyView[]): string {
   if (list.length === 0) return 'No anomalies match.'
   return renderTable(
-    ['id', 'key', 'type', 'severity', 'observed', 'threshold', 'count', 'status', 'last seen'],
-    list.map((a) => [a.id, a.keyId, a.type, severityText(a.severity), a.observed, a.threshold, a.count, a.status, shortTime(a.lastSeenAt)]),
+    ['id', 'key', 'name', 'type', 'severity', 'observed', 'threshold', 'count', 'status', 'last seen'],
+    list.map((a) => [a.id, a.keyId, a.keyName ?? '—', a.type, severityText(a.severity), a.observed, a.threshold, a.count, a.status, shortTime(a.lastSeenAt)]),
   )
 }
 
 export function renderAnomaly(a: AnomalyDetails): string {
   const rows: [string, string | null][] = [
     ['id', a.id],
-    ['key', a.keyId],
+    ['key', `${a.keyId} (${a.keyName === null ? 'purged' : JSON.stringify(a.keyName)})`],
     ['type', a.type],
     ['severity', severityText(a.severity)],
     ['observed', `${a.observed} (threshold ${a.threshold}, window ${a.windowSeconds}s)`],

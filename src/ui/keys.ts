@@ -109,7 +109,7 @@ export function renderVerify(r: VerifyResult): string {
     return `${paint('red', 'invalid')} ${r.code}: ${REASONS[r.code]}${retry}`
   }
   const k = r.key
-  const rotating = k.rotating ? ` — rotating, valid until ${shortTime(k.rotating.graceExpiresAt)}, replaced by ${k.rotating.replacedBy}` : ''
+  const rotating = k.rotating ? ` — rotating, valid until ${shortTime(k.rotating.graceExpiresAt)}, ${k.rotating.replacedBy ? `replaced by ${k.rotating.replacedBy}` : 'no live successor (the keys it was rotated to are revoked, disabled or expired)'}` : ''
   return `${paint('green', 'valid')} ${k.id} ${k.name} (${k.type}) scopes: ${k.scopes.join(',') || '—'}${rotating}`
 }
 

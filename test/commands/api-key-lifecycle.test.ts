@@ -79,6 +79,20 @@ describe('api-key lifecycle through the CLI', () => {
       })
     }
 
+    it('given a key rotated twice, when the first key (still in grace) is validated, then it names the newest key, not the rotated-again middle one', async () => {
+      const first = await runJson(['api-key', 'create', '--name', 'billing-export', '--type', 'service'])
+      const second = await runJson(['api-key', 'rotate', first.json.key.id])
+      const third = await runJson(['api-key', 'rotate', second.json.key.id])
+      expect(third.code, third.stderr).to.equal(0)
+      const v = await validate(first.json.secret)
+      expect([v.code, v.json.key.rotating.replacedBy]).to.deep.equal([0, third.json.key.id])
+      await runJson(['api-key', 'revoke', third.json.key.id])
+      const after = await validate(first.json.secret)
+      expect([after.code, after.json.key.rotating.replacedBy]).to.deep.equal([0, null])
+      const text = await runCli(['api-key', 'validate'], { input: first.json.secret })
+      expect(text.stdout).to.include('no live successor')
+    })
+
     it('given an emergency key, when rotated, then the old key is revoked at once', async () => {
       const old = await runJson(['api-key', 'create', '--name', 'e', '--type', 'emergency'])
       const r = await runJson(['api-key', 'rotate', old.json.key.id])

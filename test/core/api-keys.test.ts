@@ -262,6 +262,71 @@ describe('api keys (core)', () => {
       })
     })
 
+    describe('the successor named to an old key in grace (the live end of its rotation chain)', () => {
+      const rotating = async (secret: string) => {
+        const r = await verifyKey(ctx, { key: secret })
+        if (!r.valid) return expect.fail(`expected valid, got ${r.code}`)
+        return r.key.rotating
+      }
+
+      it('given A rotated to B and B rotated to C, when A and B are verified, then both name C', async () => {
+        const a = await createKey(ctx, { name: 'billing-export', type: 'service' })
+        const b = await rotateKey(ctx, { id: a.key.id })
+        const c = await rotateKey(ctx, { id: b.key.id })
+        expect((await rotating(a.secret))!.replacedBy).to.equal(c.key.id)
+        expect((await rotating(b.secret))!.replacedBy).to.equal(c.key.id)
+      })
+
+      it('given A cached naming B, when B is rotated to C, then A names C at once, and a second verification of A runs no query', async () => {
+        const queries: string[] = []
+        const counted = openTestSql({ onQuery: (q) => queries.push(q) })
+        try {
+          const local = testContext(counted, { clock })
+          const a = await createKey(local, { name: 'billing-export', type: 'service' })
+          const b = await rotateKey(local, { id: a.key.id })
+          const before = await verifyKey(local, { key: a.secret })
+          expect(before.valid && before.key.rotating!.replacedBy).to.equal(b.key.id)
+          const c = await rotateKey(local, { id: b.key.id })
+          await local.bus.drain()
+          const after = await verifyKey(local, { key: a.secret })
+          expect(after.valid && after.key.rotating!.replacedBy).to.equal(c.key.id)
+          queries.length = 0
+          const again = await verifyKey(local, { key: a.secret })
+          expect(again.valid && again.key.rotating!.replacedBy).to.equal(c.key.id)
+          expect(queries, 'a cached rotated key is answered from memory').to.deep.equal([])
+        } finally {
+          await counted.end()
+        }
+      })
+
+      it('given the end of the chain revoked (or disabled), when A is verified, then it names no successor; enabled again, it names it again', async () => {
+        const a = await createKey(ctx, { name: 'billing-export', type: 'service' })
+        const b = await rotateKey(ctx, { id: a.key.id })
+        const c = await rotateKey(ctx, { id: b.key.id })
+        expect((await rotating(a.secret))!.replacedBy).to.equal(c.key.id)
+        await disableKey(ctx, { id: c.key.id, reason: 'suspicious' })
+        await ctx.bus.drain()
+        expect((await rotating(a.secret))!.replacedBy).to.equal(null)
+        await enableKey(ctx, { id: c.key.id })
+        await ctx.bus.drain()
+        expect((await rotating(a.secret))!.replacedBy).to.equal(c.key.id)
+        await revokeKey(ctx, { id: c.key.id })
+        await ctx.bus.drain()
+        expect(await rotating(a.secret)).to.deep.equal({ graceExpiresAt: plus(T0, 48 * HOUR), replacedBy: null })
+      })
+
+      it('given the successor expired by the clock, when A is loaded afresh, then it names no successor', async () => {
+        const a = await createKey(ctx, { name: 'billing-export', type: 'service' })
+        const b = await rotateKey(ctx, { id: a.key.id })
+        await sql`update api_keys set expires_at = ${new Date(new Date(T0).getTime() + HOUR)} where key_id = ${b.key.id}`
+        ctx.validation.cache.clear()
+        expect((await rotating(a.secret))!.replacedBy).to.equal(b.key.id)
+        clock.advance(HOUR)
+        ctx.validation.cache.clear()
+        expect((await rotating(a.secret))!.replacedBy).to.equal(null)
+      })
+    })
+
     it('given a rotated key, when the clock passes the end of grace, then the old key is EXPIRED and the new key still valid', async () => {
       const { secret: oldSecret, key: old } = await createKey(ctx, { name: 'k', type: 'user' })
       const { secret } = await rotateKey(ctx, { id: old.id })

@@ -244,7 +244,7 @@ describe('side effects (each module on its own, real PostgreSQL and Redis)', fun
         const notified: string[] = []
         const listening = await sql.listen(PG_CHANNELS.alerts, (m) => void notified.push(m))
         const alert = alertFor('key_00000000000000a1', 'high')
-        core.ctx.bus.emit({ type: 'anomaly.detected', alert, created: true, at: alert.detectedAt })
+        core.ctx.bus.emit({ type: 'anomaly.detected', alert, created: true, previousSeverity: null, at: alert.detectedAt })
         await core.ctx.bus.drain()
         await until('the alert', () => heard.length > 0)
         expect(JSON.parse(heard[0]!)).to.deep.equal(alert)
@@ -271,7 +271,7 @@ describe('side effects (each module on its own, real PostgreSQL and Redis)', fun
         const { key: other } = await createKey(core.ctx, { name: 'warm', type: 'service' })
         for (const [id, severity] of [[key.id, 'critical'], [other.id, 'high']] as const) {
           const alert = alertFor(id, severity)
-          core.ctx.bus.emit({ type: 'anomaly.detected', alert, created: true, at: alert.detectedAt })
+          core.ctx.bus.emit({ type: 'anomaly.detected', alert, created: true, previousSeverity: null, at: alert.detectedAt })
         }
         await core.ctx.bus.drain()
         const rows = await sql`select key_id, enabled, disabled_reason from api_keys order by id`

@@ -17,6 +17,7 @@ import { closeRedis, connectRedis } from '../../src/core/redis.js'
 import { mirrorValidationState } from '../../src/core/validation/mirrors.js'
 import { buildApp } from '../../src/http/app.js'
 import { routes } from '../../src/http/routes.js'
+import { clearAllLockoutsQuery } from '../../src/http/schemas.js'
 import { auditRows, openTestSql, redisTestContext, testCore, truncateAll } from '../helpers/db.js'
 
 const HOUR = 3_600_000
@@ -353,7 +354,7 @@ describe('HTTP API (buildApp, fastify inject)', () => {
       routes
         .filter((r) => r.admin)
         .map((r) => {
-          const url = r.path.replace('{id}', SOME_ID)
+          const url = r.path.replace('{id}', SOME_ID).replace('{ip}', '203.0.113.7') + (r.query === clearAllLockoutsQuery ? '?all=true' : '')
           const method = r.method.toUpperCase() as 'GET'
           const payload =
             r.method === 'post' && r.path === '/v1/admin/api-keys' ? { name: 'x', type: 'user' } : r.method === 'patch' ? { enabled: false } : r.method === 'post' ? {} : undefined
@@ -362,7 +363,7 @@ describe('HTTP API (buildApp, fastify inject)', () => {
 
     it('given no Authorization header, when any admin route is called, then 401 UNAUTHORIZED', async () => {
       const requests = adminRequests()
-      expect(requests).to.have.length(8)
+      expect(requests).to.have.length(11)
       for (const req of requests) {
         const res = await inject(req)
         expectError(res, 401, 'UNAUTHORIZED')
@@ -626,6 +627,7 @@ describe('HTTP API (buildApp, fastify inject)', () => {
             {
               id: 'anm_test1',
               keyId: key.id,
+              keyName: 'svc',
               type: 'high_error_rate',
               severity: 'high',
               observed: 0.75,

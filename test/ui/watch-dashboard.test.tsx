@@ -12,6 +12,7 @@ import { upsertAnomaly } from '../../src/core/anomalies/repo.js'
 import { acknowledgeAnomaly, resolveAnomaly } from '../../src/core/anomalies/handle-anomaly.js'
 import { createKey } from '../../src/core/api-keys/create-key.js'
 import { disableKey } from '../../src/core/api-keys/change-key-state.js'
+import { rotateKey } from '../../src/core/api-keys/rotate-key.js'
 import type { CoreContext } from '../../src/core/context.js'
 import type { Watch } from '../../src/core/watch/watch.js'
 import { startWatch } from '../../src/core/watch/watch.js'
@@ -119,6 +120,30 @@ describe('watch dashboard (ink, real PostgreSQL and Redis)', function () {
       expect(f).to.match(/77 search-svc[\s\S]*3 billing-api/) // by failures
       expect(f.split('\n')).to.have.length(39) // one line short of the terminal: no flicker
       expect(keys.billing).to.match(/^key_/)
+    } finally {
+      await d.close()
+    }
+  })
+
+  it('given a key rotated twice with traffic on all three, then Top keys tells them apart by a short id', async () => {
+    const intoMinute = Date.now() % 60_000
+    if (intoMinute > 50_000) await new Promise((r) => setTimeout(r, 60_000 - intoMinute + 100))
+    const first = await createKey(env.ctx, { name: 'billing-export', type: 'service' })
+    const second = await rotateKey(env.ctx, { id: first.key.id })
+    const third = await rotateKey(env.ctx, { id: second.key.id })
+    const other = await createKey(env.ctx, { name: 'search-svc', type: 'service' })
+    const minute = new Date(Math.floor(Date.now() / 60_000) * 60_000)
+    await sql`insert into key_usage_minute (key_id, minute, ok_count, fail_count) values
+      (${third.key.id}, ${minute}, 500, 0), (${second.key.id}, ${minute}, 300, 1), (${first.key.id}, ${minute}, 100, 2), (${other.key.id}, ${minute}, 50, 0)`
+    const d = mount(env.ctx)
+    try {
+      await d.seen('search-svc')
+      const f = d.frame()
+      const short = (id: string) => id.slice(0, 8)
+      // The panel is 30 wide: the name gives way (…) so that the id stays in view.
+      expect(f).to.match(new RegExp(`500 billing-exp… ${short(third.key.id)}[\\s\\S]*301 billing-exp… ${short(second.key.id)}[\\s\\S]*102 billing-exp… ${short(first.key.id)}`))
+      expect(f).to.match(/ 50 search-svc +│/) // a name used once needs no id
+      expect(f).to.include(`2 billing-exp… ${short(first.key.id)}`) // by failures: the same labels
     } finally {
       await d.close()
     }

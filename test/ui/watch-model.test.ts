@@ -4,7 +4,7 @@ import fc from 'fast-check'
 import type { AnomalyAlert } from '../../src/core/anomalies/anomaly-view.js'
 import { anomalyAlertSchema } from '../../src/core/anomalies/anomaly-view.js'
 import type { DashboardSnapshot } from '../../src/core/watch/dashboard.js'
-import { alertLine, sparkline } from '../../src/ui/watch/format.js'
+import { alertLine, keyLabel, sharedNames, sparkline } from '../../src/ui/watch/format.js'
 import { MAX_ALERTS, WatchModel, mergeAlerts, reconcile } from '../../src/ui/watch/model.js'
 
 const alert = (n: number, over: Partial<AnomalyAlert> = {}): AnomalyAlert => ({
@@ -126,6 +126,25 @@ describe('watch model (feed rules, keys)', () => {
 })
 
 describe('watch formatting', () => {
+  it('given keys sharing a name after rotations, then each shared name gets a short id, a unique name none, and a long one is shortened to keep the id', () => {
+    const keys = [
+      { keyId: 'key_AAAAaaaaaaaaaaaa', name: 'billing-export' },
+      { keyId: 'key_BBBBbbbbbbbbbbbb', name: 'billing-export' },
+      { keyId: 'key_CCCCcccccccccccc', name: 'search-svc' },
+      { keyId: 'key_DDDDdddddddddddd', name: null },
+    ]
+    const shared = sharedNames(keys)
+    expect([...shared]).to.deep.equal(['billing-export'])
+    expect(keys.map((k) => keyLabel(k, shared, 23))).to.deep.equal(['billing-export key_AAAA', 'billing-export key_BBBB', 'search-svc', 'key_DDDDdddddddddddd'])
+    expect(keyLabel(keys[0]!, shared, 21)).to.equal('billing-exp… key_AAAA')
+    const long = { keyId: 'key_EEEEeeeeeeeeeeee', name: 'nightly-invoice-export-eu' }
+    const label = keyLabel(long, new Set([long.name]), 21)
+    expect(label).to.equal('nightly-inv… key_EEEE')
+    expect(label).to.have.length(21)
+    // The same key listed twice (both panels) is not a shared name.
+    expect(sharedNames([keys[2]!, keys[2]!]).size).to.equal(0)
+  })
+
   it('given any counts, then the sparkline has one cell per value, blank only for zero, a full block for the peak', () => {
     fc.assert(
       fc.property(fc.array(fc.nat({ max: 1_000_000 }), { maxLength: 120 }), fc.integer({ min: 1, max: 200 }), (values, width) => {

@@ -15,6 +15,8 @@ export const anomalyViewSchema = z
   .object({
     id: z.string(),
     keyId: z.string(),
+    /** Names repeat across rotations (the new key keeps the name): shown with the id, never instead of it. */
+    keyName: z.string().nullable().meta({ description: "The key's name (rotated keys share it: tell them apart by keyId); null once the key was purged" }),
     type: z.enum(ANOMALY_TYPES),
     severity: z.enum(SEVERITIES),
     observed: z.number(),

@@ -23,7 +23,8 @@ export const newDetectionMemory = (): DetectionMemory => ({ histories: new Map()
  * the usage recorder wrote and the per-hour IP HyperLogLogs in Redis. Every detection is
  * recorded (a new anomaly, audited, or one more occurrence of the open one) and announced
  * on the event bus as `anomaly.detected`; subscribers publish it on Redis, deliver
- * webhooks and apply ANOMALY_AUTO_DISABLE. Returns the alerts raised.
+ * webhooks (only when it opens an anomaly or raises its severity: see `sendsWebhook`) and
+ * apply ANOMALY_AUTO_DISABLE. Returns the alerts raised.
  */
 export async function detectAnomalies(ctx: CoreContext, keyIds: string[], memory: DetectionMemory = newDetectionMemory()): Promise<AnomalyAlert[]> {
   if (keyIds.length === 0) return []
@@ -55,7 +56,7 @@ export async function detectAnomalies(ctx: CoreContext, keyIds: string[], memory
   const alerts: AnomalyAlert[] = []
   for (const { keyId, detection } of found) {
     if (!names.has(keyId)) continue // usage reported for a key that does not exist
-    const { row, created } = await ctx.sql.begin(async (tx) => {
+    const { row, created, previousSeverity } = await ctx.sql.begin(async (tx) => {
       const result = await upsertAnomaly(tx, newPublicId('anm_'), keyId, detection, now)
       if (result.created) {
         await appendAudit(ctx, tx, {
@@ -80,7 +81,7 @@ export async function detectAnomalies(ctx: CoreContext, keyIds: string[], memory
       detectedAt: now.toISOString(),
     }
     alerts.push(alert)
-    ctx.bus.emit({ type: 'anomaly.detected', alert, created, at: now.toISOString() })
+    ctx.bus.emit({ type: 'anomaly.detected', alert, created, previousSeverity, at: now.toISOString() })
   }
   return alerts
 }

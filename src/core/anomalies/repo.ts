@@ -5,10 +5,14 @@ import type { Detection } from './detectors.js'
 export const ANOMALY_COLUMNS = `anomaly_id, key_id, anomaly_type, severity, observed, threshold, window_seconds,
   first_seen_at, last_seen_at, count, status, details, acknowledged_at, acknowledged_by, resolved_at, resolved_by, resolution_note`
 
+/** The columns plus the key's name (`key_name`, null once cleanup purged the key), for a statement on `table` (its name or alias). */
+const columnsWithName = (table: 'a' | 'api_key_anomalies') => `${ANOMALY_COLUMNS}, (select k.name from api_keys k where k.key_id = ${table}.key_id) as key_name`
+
 export function toAnomalyView(r: Record<string, any>): AnomalyView {
   return {
     id: r.anomaly_id,
     keyId: r.key_id,
+    keyName: r.key_name ?? null,
     type: r.anomaly_type,
     severity: r.severity,
     observed: r.observed,
@@ -24,9 +28,20 @@ export function toAnomalyView(r: Record<string, any>): AnomalyView {
 /**
  * Record a detection: a new open anomaly, or — when one is already open or acknowledged
  * for this key and type — one more occurrence of it (count + 1, latest observation, the
- * higher severity). Returns the row and whether it is new.
+ * higher severity). Returns the row, whether it is new, and the severity it had before
+ * (null when new). Call it in a transaction: the open row is locked first, so of two
+ * processes bumping it at once the second sees the first's severity as the one before.
  */
-export async function upsertAnomaly(q: Queryable, id: string, keyId: string, d: Detection, at: Date): Promise<{ row: Record<string, any>; created: boolean }> {
+export async function upsertAnomaly(
+  q: Queryable,
+  id: string,
+  keyId: string,
+  d: Detection,
+  at: Date,
+): Promise<{ row: Record<string, any>; created: boolean; previousSeverity: Severity | null }> {
+  // A statement of its own: inside the upsert, the lock would be taken (and the row read) after the update.
+  const [previous] = await q<{ severity: Severity }[]>`
+    select severity from api_key_anomalies where key_id = ${keyId} and anomaly_type = ${d.type} and status <> 'resolved' for update`
   const [row] = await q`
     insert into api_key_anomalies as a (anomaly_id, key_id, anomaly_type, severity, observed, threshold, window_seconds, details, first_seen_at, last_seen_at)
     values (${id}, ${keyId}, ${d.type}, ${d.severity}, ${d.observed}, ${d.threshold}, ${d.windowSeconds}, ${q.json(d.details as never)}, ${at}, ${at})
@@ -38,8 +53,11 @@ export async function upsertAnomaly(q: Queryable, id: string, keyId: string, d: 
       severity = case when array_position(array['low','medium','high','critical'], excluded.severity)
                          > array_position(array['low','medium','high','critical'], a.severity)
                       then excluded.severity else a.severity end
-    returning ${q.unsafe(ANOMALY_COLUMNS)}, (xmax = 0) as created`
-  return { row: row!, created: row!.created }
+    returning ${q.unsafe(columnsWithName('a'))}, (xmax = 0) as created`
+  // Bumped, with no open row seen before: another process opened it a moment ago, at a severity
+  // not known here, so no rise is claimed.
+  const previousSeverity = row!.created ? null : ((previous?.severity ?? row!.severity) as Severity)
+  return { row: row!, created: row!.created, previousSeverity }
 }
 
 export interface AnomalyFilter {
@@ -54,7 +72,7 @@ export interface AnomalyFilter {
 /** Anomalies, most recently seen first. */
 export async function selectAnomalies(q: Queryable, f: AnomalyFilter): Promise<AnomalyView[]> {
   const rows = await q`
-    select ${q.unsafe(ANOMALY_COLUMNS)} from api_key_anomalies
+    select ${q.unsafe(columnsWithName('api_key_anomalies'))} from api_key_anomalies
     where true
       ${f.keyId ? q`and key_id = ${f.keyId}` : q``}
       ${f.type ? q`and anomaly_type = ${f.type}` : q``}
@@ -71,14 +89,14 @@ export async function markHandled(q: Queryable, id: string, change: 'acknowledge
   const [row] =
     change === 'acknowledge'
       ? await q`update api_key_anomalies set status = 'acknowledged', acknowledged_at = ${at}, acknowledged_by = ${actor}
-                where anomaly_id = ${id} returning ${q.unsafe(ANOMALY_COLUMNS)}`
+                where anomaly_id = ${id} returning ${q.unsafe(columnsWithName('api_key_anomalies'))}`
       : await q`update api_key_anomalies set status = 'resolved', resolved_at = ${at}, resolved_by = ${actor}, resolution_note = ${note}
-                where anomaly_id = ${id} returning ${q.unsafe(ANOMALY_COLUMNS)}`
+                where anomaly_id = ${id} returning ${q.unsafe(columnsWithName('api_key_anomalies'))}`
   return row!
 }
 
 export async function findAnomaly(q: Queryable, id: string, options: { forUpdate?: boolean } = {}): Promise<Record<string, any> | undefined> {
-  const [row] = await q`select ${q.unsafe(ANOMALY_COLUMNS)} from api_key_anomalies where anomaly_id = ${id} ${options.forUpdate ? q`for update` : q``}`
+  const [row] = await q`select ${q.unsafe(columnsWithName('api_key_anomalies'))} from api_key_anomalies where anomaly_id = ${id} ${options.forUpdate ? q`for update` : q``}`
   return row
 }
 

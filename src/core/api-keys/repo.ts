@@ -113,15 +113,44 @@ export interface ValidationRecord {
   expiresAt: Date | null
   graceExpiresAt: Date | null
   revokedAt: Date | null
+  /**
+   * The key to move to: the live end of the rotation chain this key starts (its successor's
+   * successor… to the key not rotated itself), or null when there is none or that end is
+   * revoked, disabled or expired. Resolved when the record is loaded, never per validation.
+   */
   replacedBy: string | null
+  /** Every key id along the chain after this one: a change to any of them changes `replacedBy` (the cache drops this record too). */
+  successors?: readonly string[]
 }
 
-/** Look a key up by its SHA-256 through the unique index; returns the stored hash to compare. */
-export async function findKeyByHash(q: Queryable, hash: Buffer): Promise<{ keyHash: Buffer; record: ValidationRecord } | undefined> {
+/** Longest rotation chain followed (a chain is a key rotated that many times within one grace period). */
+const MAX_CHAIN = 64
+
+/**
+ * Look a key up by its SHA-256 through the unique index; returns the stored hash to compare.
+ * A rotated key's chain of successors is followed in the same query (only for a key with a
+ * successor), so the record names the live end of it without another round trip; `now`
+ * decides which successors have expired.
+ */
+export async function findKeyByHash(q: Queryable, hash: Buffer, now: Date): Promise<{ keyHash: Buffer; record: ValidationRecord } | undefined> {
   const [r] = await q`
-    select key_hash, key_id, name, key_type, scopes, owner, enabled, expires_at, grace_expires_at, revoked_at, replaced_by
+    select key_hash, key_id, name, key_type, scopes, owner, enabled, expires_at, grace_expires_at, revoked_at,
+      case when api_keys.replaced_by is null then null else (
+        with recursive chain (key_id, replaced_by, usable, depth) as (
+          select s.key_id, s.replaced_by, s.revoked_at is null and s.enabled and (s.expires_at is null or s.expires_at > ${now}), 1
+          from api_keys s where s.key_id = api_keys.replaced_by
+          union all
+          select s.key_id, s.replaced_by, s.revoked_at is null and s.enabled and (s.expires_at is null or s.expires_at > ${now}), c.depth + 1
+          from api_keys s join chain c on s.key_id = c.replaced_by where c.depth < ${MAX_CHAIN}
+        )
+        select json_build_object(
+          'ids', json_agg(key_id order by depth),
+          'live', (array_agg(key_id) filter (where replaced_by is null and usable))[1])
+        from chain
+      ) end as chain
     from api_keys where key_hash = ${hash}`
   if (!r) return undefined
+  const chain = r.chain as { ids: string[] | null; live: string | null } | null
   return {
     keyHash: r.key_hash,
     record: {
@@ -134,7 +163,8 @@ export async function findKeyByHash(q: Queryable, hash: Buffer): Promise<{ keyHa
       expiresAt: r.expires_at,
       graceExpiresAt: r.grace_expires_at,
       revokedAt: r.revoked_at,
-      replacedBy: r.replaced_by,
+      replacedBy: chain?.live ?? null,
+      ...(chain ? { successors: chain.ids ?? [] } : {}),
     },
   }
 }

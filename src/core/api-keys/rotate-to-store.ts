@@ -66,7 +66,7 @@ export async function rotateDueKeysToStore(ctx: CoreContext, store: SecretStore,
 /** Refuse to overwrite an entry that holds the working secret of a key other than the one rotating. */
 async function refuseOtherKeysSecret(tx: TransactionSql, stored: string, rotating: KeyRecord, account: string, now: Date): Promise<void> {
   if (!parseRawKey(stored)) return
-  const found = await findKeyByHash(tx, hashKey(stored))
+  const found = await findKeyByHash(tx, hashKey(stored), now)
   if (!found || found.record.keyId === rotating.keyId) return
   const status = keyStatus(found.record, now)
   if (status === 'revoked' || status === 'expired') return

@@ -13,6 +13,8 @@ export type AuditAction =
   | 'blacklist.add'
   | 'blacklist.remove'
   | 'ip.lockout'
+  /** `lockout clear`: one row per address lifted (target: the IP). */
+  | 'ip.lockout_cleared'
   | 'anomaly.detect'
   | 'anomaly.acknowledge'
   | 'anomaly.resolve'

@@ -1,4 +1,4 @@
-import type { Sql } from '../db/connect.js'
+import type { Queryable, Sql } from '../db/connect.js'
 
 /** One address's failures in its current window, and how long that window still runs. */
 export interface FailureWindow {
@@ -34,6 +34,13 @@ export async function extendWindow(sql: Sql, ip: string, seconds: number): Promi
 
 export async function forgetFailures(sql: Sql, ip: string): Promise<void> {
   await sql`delete from ip_failures where ip = ${ip}`
+}
+
+/** Forget the address's failures, returning the window they were in (msLeft ≤ 0: it had run out). */
+export async function takeFailures(sql: Queryable, ip: string): Promise<FailureWindow | undefined> {
+  const [row] = await sql<{ attempts: number; ms_left: number }[]>`
+    delete from ip_failures where ip = ${ip} returning attempts, (extract(epoch from window_ends - now()) * 1000)::float8 as ms_left`
+  return row && { attempts: row.attempts, msLeft: row.ms_left }
 }
 
 /** Addresses at or over `maxAttempts` whose window still runs. */

@@ -21,7 +21,8 @@ export interface KeyCacheOptions {
 /**
  * Validation cache keyed by the key's SHA-256 (never the raw key). Concurrent misses for
  * one hash share a single database lookup. Entries can be dropped by key id, which is what
- * invalidation messages carry; an invalidation (or `clear`) that lands during a lookup makes
+ * invalidation messages carry — a rotated key's entry also by the ids of its successors, since
+ * it names the live end of its rotation chain (`replacedBy`); an invalidation (or `clear`) that lands during a lookup makes
  * it read again, so a stale read can never be cached after the invalidation.
  *
  * Single-flight is a map of in-flight reads rather than lru-cache's `fetch`: that one builds
@@ -31,6 +32,8 @@ export interface KeyCacheOptions {
 export class KeyCache {
   private readonly cache: LRUCache<string, CachedLookup>
   private readonly hashesById = new Map<string, string>()
+  /** Successor key id → hashes of cached rotated keys whose chain runs through it. */
+  private readonly hashesBySuccessor = new Map<string, Set<string>>()
   private readonly inflight = new Map<string, Promise<CachedLookup | undefined>>()
   private readonly negativeTtlMs: number
   private epoch = 0
@@ -49,7 +52,13 @@ export class KeyCache {
       ttlAutopurge: false,
       ...(custom ? { perf: { now: () => clock.now().getTime() }, ttlResolution: 0 } : {}),
       dispose: (value, hash) => {
-        if (value.record && this.hashesById.get(value.record.keyId) === hash) this.hashesById.delete(value.record.keyId)
+        if (!value.record) return
+        if (this.hashesById.get(value.record.keyId) === hash) this.hashesById.delete(value.record.keyId)
+        for (const id of value.record.successors ?? []) {
+          const set = this.hashesBySuccessor.get(id)
+          set?.delete(hash)
+          if (set?.size === 0) this.hashesBySuccessor.delete(id)
+        }
       },
     })
   }
@@ -106,6 +115,11 @@ export class KeyCache {
     const entry = { record }
     this.cache.set(hash, entry) // may dispose an older entry of this key: map its id after
     this.hashesById.set(record.keyId, hash)
+    for (const id of record.successors ?? []) {
+      const set = this.hashesBySuccessor.get(id) ?? new Set<string>()
+      set.add(hash)
+      this.hashesBySuccessor.set(id, set)
+    }
     return entry
   }
 
@@ -114,6 +128,9 @@ export class KeyCache {
     const hash = this.hashesById.get(keyId)
     if (hash !== undefined) this.cache.delete(hash)
     this.hashesById.delete(keyId)
+    // Rotated keys that name the end of a chain through this key name it no more, perhaps.
+    for (const dependent of [...(this.hashesBySuccessor.get(keyId) ?? [])]) this.cache.delete(dependent)
+    this.hashesBySuccessor.delete(keyId)
   }
 
   /** Forget everything, remembered misses included (e.g. after keys were created elsewhere). */
@@ -121,6 +138,7 @@ export class KeyCache {
     this.epoch++
     this.cache.clear()
     this.hashesById.clear()
+    this.hashesBySuccessor.clear()
   }
 
   get size(): number {

@@ -1,6 +1,6 @@
 import { parseNetwork } from '../blacklist/ip.js'
 import { activeEntries } from '../blacklist/repo.js'
-import { FLUSH_ALL, keyChangedMessage, lockoutMessage, PG_CHANNELS } from '../channels.js'
+import { FLUSH_ALL, keyChangedMessage, lockoutClearedMessage, lockoutMessage, PG_CHANNELS } from '../channels.js'
 import type { CoreContext } from '../context.js'
 import type { ListenOptions } from '../db/listener.js'
 import { listenTo } from '../db/listener.js'
@@ -113,6 +113,14 @@ export async function mirrorValidationState(ctx: CoreContext, options: MirrorOpt
       else if (channel === PG_CHANNELS.lockout) {
         const m = lockoutMessage.parse(JSON.parse(payload))
         state.lockOut(m.ip, m.retryAfterSeconds)
+      } else if (channel === PG_CHANNELS.lockoutCleared) {
+        const ip = lockoutClearedMessage.parse(payload)
+        if (ip !== FLUSH_ALL) state.forgetLockout(ip)
+        else {
+          // Every lockout was lifted: forget them all, then re-read any set since.
+          state.forgetLockouts()
+          void loadLockouts().catch(warn('lockout reload failed'))
+        }
       }
     } catch {
       ctx.log.warn(`ignored a malformed notification on ${channel}`)
@@ -123,7 +131,7 @@ export async function mirrorValidationState(ctx: CoreContext, options: MirrorOpt
   let synced: Promise<void> | undefined
   const listener = await listenTo(
     ctx.sql,
-    [PG_CHANNELS.keyChanged, PG_CHANNELS.blacklistChanged, PG_CHANNELS.lockout],
+    [PG_CHANNELS.keyChanged, PG_CHANNELS.blacklistChanged, PG_CHANNELS.lockout, PG_CHANNELS.lockoutCleared],
     {
       onNotify,
       onUp: (reconnected) => {

@@ -74,7 +74,7 @@ export class ValidationState {
 
   private async load(hash: string): Promise<ValidationRecord | undefined> {
     const computed = Buffer.from(hash, 'base64')
-    const found = await findKeyByHash(this.deps.sql(), computed)
+    const found = await findKeyByHash(this.deps.sql(), computed, this.deps.clock.now())
     return found && timingSafeEqual(found.keyHash, computed) ? found.record : undefined
   }
 
@@ -160,6 +160,16 @@ export class ValidationState {
   /** Refuse `ip` from memory for `seconds` from now (a lockout here or in another process). */
   lockOut(ip: string, seconds: number): void {
     this.lockedUntil.set(ip, this.deps.clock.now().getTime() + seconds * 1000)
+  }
+
+  /** Forget a lockout lifted early (`lockout clear`, here or in another process). */
+  forgetLockout(ip: string): void {
+    this.lockedUntil.delete(ip)
+  }
+
+  /** Forget every lockout in memory (all were lifted; the mirrors then re-read any set since). */
+  forgetLockouts(): void {
+    this.lockedUntil.clear()
   }
 
   /** Forget lockouts that have run out: an attack from many addresses must not grow the map for good. */

@@ -29,7 +29,15 @@ export const validKeySchema = z
     owner: z.string().nullable(),
     expiresAt: z.string().nullable(),
     /** Present while the key is an old key inside its rotation grace period. */
-    rotating: z.object({ graceExpiresAt: z.string(), replacedBy: z.string().nullable() }).optional(),
+    rotating: z
+      .object({
+        graceExpiresAt: z.string(),
+        replacedBy: z.string().nullable().meta({
+          description:
+            'The key to move to: the live end of the rotation chain (successors rotated again are followed), or null when that end is revoked, disabled or expired',
+        }),
+      })
+      .optional(),
   })
   .meta({ id: 'ValidKey' })
 export type ValidKey = z.infer<typeof validKeySchema>

@@ -7,7 +7,7 @@ import { newPublicId } from '../random-id.js'
 import type { DeliveryView } from './repo.js'
 import { claimDue, insertDeliveries, markAttemptFailed, markDelivered, subscribers } from './repo.js'
 import { signWebhook } from './signature.js'
-import { isWebhookEvent } from './webhook-events.js'
+import { sendsWebhook } from './webhook-events.js'
 
 /** What the outbox needs of a context. */
 export type OutboxDeps = Pick<CoreContext, 'sql' | 'clock' | 'log'>
@@ -26,11 +26,12 @@ function payloadOf(event: MomentryEvent): { type: string; timestamp: string; dat
 }
 
 /**
- * Put one delivery per subscribed webhook in the outbox. Returns the new delivery ids so
- * the process that raised the event can try them at once.
+ * Put one delivery per subscribed webhook in the outbox (for an event that goes to webhooks:
+ * `sendsWebhook`). Returns the new delivery ids so the process that raised the event can try
+ * them at once.
  */
 export async function enqueueEvent(deps: OutboxDeps, event: MomentryEvent): Promise<string[]> {
-  if (!isWebhookEvent(event.type)) return []
+  if (!sendsWebhook(event)) return []
   const hooks = await subscribers(deps.sql, event.type)
   if (hooks.length === 0) return []
   const ids = hooks.map(() => newDeliveryId())

@@ -4,7 +4,7 @@ import { useSyncExternalStore } from 'react'
 import { ANOMALY_TYPES, SEVERITIES } from '../../core/anomalies/anomaly-view.js'
 import type { WatchAlert } from '../../core/watch/dashboard.js'
 import { SEVERITY_COLOUR } from '../anomalies.js'
-import { clockTime, compactNumber, sparkline } from './format.js'
+import { clockTime, compactNumber, keyLabel, sharedNames, sparkline } from './format.js'
 import type { Connection, WatchModel, WatchState } from './model.js'
 
 const STATE_COLOUR: Record<string, string> = { live: 'green', connecting: 'yellow', reconnecting: 'yellow', down: 'red', off: 'gray' }
@@ -36,6 +36,8 @@ export function Dashboard({ model, width, height, colour = true }: DashboardProp
   const top = h - 1 - 2 - bottom
   const visible = model.visible(state)
   const selected = model.selected(state)
+  // A name on more than one key across both panels (rotations keep the name) gets a short id.
+  const shared = sharedNames([...(state.snapshot?.topTraffic ?? []), ...(state.snapshot?.topFailures ?? [])])
   return (
     <Box flexDirection="column" width={w} height={h}>
       <Header state={state} c={c} shown={visible.length} />
@@ -48,8 +50,8 @@ export function Dashboard({ model, width, height, colour = true }: DashboardProp
       </Box>
       <Box height={bottom}>
         <Traffic state={state} width={w - 2 * 30} rows={bottom - 2} c={c} />
-        <TopKeys title="Top keys by traffic (1 h)" rows={bottom - 2} keys={state.snapshot?.topTraffic} value={(k) => k.total} />
-        <TopKeys title="Top keys by failures (1 h)" rows={bottom - 2} keys={state.snapshot?.topFailures} value={(k) => k.failures} />
+        <TopKeys title="Top keys by traffic (1 h)" rows={bottom - 2} keys={state.snapshot?.topTraffic} shared={shared} value={(k) => k.total} />
+        <TopKeys title="Top keys by failures (1 h)" rows={bottom - 2} keys={state.snapshot?.topFailures} shared={shared} value={(k) => k.failures} />
       </Box>
       <Footer state={state} c={c} />
     </Box>
@@ -194,14 +196,28 @@ function Traffic({ state, width, rows, c }: { state: WatchState; width: number; 
   )
 }
 
-function TopKeys({ title, keys, rows, value }: { title: string; keys?: { keyId: string; name: string | null; total: number; failures: number }[]; rows: number; value: (k: { total: number; failures: number }) => number }) {
+const TOP_WIDTH = 30
+
+function TopKeys({
+  title,
+  keys,
+  rows,
+  shared,
+  value,
+}: {
+  title: string
+  keys?: { keyId: string; name: string | null; total: number; failures: number }[]
+  rows: number
+  shared: ReadonlySet<string>
+  value: (k: { total: number; failures: number }) => number
+}) {
   const list = (keys ?? []).slice(0, rows - 1)
   return (
-    <Panel title={title} width={30}>
+    <Panel title={title} width={TOP_WIDTH}>
       {keys && list.length === 0 ? <Text dimColor>no traffic</Text> : null}
       {list.map((k) => (
         <Text key={k.keyId} wrap="truncate-end">
-          {compactNumber(value(k)).padStart(6)} {k.name ?? k.keyId}
+          {compactNumber(value(k)).padStart(6)} {keyLabel(k, shared, TOP_WIDTH - 2 - 7)}
         </Text>
       ))}
     </Panel>

@@ -43,3 +43,26 @@ export function alertLine(a: AnomalyAlert): string {
     a.id,
   ].join(' ')
 }
+
+/** `key_Xq3b`: enough of a key id to tell keys of one name apart at a glance. */
+export const shortKeyId = (keyId: string) => keyId.slice(0, 8)
+
+/** Names given to more than one of these keys (a rotation keeps the name: old keys in grace share it). */
+export function sharedNames(keys: readonly { keyId: string; name: string | null }[]): Set<string> {
+  const ids = new Map<string, Set<string>>()
+  for (const k of keys) if (k.name !== null) ids.set(k.name, (ids.get(k.name) ?? new Set()).add(k.keyId))
+  return new Set([...ids].filter(([, set]) => set.size > 1).map(([name]) => name))
+}
+
+/**
+ * A key as a row of `width` characters shows it: its name, followed by a short id when the
+ * name is shared (`shared`) so the rows can be told apart, the name shortened with … to
+ * keep the id in view; the id alone for a key without a name (purged).
+ */
+export function keyLabel(k: { keyId: string; name: string | null }, shared: ReadonlySet<string>, width: number): string {
+  if (k.name === null) return k.keyId
+  if (!shared.has(k.name)) return k.name
+  const id = shortKeyId(k.keyId)
+  const room = Math.max(1, width - id.length - 1)
+  return `${k.name.length > room ? `${k.name.slice(0, room - 1)}…` : k.name} ${id}`
+}
