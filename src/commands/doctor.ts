@@ -1,5 +1,6 @@
 import { MomentryCommand } from '../base-command.js'
 import { credentialStore } from '../cli/integrations.js'
+import { withProgress } from '../cli/progress.js'
 import type { DoctorReport } from '../core/doctor.js'
 import { runDoctor } from '../core/doctor.js'
 import { ExitCode } from '../core/errors.js'
@@ -11,7 +12,7 @@ export default class Doctor extends MomentryCommand<DoctorReport> {
 
   async run(): Promise<DoctorReport> {
     await this.parse(Doctor)
-    const report = await runDoctor(this.ctx, { credentials: credentialStore(this.ctx) })
+    const report = await withProgress('Checking PostgreSQL, Redis, the keychain, Gitea and n8n', () => runDoctor(this.ctx, { credentials: credentialStore(this.ctx) }), { quiet: this.jsonEnabled() })
     if (!report.ok) this.setExitCode(ExitCode.CONFIG)
     this.render(report, renderDoctor)
     return report
