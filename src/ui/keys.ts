@@ -10,6 +10,7 @@ import type { VerifyResult } from '../core/validation/verify-key.js'
 import type { Colour } from './paint.js'
 import { paint } from './paint.js'
 import { renderTable, shortTime } from './table.js'
+import { exactTime, timeFromNow } from './time.js'
 
 const STATUS_COLOUR: Record<KeyView['status'], Colour> = {
   active: 'green',
@@ -48,15 +49,15 @@ export function renderKey(k: KeyView): string {
     ['key', k.stub],
     ['scopes', k.scopes.join(', ') || '—'],
     ['owner', k.owner],
-    ['created', `${shortTime(k.createdAt)} by ${k.createdBy}`],
-    ['expires', k.expiresAt && shortTime(k.expiresAt)],
-    ['last used', k.lastUsedAt && shortTime(k.lastUsedAt)],
+    ['created', `${exactTime(k.createdAt)} by ${k.createdBy}`],
+    ['expires', k.expiresAt && timeFromNow(k.expiresAt)],
+    ['last used', k.lastUsedAt && timeFromNow(k.lastUsedAt)],
     ['rotate every', k.rotateEvery],
     ['rotated from', k.rotatedFrom],
     ['replaced by', k.replacedBy],
-    ['grace until', k.graceExpiresAt && shortTime(k.graceExpiresAt)],
-    ['revoked', k.revokedAt && `${shortTime(k.revokedAt)}${k.revokedReason ? ` — ${k.revokedReason}` : ''}`],
-    ['disabled', k.disabledAt && `${shortTime(k.disabledAt)}${k.disabledReason ? ` — ${k.disabledReason}` : ''}`],
+    ['grace until', k.graceExpiresAt && timeFromNow(k.graceExpiresAt)],
+    ['revoked', k.revokedAt && `${exactTime(k.revokedAt)}${k.revokedReason ? ` — ${k.revokedReason}` : ''}`],
+    ['disabled', k.disabledAt && `${exactTime(k.disabledAt)}${k.disabledReason ? ` — ${k.disabledReason}` : ''}`],
     ...Object.entries(k.metadata).map(([m, v]): [string, string] => [`meta ${m}`, v]),
   ]
   const shown = rows.filter((r): r is [string, string] => r[1] !== null)
@@ -65,7 +66,7 @@ export function renderKey(k: KeyView): string {
 }
 
 export function renderKeyDetails(d: KeyDetails): string {
-  const history = d.history.map((h) => `  ${shortTime(h.at)}  ${h.action.padEnd(12)} ${h.actor}`)
+  const history = d.history.map((h) => `  ${exactTime(h.at)}  ${h.action.padEnd(12)} ${h.actor}`)
   return [renderKey(d.key), '', 'history', ...history].join('\n')
 }
 
@@ -81,7 +82,7 @@ export function renderRotated(r: RotatedKey): { stdout: string; stderr: string }
   const old =
     r.previous.status === 'revoked'
       ? `${r.previous.id} is revoked now`
-      : `${r.previous.id} keeps working until ${shortTime(r.previous.graceExpiresAt)}`
+      : `${r.previous.id} keeps working until ${timeFromNow(r.previous.graceExpiresAt)}`
   return {
     stdout: r.secret,
     stderr: `Rotated to ${r.key.id}; ${old}. The new key above is shown once: store it now.`,
@@ -109,7 +110,7 @@ export function renderVerify(r: VerifyResult): string {
     return `${paint('red', 'invalid')} ${r.code}: ${REASONS[r.code]}${retry}`
   }
   const k = r.key
-  const rotating = k.rotating ? ` — rotating, valid until ${shortTime(k.rotating.graceExpiresAt)}, replaced by ${k.rotating.replacedBy}` : ''
+  const rotating = k.rotating ? ` — rotating, valid until ${timeFromNow(k.rotating.graceExpiresAt)}, replaced by ${k.rotating.replacedBy}` : ''
   return `${paint('green', 'valid')} ${k.id} ${k.name} (${k.type}) scopes: ${k.scopes.join(',') || '—'}${rotating}`
 }
 
@@ -137,7 +138,7 @@ export function renderStats(s: KeyStats): string {
 /** What a cleanup removed (or would remove): one table per kind, then the usage line. */
 export function renderCleanup(r: CleanupResult): string {
   const verb = r.dryRun ? 'Would remove' : 'Removed'
-  const lines: string[] = [`${r.dryRun ? 'Dry run: nothing changed. ' : ''}Cutoff ${shortTime(r.cutoff)} (older than ${r.olderThan}).`]
+  const lines: string[] = [`${r.dryRun ? 'Dry run: nothing changed. ' : ''}Cutoff ${exactTime(r.cutoff)} (older than ${r.olderThan}).`]
   lines.push(`${verb} ${r.keys.length} key(s).`)
   if (r.keys.length) lines.push(renderTable(['id', 'name', 'type', 'why', 'ended'], r.keys.map((k) => [k.id, k.name, k.type, k.reason, shortTime(k.endedAt)])))
   if (r.keptAsSuccessor.length) lines.push(`Kept ${r.keptAsSuccessor.length} key(s) past the cutoff that a kept key was rotated to: ${r.keptAsSuccessor.join(', ')}`)
@@ -145,7 +146,7 @@ export function renderCleanup(r: CleanupResult): string {
   if (r.anomalies.length) {
     lines.push(renderTable(['id', 'key', 'type', 'status', 'why'], r.anomalies.map((a) => [a.id, a.keyId, a.type, a.status, a.reason === 'resolved' ? `resolved ${shortTime(a.resolvedAt)}` : 'its key goes'])))
   }
-  lines.push(`${verb} ${r.usage.rows} usage row(s) from before ${shortTime(r.usage.cutoff)} (MOMENTRY_USAGE_RETENTION ${r.usage.retention}).`)
+  lines.push(`${verb} ${r.usage.rows} usage row(s) from before ${exactTime(r.usage.cutoff)} (MOMENTRY_USAGE_RETENTION ${r.usage.retention}).`)
   return lines.join('\n')
 }
 

@@ -1,5 +1,6 @@
 import type { CoreContext } from '../context.js'
 import { UsageError } from '../errors.js'
+import { readableTime } from '../time-text.js'
 import { reportKeys, usageByKeyAndDay } from './usage-repo.js'
 
 const DAY_MS = 86_400_000
@@ -71,7 +72,7 @@ export async function buildUsageReport(ctx: CoreContext, options: UsageReportOpt
   const since = options.since
   if (Number.isNaN(since.getTime()) || Number.isNaN(until.getTime())) throw new UsageError('--since/--until: not a valid time', 'Give e.g. --since 30d --until 2027-01-31')
   if (since.getTime() >= until.getTime()) {
-    throw new UsageError(`--since (${since.toISOString()}) is not before --until (${until.toISOString()})`, 'Give a start before the end, e.g. --since 30d')
+    throw new UsageError(`--since (${readableTime(since)}) is not before --until (${readableTime(until)})`, 'Give a start before the end, e.g. --since 30d')
   }
   const firstDay = utcDay(since)
   const dayCount = Math.round((Date.parse(utcDay(new Date(until.getTime() - 1))) - Date.parse(firstDay)) / DAY_MS) + 1
