@@ -4,7 +4,7 @@ import type { KeyStats } from '../core/api-keys/key-stats.js'
 import { KEY_STATUSES, KEY_TYPES } from '../core/api-keys/key-types.js'
 import type { KeyView } from '../core/api-keys/key-view.js'
 import type { KeyDetails, KeyPage } from '../core/api-keys/list-keys.js'
-import type { RotatedKey } from '../core/api-keys/rotate-key.js'
+import type { DueRotation, RotatedKey } from '../core/api-keys/rotate-key.js'
 import type { StoredDueRotation } from '../core/api-keys/rotate-to-store.js'
 import type { VerifyResult } from '../core/validation/verify-key.js'
 import type { Colour } from './paint.js'
@@ -148,6 +148,24 @@ export function renderCleanup(r: CleanupResult): string {
   }
   lines.push(`${verb} ${r.usage.rows} usage row(s) from before ${exactTime(r.usage.cutoff)} (MOMENTRY_USAGE_RETENTION ${r.usage.retention}).`)
   return lines.join('\n')
+}
+
+/**
+ * `rotate --due` without --json: the new keys alone on stdout, one `<new id> <key>` line
+ * each (so `> file` captures exactly them), and on stderr what was rotated, until when each
+ * old key keeps working, and what failed.
+ */
+export function renderDueRotations(r: DueRotation): { stdout: string; stderr: string } {
+  const failed = r.failed.map((f) => `${paint('red', 'failed')} ${f.id}: ${f.error}`)
+  if (r.rotated.length === 0) return { stdout: '', stderr: [r.failed.length ? 'No key rotated.' : 'No key is due for rotation.', ...failed].join('\n') }
+  const table = renderTable(
+    ['new key', 'name', 'type', 'old key', 'old key valid until'],
+    r.rotated.map((k) => [k.key.id, k.key.name, k.key.type, k.previous.id, k.previous.status === 'revoked' ? 'revoked now' : shortTime(k.previous.graceExpiresAt)]),
+  )
+  return {
+    stdout: r.rotated.map((k) => `${k.key.id} ${k.secret}`).join('\n'),
+    stderr: [`Rotated ${r.rotated.length} key(s). The new keys above are shown once: store them now (--to-keychain stores them for you).`, table, ...failed].join('\n'),
+  }
 }
 
 /** `rotate --due --to-keychain`: which key went where; the secrets are in the store, not here. */
