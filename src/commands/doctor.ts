@@ -1,6 +1,7 @@
 import { MomentryCommand } from '../base-command.js'
 import { credentialStore } from '../cli/integrations.js'
 import { describeConfig, invalidEntries } from '../core/config.js'
+import { withProgress } from '../cli/progress.js'
 import type { DoctorReport } from '../core/doctor.js'
 import { doctorExitCode, invalidConfigReport, runDoctor } from '../core/doctor.js'
 import { renderDoctor } from '../ui/system.js'
@@ -15,7 +16,10 @@ An invalid environment variable is reported with every variable (as \`momentry c
     await this.parse(Doctor)
     const config = describeConfig(process.env)
     // An invalid environment would stop the core from being built: report it instead.
-    const report = invalidEntries(config).length > 0 ? invalidConfigReport(config, process.env) : await runDoctor(this.ctx, { credentials: credentialStore(this.ctx) }, config)
+    const report =
+      invalidEntries(config).length > 0
+        ? invalidConfigReport(config, process.env)
+        : await withProgress('Checking PostgreSQL, Redis, the keychain, Gitea and n8n', () => runDoctor(this.ctx, { credentials: credentialStore(this.ctx) }, config), { quiet: this.jsonEnabled() })
     this.setExitCode(doctorExitCode(report))
     this.render(report, renderDoctor)
     return report

@@ -3,6 +3,7 @@ import type { AnomalyView } from '../core/anomalies/anomaly-view.js'
 import type { Colour } from './paint.js'
 import { paint } from './paint.js'
 import { renderTable, shortTime } from './table.js'
+import { exactTime } from './time.js'
 
 export const SEVERITY_COLOUR: Record<AnomalyView['severity'], Colour> = { low: 'cyan', medium: 'yellow', high: 'magenta', critical: 'red' }
 
@@ -23,10 +24,10 @@ export function renderAnomaly(a: AnomalyDetails): string {
     ['type', a.type],
     ['severity', severityText(a.severity)],
     ['observed', `${a.observed} (threshold ${a.threshold}, window ${a.windowSeconds}s)`],
-    ['seen', `${a.count}× from ${shortTime(a.firstSeenAt)} to ${shortTime(a.lastSeenAt)}`],
+    ['seen', `${a.count}× from ${exactTime(a.firstSeenAt)} to ${exactTime(a.lastSeenAt)}`],
     ['status', a.status],
-    ['acknowledged', a.acknowledgedAt && `${shortTime(a.acknowledgedAt)} by ${a.acknowledgedBy}`],
-    ['resolved', a.resolvedAt && `${shortTime(a.resolvedAt)} by ${a.resolvedBy}${a.resolutionNote ? ` — ${a.resolutionNote}` : ''}`],
+    ['acknowledged', a.acknowledgedAt && `${exactTime(a.acknowledgedAt)} by ${a.acknowledgedBy}`],
+    ['resolved', a.resolvedAt && `${exactTime(a.resolvedAt)} by ${a.resolvedBy}${a.resolutionNote ? ` — ${a.resolutionNote}` : ''}`],
   ]
   return rows
     .filter((r): r is [string, string] => r[1] !== null)

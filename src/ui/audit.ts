@@ -3,6 +3,7 @@ import type { AuditEvent } from '../core/audit/list-audit.js'
 import type { VerifyReport } from '../core/audit/verify-chain.js'
 import { paint } from './paint.js'
 import { renderTable, shortTime } from './table.js'
+import { exactTime } from './time.js'
 
 const detailsText = (d: Record<string, unknown> | null) =>
   d === null ? '(unreadable)' : Object.entries(d).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')
@@ -18,7 +19,7 @@ export function renderAuditEvents(page: { events: AuditEvent[] }): string {
 export function renderVerify(r: VerifyReport): string {
   const lines = [
     r.ok ? paint('green', `intact: ${r.rows} rows, head ${r.head.seq}`) : paint('red', `broken at row ${r.broken!.seq}: ${r.broken!.problem}`),
-    ...r.epochs.map((e) => `resealed at row ${e.seq} (${shortTime(e.at)})`),
+    ...r.epochs.map((e) => `resealed at row ${e.seq} (${exactTime(e.at)})`),
     ...r.checkpoints.map((c) => `checkpoint ${c.source} (row ${c.seq}): ${c.status}${c.detail ? ` — ${c.detail}` : ''}`),
   ]
   return lines.join('\n')

@@ -5,6 +5,7 @@ import type { N8nVerifyResult } from '../core/n8n/n8n-client.js'
 import type { DeletedN8nKey, IssuedN8nKey, N8nKeyList, RotatedN8nKey } from '../core/n8n/n8n-keys.js'
 import { paint } from './paint.js'
 import { renderTable, shortTime } from './table.js'
+import { timeFromNow } from './time.js'
 
 export function renderLogin(r: LoginResult): string {
   const where = r.store === 'keychain' ? 'the OS keychain' : `${r.file} (mode 0600)`
@@ -61,7 +62,7 @@ export function renderGiteaVerify(r: GiteaVerifyResult): string {
 }
 
 export function renderN8nIssued(r: IssuedN8nKey): { stdout: string; stderr: string } {
-  const expires = r.key.expiresAt ? `expires ${shortTime(r.key.expiresAt)}` : 'no expiry'
+  const expires = r.key.expiresAt ? `expires ${timeFromNow(r.key.expiresAt)}` : 'no expiry'
   return {
     stdout: r.secret,
     stderr: `Created n8n API key ${r.key.id} (${r.key.label}), scopes ${r.key.scopes.join(',')}, ${expires}. The key above is shown once: store it now, momentry keeps only its last four characters.`,

@@ -4,12 +4,13 @@ import type { KeyStats } from '../core/api-keys/key-stats.js'
 import { KEY_STATUSES, KEY_TYPES } from '../core/api-keys/key-types.js'
 import type { KeyView } from '../core/api-keys/key-view.js'
 import type { KeyDetails, KeyPage } from '../core/api-keys/list-keys.js'
-import type { RotatedKey } from '../core/api-keys/rotate-key.js'
+import type { DueRotation, RotatedKey } from '../core/api-keys/rotate-key.js'
 import type { StoredDueRotation } from '../core/api-keys/rotate-to-store.js'
 import type { VerifyResult } from '../core/validation/verify-key.js'
 import type { Colour } from './paint.js'
 import { paint } from './paint.js'
 import { renderTable, shortTime } from './table.js'
+import { exactTime, timeFromNow } from './time.js'
 
 const STATUS_COLOUR: Record<KeyView['status'], Colour> = {
   active: 'green',
@@ -48,15 +49,15 @@ export function renderKey(k: KeyView): string {
     ['key', k.stub],
     ['scopes', k.scopes.join(', ') || '—'],
     ['owner', k.owner],
-    ['created', `${shortTime(k.createdAt)} by ${k.createdBy}`],
-    ['expires', k.expiresAt && shortTime(k.expiresAt)],
-    ['last used', k.lastUsedAt && shortTime(k.lastUsedAt)],
+    ['created', `${exactTime(k.createdAt)} by ${k.createdBy}`],
+    ['expires', k.expiresAt && timeFromNow(k.expiresAt)],
+    ['last used', k.lastUsedAt && timeFromNow(k.lastUsedAt)],
     ['rotate every', k.rotateEvery],
     ['rotated from', k.rotatedFrom],
     ['replaced by', k.replacedBy],
-    ['grace until', k.graceExpiresAt && shortTime(k.graceExpiresAt)],
-    ['revoked', k.revokedAt && `${shortTime(k.revokedAt)}${k.revokedReason ? ` — ${k.revokedReason}` : ''}`],
-    ['disabled', k.disabledAt && `${shortTime(k.disabledAt)}${k.disabledReason ? ` — ${k.disabledReason}` : ''}`],
+    ['grace until', k.graceExpiresAt && timeFromNow(k.graceExpiresAt)],
+    ['revoked', k.revokedAt && `${exactTime(k.revokedAt)}${k.revokedReason ? ` — ${k.revokedReason}` : ''}`],
+    ['disabled', k.disabledAt && `${exactTime(k.disabledAt)}${k.disabledReason ? ` — ${k.disabledReason}` : ''}`],
     ...Object.entries(k.metadata).map(([m, v]): [string, string] => [`meta ${m}`, v]),
   ]
   const shown = rows.filter((r): r is [string, string] => r[1] !== null)
@@ -65,7 +66,7 @@ export function renderKey(k: KeyView): string {
 }
 
 export function renderKeyDetails(d: KeyDetails): string {
-  const history = d.history.map((h) => `  ${shortTime(h.at)}  ${h.action.padEnd(12)} ${h.actor}`)
+  const history = d.history.map((h) => `  ${exactTime(h.at)}  ${h.action.padEnd(12)} ${h.actor}`)
   return [renderKey(d.key), '', 'history', ...history].join('\n')
 }
 
@@ -81,7 +82,7 @@ export function renderRotated(r: RotatedKey): { stdout: string; stderr: string }
   const old =
     r.previous.status === 'revoked'
       ? `${r.previous.id} is revoked now`
-      : `${r.previous.id} keeps working until ${shortTime(r.previous.graceExpiresAt)}`
+      : `${r.previous.id} keeps working until ${timeFromNow(r.previous.graceExpiresAt)}`
   return {
     stdout: r.secret,
     stderr: `Rotated to ${r.key.id}; ${old}. The new key above is shown once: store it now.`,
@@ -109,7 +110,7 @@ export function renderVerify(r: VerifyResult): string {
     return `${paint('red', 'invalid')} ${r.code}: ${REASONS[r.code]}${retry}`
   }
   const k = r.key
-  const rotating = k.rotating ? ` — rotating, valid until ${shortTime(k.rotating.graceExpiresAt)}, ${k.rotating.replacedBy ? `replaced by ${k.rotating.replacedBy}` : 'no live successor (the keys it was rotated to are revoked, disabled or expired)'}` : ''
+  const rotating = k.rotating ? ` — rotating, valid until ${timeFromNow(k.rotating.graceExpiresAt)}, ${k.rotating.replacedBy ? `replaced by ${k.rotating.replacedBy}` : 'no live successor (the keys it was rotated to are revoked, disabled or expired)'}` : ''
   return `${paint('green', 'valid')} ${k.id} ${k.name} (${k.type}) scopes: ${k.scopes.join(',') || '—'}${rotating}`
 }
 
@@ -137,7 +138,7 @@ export function renderStats(s: KeyStats): string {
 /** What a cleanup removed (or would remove): one table per kind, then the usage line. */
 export function renderCleanup(r: CleanupResult): string {
   const verb = r.dryRun ? 'Would remove' : 'Removed'
-  const lines: string[] = [`${r.dryRun ? 'Dry run: nothing changed. ' : ''}Cutoff ${shortTime(r.cutoff)} (older than ${r.olderThan}).`]
+  const lines: string[] = [`${r.dryRun ? 'Dry run: nothing changed. ' : ''}Cutoff ${exactTime(r.cutoff)} (older than ${r.olderThan}).`]
   lines.push(`${verb} ${r.keys.length} key(s).`)
   if (r.keys.length) lines.push(renderTable(['id', 'name', 'type', 'why', 'ended'], r.keys.map((k) => [k.id, k.name, k.type, k.reason, shortTime(k.endedAt)])))
   if (r.keptAsSuccessor.length) lines.push(`Kept ${r.keptAsSuccessor.length} key(s) past the cutoff that a kept key was rotated to: ${r.keptAsSuccessor.join(', ')}`)
@@ -145,8 +146,26 @@ export function renderCleanup(r: CleanupResult): string {
   if (r.anomalies.length) {
     lines.push(renderTable(['id', 'key', 'type', 'status', 'why'], r.anomalies.map((a) => [a.id, a.keyId, a.type, a.status, a.reason === 'resolved' ? `resolved ${shortTime(a.resolvedAt)}` : 'its key goes'])))
   }
-  lines.push(`${verb} ${r.usage.rows} usage row(s) and ${r.usage.failureRows} failure row(s) from before ${shortTime(r.usage.cutoff)} (MOMENTRY_USAGE_RETENTION ${r.usage.retention}).`)
+  lines.push(`${verb} ${r.usage.rows} usage row(s) and ${r.usage.failureRows} failure row(s) from before ${exactTime(r.usage.cutoff)} (MOMENTRY_USAGE_RETENTION ${r.usage.retention}).`)
   return lines.join('\n')
+}
+
+/**
+ * `rotate --due` without --json: the new keys alone on stdout, one `<new id> <key>` line
+ * each (so `> file` captures exactly them), and on stderr what was rotated, until when each
+ * old key keeps working, and what failed.
+ */
+export function renderDueRotations(r: DueRotation): { stdout: string; stderr: string } {
+  const failed = r.failed.map((f) => `${paint('red', 'failed')} ${f.id}: ${f.error}`)
+  if (r.rotated.length === 0) return { stdout: '', stderr: [r.failed.length ? 'No key rotated.' : 'No key is due for rotation.', ...failed].join('\n') }
+  const table = renderTable(
+    ['new key', 'name', 'type', 'old key', 'old key valid until'],
+    r.rotated.map((k) => [k.key.id, k.key.name, k.key.type, k.previous.id, k.previous.status === 'revoked' ? 'revoked now' : shortTime(k.previous.graceExpiresAt)]),
+  )
+  return {
+    stdout: r.rotated.map((k) => `${k.key.id} ${k.secret}`).join('\n'),
+    stderr: [`Rotated ${r.rotated.length} key(s). The new keys above are shown once: store them now (--to-keychain stores them for you).`, table, ...failed].join('\n'),
+  }
 }
 
 /** `rotate --due --to-keychain`: which key went where; the secrets are in the store, not here. */

@@ -1,6 +1,7 @@
 import type { DeliveryView, WebhookView } from '../core/webhooks/repo.js'
 import { paint } from './paint.js'
 import { renderTable, shortTime } from './table.js'
+import { timeFromNow } from './time.js'
 
 export function renderWebhooks(list: WebhookView[]): string {
   if (list.length === 0) return 'No webhooks. Add one with `momentry webhook add URL --events key.revoked,anomaly.detected`.'
@@ -18,5 +19,8 @@ export function renderDeliveries(list: DeliveryView[]): string {
 }
 
 export function renderDelivery(d: DeliveryView): string {
-  return d.status === 'delivered' ? `${d.id} delivered (HTTP ${d.lastStatus})` : `${d.id} not delivered: ${d.lastError ?? d.status}; will retry at ${shortTime(d.nextAttemptAt)}`
+  if (d.status === 'delivered') return `${d.id} delivered (HTTP ${d.lastStatus})`
+  const why = d.lastError ?? (d.lastStatus ? `HTTP ${d.lastStatus}` : d.status)
+  if (d.status === 'failed') return `${d.id} not delivered: ${why}; gave up after ${d.attempts} attempt(s) (\`momentry webhook redeliver ${d.id}\` sends it again)`
+  return `${d.id} not delivered: ${why}; will retry at ${timeFromNow(d.nextAttemptAt)}`
 }

@@ -123,6 +123,43 @@ describe('webhooks (outbox, Standard Webhooks signatures)', function () {
     expect(good.got[0]!.headers['webhook-id']).to.equal(test.json.id) // same id: receivers can de-duplicate
   })
 
+  it('given --secret-env, when `webhook add` runs, then the secret is not printed back (text and --json) and deliveries are signed with it', async () => {
+    const rx = await receiver()
+    servers.push(rx.server)
+    const mine = `whsec_${Buffer.alloc(24, 7).toString('base64')}`
+    const text = await runCli(['webhook', 'add', rx.url, '--events', 'key.created', '--secret-env', 'MY_HOOK_SECRET'], { env: { MY_HOOK_SECRET: mine } })
+    expect(text.code, text.stderr).to.equal(0)
+    expect(text.stdout + text.stderr).not.to.include(mine)
+    expect(text.stdout).to.match(/^Added whk_\w{16} for key\.created\. It signs with the secret in MY_HOOK_SECRET \(not shown\)\.\n$/)
+    const json = await runJson(['webhook', 'add', rx.url, '--events', 'key.created', '--secret-env', 'MY_HOOK_SECRET'], { env: { MY_HOOK_SECRET: mine } })
+    expect(json.code).to.equal(0)
+    expect(json.json.secret).to.equal(null)
+    expect(json.stdout + json.stderr).not.to.include(mine)
+    await runJson(['webhook', 'test', json.json.webhook.id])
+    expect(signatureIsValid(mine, rx.got.at(-1)!)).to.equal(true)
+  })
+
+  it('given a webhook id that does not exist, when `webhook deliveries` lists it, then not found (exit 5), text and --json', async () => {
+    expectJsonError(await runJson(['webhook', 'deliveries', 'whk_aaaaaaaaaaaaaaaa']), 5, 'NOT_FOUND')
+    expectOneLineError(await runCli(['webhook', 'deliveries', 'whk_aaaaaaaaaaaaaaaa']), 5, /no webhook with id whk_aaaaaaaaaaaaaaaa/)
+    const rx = await receiver()
+    servers.push(rx.server)
+    const added = await runJson(['webhook', 'add', rx.url, '--events', 'key.created'])
+    const none = await runCli(['webhook', 'deliveries', added.json.webhook.id])
+    expect([none.code, none.stdout.trim()]).to.deep.equal([0, 'No deliveries.'])
+  })
+
+  it('given a receiver answering 500, when `webhook test` fails, then the retry time is given to the second with how long until it', async () => {
+    const bad = await receiver(0, 500)
+    servers.push(bad.server)
+    const added = await runJson(['webhook', 'add', bad.url, '--events', 'anomaly.detected'])
+    const r = await runCli(['webhook', 'test', added.json.webhook.id])
+    expect(r.code).to.equal(7)
+    const m = /not delivered: HTTP 500; will retry at (\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ) \(in ([45]) s\)/.exec(r.stdout)
+    expect(m, r.stdout).to.not.equal(null)
+    expect(Date.parse(m![1]!.replace(' ', 'T')) - Date.now()).to.be.within(3000, 5000)
+  })
+
   it('given bad input, then one line and the documented exit code', async () => {
     expectOneLineError(await runCli(['webhook', 'add', 'ftp://x', '--events', 'key.created']), 2, /^Error: URL must be an http/)
     expectOneLineError(await runCli(['webhook', 'add', 'https://x.example', '--events', 'key.exploded']), 2, /--events must be one of key\.created.*\(got "key\.exploded"\)/)

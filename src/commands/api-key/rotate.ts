@@ -8,14 +8,14 @@ import { rotateDueKeys, rotateKey } from '../../core/api-keys/rotate-key.js'
 import type { StoredDueRotation } from '../../core/api-keys/rotate-to-store.js'
 import { rotateDueKeysToStore } from '../../core/api-keys/rotate-to-store.js'
 import { UsageError } from '../../core/errors.js'
-import { renderRotated, renderStoredRotations } from '../../ui/keys.js'
+import { renderDueRotations, renderRotated, renderStoredRotations } from '../../ui/keys.js'
 
 type Result = RotatedKey | DueRotation | StoredDueRotation
 
 export default class ApiKeyRotate extends MomentryCommand<Result> {
   static override summary = 'Replace a key with a new one; the old one keeps working for its grace period.'
   static override description = `Grace periods by type: system 72h, user 24h, service 48h, integration 24h, emergency 0 (revoked at once).
---force revokes the old key at once (security incident). --due rotates every key whose --rotate-every interval has passed and prints the new keys as JSON (for cron); with --to-keychain each new key goes into the credential store instead (OS keychain, else the 0600 file in MOMENTRY_DATA_DIR) under the account api-key/<key name>, and only where it went is printed.`
+--force revokes the old key at once (security incident). --due rotates every key whose --rotate-every interval has passed and prints each new key on stdout as "<new id> <key>", with a summary on stderr (--json for cron); with --to-keychain each new key goes into the credential store instead (OS keychain, else the 0600 file in MOMENTRY_DATA_DIR) under the account api-key/<key name>, and only where it went is printed.`
   static override examples = [
     '<%= config.bin %> api-key rotate key_8f3kQ2mZp0aXy7Lb',
     '<%= config.bin %> api-key rotate key_8f3kQ2mZp0aXy7Lb --grace 12h',
@@ -50,7 +50,9 @@ export default class ApiKeyRotate extends MomentryCommand<Result> {
         return stored
       }
       const due = await rotateDueKeys(this.ctx)
-      this.render(due, (d) => JSON.stringify(d, null, 2))
+      const out = renderDueRotations(due)
+      if (out.stdout) this.renderSecret(due, out)
+      else this.note(out.stderr)
       return due
     }
     if (!args.id) throw new UsageError('missing key id', 'Run `momentry api-key rotate key_…`, or `--due` for scheduled rotations')

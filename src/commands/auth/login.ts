@@ -4,6 +4,7 @@ import { MomentryCommand } from '../../base-command.js'
 import { credentialStore } from '../../cli/integrations.js'
 import { ask, askHidden } from '../../cli/prompt.js'
 import { readSecret } from '../../cli/read-secret.js'
+import { withProgress } from '../../cli/progress.js'
 import type { LoginResult } from '../../core/credentials/auth.js'
 import { loginService } from '../../core/credentials/auth.js'
 import { SERVICES } from '../../core/credentials/credential-store.js'
@@ -47,7 +48,7 @@ export default class AuthLogin extends MomentryCommand<LoginResult> {
       password = (await readSecret({ what: 'password', how: hint, exact: true })).text
     }
     if (!username) throw new UsageError('no user given', hint)
-    const result = await loginService(store, { service, url, username, password, timeoutSeconds: this.ctx.config.httpTimeoutSeconds })
+    const result = await withProgress(`Logging in to ${url}`, () => loginService(store, { service, url, username, password, timeoutSeconds: this.ctx.config.httpTimeoutSeconds }), { quiet: this.jsonEnabled() })
     this.render(result, renderLogin)
     return result
   }

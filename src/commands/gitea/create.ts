@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core'
 
 import { MomentryCommand } from '../../base-command.js'
 import { giteaFor } from '../../cli/integrations.js'
+import { withProgress } from '../../cli/progress.js'
 import type { IssuedGiteaToken } from '../../core/gitea/gitea-tokens.js'
 import { assertGiteaScopes, createGiteaToken } from '../../core/gitea/gitea-tokens.js'
 import { renderGiteaIssued } from '../../ui/integrations.js'
@@ -25,7 +26,9 @@ export default class GiteaCreate extends MomentryCommand<IssuedGiteaToken> {
     const { flags } = await this.parse(GiteaCreate)
     const scopes = flags.scopes.split(',').map((s) => s.trim()).filter(Boolean)
     assertGiteaScopes(scopes) // before credentials are even looked up
-    const issued = await createGiteaToken(this.ctx, await giteaFor(this.ctx), { user: flags.user, name: flags.name, scopes })
+    const issued = await withProgress('Creating the Gitea token', async () => createGiteaToken(this.ctx, await giteaFor(this.ctx), { user: flags.user, name: flags.name, scopes }), {
+      quiet: this.jsonEnabled(),
+    })
     this.renderSecret(issued, renderGiteaIssued(issued))
     return issued
   }

@@ -3,6 +3,7 @@ import { Flags } from '@oclif/core'
 import { MomentryCommand } from '../../base-command.js'
 import { idArg } from '../../cli/flags.js'
 import { giteaFor } from '../../cli/integrations.js'
+import { withProgress } from '../../cli/progress.js'
 import type { DeletedGiteaToken } from '../../core/gitea/gitea-tokens.js'
 import { deleteGiteaToken, parseGiteaTokenId } from '../../core/gitea/gitea-tokens.js'
 import { renderGiteaDeleted } from '../../ui/integrations.js'
@@ -16,7 +17,7 @@ export default class GiteaDelete extends MomentryCommand<DeletedGiteaToken> {
   async run(): Promise<DeletedGiteaToken> {
     const { args, flags } = await this.parse(GiteaDelete)
     parseGiteaTokenId(args.id) // a bad id is a usage error before any credential or request
-    const result = await deleteGiteaToken(this.ctx, await giteaFor(this.ctx), { id: args.id, user: flags.user })
+    const result = await withProgress('Deleting the Gitea token', async () => deleteGiteaToken(this.ctx, await giteaFor(this.ctx), { id: args.id, user: flags.user }), { quiet: this.jsonEnabled() })
     this.render(result, renderGiteaDeleted)
     return result
   }

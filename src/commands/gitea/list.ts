@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core'
 
 import { MomentryCommand } from '../../base-command.js'
 import { giteaFor } from '../../cli/integrations.js'
+import { withProgress } from '../../cli/progress.js'
 import type { GiteaTokenList } from '../../core/gitea/gitea-tokens.js'
 import { listGiteaTokens } from '../../core/gitea/gitea-tokens.js'
 import { renderGiteaList } from '../../ui/integrations.js'
@@ -14,7 +15,7 @@ export default class GiteaList extends MomentryCommand<GiteaTokenList> {
 
   async run(): Promise<GiteaTokenList> {
     const { flags } = await this.parse(GiteaList)
-    const list = await listGiteaTokens(this.ctx, await giteaFor(this.ctx), { user: flags.user })
+    const list = await withProgress('Listing Gitea tokens', async () => listGiteaTokens(this.ctx, await giteaFor(this.ctx), { user: flags.user }), { quiet: this.jsonEnabled() })
     this.render(list, renderGiteaList)
     return list
   }

@@ -1,6 +1,7 @@
 import { MomentryCommand } from '../../base-command.js'
 import { idArg } from '../../cli/flags.js'
 import { giteaFor } from '../../cli/integrations.js'
+import { withProgress } from '../../cli/progress.js'
 import { ExitCode } from '../../core/errors.js'
 import type { RotatedGiteaToken } from '../../core/gitea/gitea-tokens.js'
 import { parseGiteaTokenId, rotateGiteaToken } from '../../core/gitea/gitea-tokens.js'
@@ -16,7 +17,7 @@ export default class GiteaRotate extends MomentryCommand<RotatedGiteaToken> {
   async run(): Promise<RotatedGiteaToken> {
     const { args } = await this.parse(GiteaRotate)
     parseGiteaTokenId(args.id)
-    const result = await rotateGiteaToken(this.ctx, await giteaFor(this.ctx), { id: args.id })
+    const result = await withProgress('Rotating the Gitea token', async () => rotateGiteaToken(this.ctx, await giteaFor(this.ctx), { id: args.id }), { quiet: this.jsonEnabled() })
     if (!result.previous.deleted) this.setExitCode(ExitCode.EXTERNAL)
     this.renderSecret(result, renderGiteaRotated(result))
     return result

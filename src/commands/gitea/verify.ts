@@ -3,6 +3,7 @@ import { Args, Flags } from '@oclif/core'
 import { MomentryCommand } from '../../base-command.js'
 import { serviceTargetFor } from '../../cli/integrations.js'
 import { readSecret } from '../../cli/read-secret.js'
+import { withProgress } from '../../cli/progress.js'
 import { ExitCode } from '../../core/errors.js'
 import type { GiteaVerifyResult } from '../../core/gitea/gitea-client.js'
 import { verifyGiteaToken } from '../../core/gitea/gitea-client.js'
@@ -21,7 +22,7 @@ export default class GiteaVerify extends MomentryCommand<GiteaVerifyResult> {
   async run(): Promise<GiteaVerifyResult> {
     const { args, flags } = await this.parse(GiteaVerify)
     const token = (await readSecret({ what: 'token', how: HOW, positional: args.token, env: { flag: 'token-env', name: flags['token-env'] } })).text
-    const result = await verifyGiteaToken(await serviceTargetFor(this.ctx, 'gitea'), token)
+    const result = await withProgress('Asking Gitea about the token', async () => verifyGiteaToken(await serviceTargetFor(this.ctx, 'gitea'), token), { quiet: this.jsonEnabled() })
     if (!result.valid) this.setExitCode(ExitCode.KEY_INVALID)
     this.render(result, renderGiteaVerify)
     return result

@@ -3,6 +3,7 @@ import { Flags } from '@oclif/core'
 import { MomentryCommand } from '../../base-command.js'
 import { durationFlag } from '../../cli/flags.js'
 import { n8nFor } from '../../cli/integrations.js'
+import { withProgress } from '../../cli/progress.js'
 import type { IssuedN8nKey } from '../../core/n8n/n8n-keys.js'
 import { createN8nKey } from '../../core/n8n/n8n-keys.js'
 import { renderN8nIssued } from '../../ui/integrations.js'
@@ -24,7 +25,9 @@ export default class N8nCreate extends MomentryCommand<IssuedN8nKey> {
   async run(): Promise<IssuedN8nKey> {
     const { flags } = await this.parse(N8nCreate)
     const scopes = flags.scopes.split(',').map((s) => s.trim()).filter(Boolean)
-    const issued = await createN8nKey(this.ctx, await n8nFor(this.ctx), { label: flags.label, scopes, expiresInSeconds: flags['expires-in'] })
+    const issued = await withProgress('Creating the n8n API key', async () => createN8nKey(this.ctx, await n8nFor(this.ctx), { label: flags.label, scopes, expiresInSeconds: flags['expires-in'] }), {
+      quiet: this.jsonEnabled(),
+    })
     this.renderSecret(issued, renderN8nIssued(issued))
     return issued
   }

@@ -1,5 +1,6 @@
 import { MomentryCommand } from '../../base-command.js'
 import { n8nFor } from '../../cli/integrations.js'
+import { withProgress } from '../../cli/progress.js'
 import type { N8nKeyList } from '../../core/n8n/n8n-keys.js'
 import { listN8nKeys } from '../../core/n8n/n8n-keys.js'
 import { renderN8nList } from '../../ui/integrations.js'
@@ -11,7 +12,7 @@ export default class N8nList extends MomentryCommand<N8nKeyList> {
 
   async run(): Promise<N8nKeyList> {
     await this.parse(N8nList)
-    const list = await listN8nKeys(this.ctx, await n8nFor(this.ctx))
+    const list = await withProgress('Listing n8n API keys', async () => listN8nKeys(this.ctx, await n8nFor(this.ctx)), { quiet: this.jsonEnabled() })
     this.render(list, renderN8nList)
     return list
   }

@@ -1,6 +1,7 @@
 import { MomentryCommand } from '../../base-command.js'
 import { idArg } from '../../cli/flags.js'
 import { n8nFor } from '../../cli/integrations.js'
+import { withProgress } from '../../cli/progress.js'
 import { ExitCode } from '../../core/errors.js'
 import type { RotatedN8nKey } from '../../core/n8n/n8n-keys.js'
 import { assertN8nKeyId, rotateN8nKey } from '../../core/n8n/n8n-keys.js'
@@ -15,7 +16,7 @@ export default class N8nRotate extends MomentryCommand<RotatedN8nKey> {
   async run(): Promise<RotatedN8nKey> {
     const { args } = await this.parse(N8nRotate)
     assertN8nKeyId(args.id)
-    const result = await rotateN8nKey(this.ctx, await n8nFor(this.ctx), { id: args.id })
+    const result = await withProgress('Rotating the n8n API key', async () => rotateN8nKey(this.ctx, await n8nFor(this.ctx), { id: args.id }), { quiet: this.jsonEnabled() })
     if (!result.previous.deleted) this.setExitCode(ExitCode.EXTERNAL)
     this.renderSecret(result, renderN8nRotated(result))
     return result

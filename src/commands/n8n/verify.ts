@@ -3,6 +3,7 @@ import { Args, Flags } from '@oclif/core'
 import { MomentryCommand } from '../../base-command.js'
 import { serviceTargetFor } from '../../cli/integrations.js'
 import { readSecret } from '../../cli/read-secret.js'
+import { withProgress } from '../../cli/progress.js'
 import { ExitCode } from '../../core/errors.js'
 import type { N8nVerifyResult } from '../../core/n8n/n8n-client.js'
 import { verifyN8nKey } from '../../core/n8n/n8n-client.js'
@@ -21,7 +22,7 @@ export default class N8nVerify extends MomentryCommand<N8nVerifyResult> {
   async run(): Promise<N8nVerifyResult> {
     const { args, flags } = await this.parse(N8nVerify)
     const key = (await readSecret({ what: 'token', how: HOW, positional: args.key, env: { flag: 'token-env', name: flags['token-env'] } })).text
-    const result = await verifyN8nKey(await serviceTargetFor(this.ctx, 'n8n'), key)
+    const result = await withProgress('Asking n8n about the key', async () => verifyN8nKey(await serviceTargetFor(this.ctx, 'n8n'), key), { quiet: this.jsonEnabled() })
     if (!result.valid) this.setExitCode(ExitCode.KEY_INVALID)
     this.render(result, renderN8nVerify)
     return result

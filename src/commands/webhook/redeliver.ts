@@ -1,5 +1,6 @@
 import { MomentryCommand } from '../../base-command.js'
 import { idArg } from '../../cli/flags.js'
+import { withProgress } from '../../cli/progress.js'
 import { ExitCode } from '../../core/errors.js'
 import type { DeliveryView } from '../../core/webhooks/repo.js'
 import { redeliver } from '../../core/webhooks/webhooks.js'
@@ -12,7 +13,7 @@ export default class WebhookRedeliver extends MomentryCommand<DeliveryView> {
 
   async run(): Promise<DeliveryView> {
     const { args } = await this.parse(WebhookRedeliver)
-    const delivery = await redeliver(this.ctx, args.delivery)
+    const delivery = await withProgress(`Sending ${args.delivery} again`, () => redeliver(this.ctx, args.delivery), { quiet: this.jsonEnabled() })
     if (delivery.status !== 'delivered') this.setExitCode(ExitCode.EXTERNAL)
     this.render(delivery, renderDelivery)
     return delivery

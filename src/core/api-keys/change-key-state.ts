@@ -3,6 +3,7 @@ import * as z from 'zod'
 import { appendAudit } from '../audit/repo.js'
 import type { CoreContext } from '../context.js'
 import { ConflictError } from '../errors.js'
+import { readableTime } from '../time-text.js'
 import { parseInput } from '../validate-input.js'
 import { reasonSchema } from './key-types.js'
 import { withLockedKey } from './key-lock.js'
@@ -18,7 +19,7 @@ export async function revokeKey(ctx: CoreContext, input: ChangeKeyInput): Promis
   const i = parseInput(changeInputSchema, input)
   const { record, now } = await withLockedKey(ctx, i.id, async (tx, key, now) => {
     if (key.revokedAt) {
-      throw new ConflictError(`key ${key.keyId} is already revoked (since ${key.revokedAt.toISOString()})`)
+      throw new ConflictError(`key ${key.keyId} is already revoked (since ${readableTime(key.revokedAt)})`)
     }
     const record = await markRevoked(tx, key.keyId, now, i.reason ?? null)
     await appendAudit(ctx, tx, { keyId: key.keyId, action: 'key.revoke', actor: ctx.actor, at: now, details: { reason: i.reason ?? null } })

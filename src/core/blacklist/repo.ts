@@ -18,17 +18,38 @@ const toRecord = (r: Record<string, any>): BlacklistRecord => ({
   expiresAt: r.expires_at,
 })
 
-/** Insert, or refresh the reason/expiry of an existing entry for the same network. */
-export async function upsertEntry(
+/** What `cidr` names once its host bits are cleared, and whether it had any (`198.51.100.5/24`). */
+export async function canonicalNetwork(q: Queryable, cidr: string): Promise<{ network: string; hostBits: boolean }> {
+  const [row] = await q`select network(${cidr}::inet)::text as network, ${cidr}::inet <> network(${cidr}::inet) as host_bits`
+  return { network: row!.network, hostBits: row!.host_bits }
+}
+
+/** Insert an entry; undefined when the network is listed already (then lock and update that one). */
+export async function insertEntry(
   q: Queryable,
   e: { cidr: string; reason: string | null; createdAt: Date; createdBy: string; expiresAt: Date | null },
-): Promise<BlacklistRecord & { created: boolean }> {
+): Promise<BlacklistRecord | undefined> {
   const [row] = await q`
     insert into ip_blacklist (network, reason, created_at, created_by, expires_at)
     values (network(${e.cidr}::inet), ${e.reason}, ${e.createdAt}, ${e.createdBy}, ${e.expiresAt})
-    on conflict (network) do update set reason = excluded.reason, expires_at = excluded.expires_at
-    returning id, network::text, reason, created_at, created_by, expires_at, (xmax = 0) as created`
-  return { ...toRecord(row!), created: row!.created }
+    on conflict (network) do nothing
+    returning id, network::text, reason, created_at, created_by, expires_at`
+  return row ? toRecord(row) : undefined
+}
+
+/** The entry for exactly this network, locked for the rest of the transaction. */
+export async function lockEntry(q: Queryable, cidr: string): Promise<BlacklistRecord | undefined> {
+  const [row] = await q`
+    select id, network::text, reason, created_at, created_by, expires_at from ip_blacklist
+    where network = network(${cidr}::inet) for update`
+  return row ? toRecord(row) : undefined
+}
+
+export async function updateEntry(q: Queryable, id: string, e: { reason: string | null; expiresAt: Date | null }): Promise<BlacklistRecord> {
+  const [row] = await q`
+    update ip_blacklist set reason = ${e.reason}, expires_at = ${e.expiresAt} where id = ${id}
+    returning id, network::text, reason, created_at, created_by, expires_at`
+  return toRecord(row!)
 }
 
 export async function deleteEntry(q: Queryable, cidr: string): Promise<BlacklistRecord | undefined> {

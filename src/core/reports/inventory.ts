@@ -1,5 +1,6 @@
 import type { CoreContext } from '../context.js'
 import { UsageError } from '../errors.js'
+import { readableTime } from '../time-text.js'
 import { inventoryRows } from './repo.js'
 import { keyStatus } from '../api-keys/status.js'
 
@@ -84,7 +85,7 @@ export async function buildInventory(ctx: CoreContext, options: InventoryOptions
   const now = ctx.clock.now()
   const window = options.since || options.until ? { since: options.since ?? new Date(0), until: options.until ?? now } : null
   if (window && window.since >= window.until) {
-    throw new UsageError(`--since (${window.since.toISOString()}) is not before --until (${window.until.toISOString()})`, 'Give a start before the end, e.g. --since 30d')
+    throw new UsageError(`--since (${readableTime(window.since)}) is not before --until (${readableTime(window.until)})`, 'Give a start before the end, e.g. --since 30d')
   }
   const existed = (created: Date, ended: Date | null) => !window || (created < window.until && (!ended || ended >= window.since))
   const age = (d: Date) => Math.max(0, Math.floor((now.getTime() - d.getTime()) / 86_400_000))

@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js'
+import { readableTime } from '../time-text.js'
 
 const DAY_MS = 86_400_000
 /** The longest window a report covers: usage older than the default retention is purged anyway. */
@@ -23,7 +24,7 @@ export const utcDay = (d: Date) => d.toISOString().slice(0, 10)
 export function reportWindow(since: Date, until: Date): ReportWindow {
   if (Number.isNaN(since.getTime()) || Number.isNaN(until.getTime())) throw new UsageError('--since/--until: not a valid time', 'Give e.g. --since 30d --until 2027-01-31')
   if (since.getTime() >= until.getTime()) {
-    throw new UsageError(`--since (${since.toISOString()}) is not before --until (${until.toISOString()})`, 'Give a start before the end, e.g. --since 30d')
+    throw new UsageError(`--since (${readableTime(since)}) is not before --until (${readableTime(until)})`, 'Give a start before the end, e.g. --since 30d')
   }
   const firstDay = utcDay(since)
   const dayCount = Math.round((Date.parse(utcDay(new Date(until.getTime() - 1))) - Date.parse(firstDay)) / DAY_MS) + 1

@@ -25,12 +25,16 @@ const addInput = z
   })
   .strict()
 
-/** Register an endpoint. Returns its signing secret once (generated unless given). */
-export async function addWebhook(ctx: CoreContext, input: z.input<typeof addInput>): Promise<{ webhook: WebhookView; secret: string }> {
+/**
+ * Register an endpoint. A generated signing secret is returned, this once; a secret the caller
+ * gave is not (`secret: null`): it is theirs already, and echoing it would only put it in
+ * another terminal, log or file.
+ */
+export async function addWebhook(ctx: CoreContext, input: z.input<typeof addInput>): Promise<{ webhook: WebhookView; secret: string | null }> {
   const i = parseInput(addInput, input)
   const secret = i.secret ?? newWebhookSecret()
   const webhook = await insertWebhook(ctx.sql, { id: newPublicId('whk_'), url: i.url, events: [...new Set(i.events)], secret, at: ctx.clock.now(), by: ctx.actor })
-  return { webhook, secret }
+  return { webhook, secret: i.secret ? null : secret }
 }
 
 export async function listWebhooks(ctx: CoreContext): Promise<WebhookView[]> {
@@ -59,7 +63,11 @@ export async function testWebhook(ctx: CoreContext, id: string): Promise<Deliver
 
 /** Deliveries, newest first, optionally of one webhook. */
 export async function listDeliveries(ctx: CoreContext, options: { webhookId?: string; limit?: number } = {}): Promise<DeliveryView[]> {
-  if (options.webhookId) assertWebhookId(options.webhookId)
+  if (options.webhookId) {
+    assertWebhookId(options.webhookId)
+    // Deliveries go with their webhook (on delete cascade): none for an unknown id is a typo, not "none yet".
+    if (!(await webhookExists(ctx.sql, options.webhookId))) throw webhookNotFound(options.webhookId)
+  }
   return selectDeliveries(ctx.sql, { webhookId: options.webhookId, limit: options.limit ?? 50 })
 }
 
