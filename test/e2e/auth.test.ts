@@ -83,7 +83,8 @@ describe('auth login/status/logout and doctor with the file store', function () 
     expect(byName.keychain.detail).to.match(/MOMENTRY_CREDENTIAL_STORE=file/)
 
     const broken = await runJson(['doctor'], { env: { ...envGitea, GITEA_PASSWORD: 'bad' } })
-    expect(broken.code).to.equal(8)
+    // Only a third party fails: exit 7 (SPEC §12), not 8.
+    expect(broken.code).to.equal(7)
     const g = broken.json.checks.find((c: any) => c.name === 'gitea')
     expect(g.status).to.equal('fail')
     expect(g.fix).to.match(/momentry auth login gitea/)
