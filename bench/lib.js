@@ -1,6 +1,7 @@
 // Shared pieces of `npm run bench`: the run's environment, timing helpers, process helpers.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -49,6 +50,21 @@ export function runOnce(args, input, extraEnv = {}) {
     child.once('exit', (code) => resolve({ ms: performance.now() - started, code, stderr }))
     child.stdin.end(input ?? '')
   })
+}
+
+/**
+ * autocannon at a fixed offered rate (`overallRate` requests/s over `connections`), for
+ * `seconds`: the latency a client sees at that rate, p99 and p99.9 included.
+ */
+export async function loadAtRate(url, body, seconds, rate, connections = 10) {
+  const r = await autocannon({ url, method: 'POST', connections, pipelining: 1, duration: seconds, overallRate: rate, headers: { 'content-type': 'application/json' }, body })
+  return { rps: Math.round(r.requests.average), p99: r.latency.p99, p999: r.latency.p99_9, errors: r.errors + r.non2xx + r.timeouts }
+}
+
+/** Resident memory of a process, in MB (Linux /proc). */
+export function rssMb(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return m ? Number(m[1]) / 1024 : NaN
 }
 
 /** autocannon against `url` for `seconds`, 50 connections. */

@@ -24,9 +24,11 @@ import * as list from './figures/list.js'
 import * as report from './figures/report.js'
 import * as revocation from './figures/revocation.js'
 import * as serve from './figures/serve.js'
+import * as serveLatency from './figures/serve-latency.js'
+import * as soak from './figures/soak.js'
 import { adminUrl, BIN, dataDir, dbName, dbUrl, env, prefix, redisUrl, runOnce, say } from './lib.js'
 
-const FIGURES = [cacheHit, cacheMiss, list, serve, cliStart, embedded, revocation, anomaly, audit, report]
+const FIGURES = [cacheHit, cacheMiss, list, serve, serveLatency, cliStart, embedded, revocation, anomaly, audit, report, soak]
 const { closeRedis, connectPostgres, connectRedis, createKey, loadConfig, migrate, ONE_SHOT_EFFECTS, openCore } = ours
 const quick = process.argv.includes('--quick')
 const baselineArg = process.argv.find((a, i) => process.argv[i - 1] === '--baseline' || a.startsWith('--baseline='))
@@ -164,7 +166,7 @@ async function main() {
     // PostgreSQL's buffers and the machine warmer.
     let turn = 0
     for (const figure of FIGURES) {
-      if (only && !only.includes(figure.name)) continue
+      if (only ? !only.includes(figure.name) : figure.onlyWhenNamed) continue
       const runs = [['ours', b], ...(baseline && figure.baseline !== false ? [['baseline', baseline]] : [])]
       if (turn++ % 2 && runs.length === 2) runs.reverse()
       for (const [which, ctx] of runs) {
