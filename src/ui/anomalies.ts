@@ -14,13 +14,13 @@ export const severityText = (s: AnomalyView['severity']) => paint(SEVERITY_COLOU
 const ANOMALY_COLUMNS: Column[] = [
   { head: 'id', priority: 1 },
   { head: 'key', priority: 5 },
-  { head: 'name', priority: 2, shrink: 8 },
+  { head: 'name', priority: 3, shrink: 8 },
   { head: 'type', priority: 1 },
   { head: 'severity', priority: 1 },
   { head: 'observed', priority: 6 },
   { head: 'threshold', priority: 7 },
   { head: 'count', priority: 8 },
-  { head: 'status', priority: 3 },
+  { head: 'status', priority: 2 },
   { head: 'last seen', priority: 4 },
 ]
 

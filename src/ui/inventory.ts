@@ -1,7 +1,7 @@
 import type { Inventory, InventoryItem, UntrackedCredential } from '../core/reports/inventory.js'
 import { csvLines, mdTable } from './report-cells.js'
 import type { Column } from './table.js'
-import { renderTable, shortTime } from './table.js'
+import { renderTable, shortTime, wrapWords } from './table.js'
 
 export const INVENTORY_FORMATS = ['table', 'json', 'csv', 'md', 'html'] as const
 export type InventoryFormat = (typeof INVENTORY_FORMATS)[number]
@@ -66,7 +66,7 @@ export function renderInventory(inv: Inventory, format: InventoryTextFormat, wid
         ...(inv.checks.length ? [''] : []),
       ].join('\n')
     default:
-      if (inv.items.length + inv.untracked.length === 0) return ['No credentials yet.', ...checkLines(inv)].join('\n')
-      return [renderTable(COLUMNS, [...inv.items.map((i) => cells(i, shortTime)), ...inv.untracked.map(untrackedCells)].map((row) => row.map((c) => c || '—')), { width }), ...checkLines(inv)].join('\n')
+      if (inv.items.length + inv.untracked.length === 0) return ['No credentials yet.', ...checkLines(inv).map((l) => wrapWords(l, width))].join('\n')
+      return [renderTable(COLUMNS, [...inv.items.map((i) => cells(i, shortTime)), ...inv.untracked.map(untrackedCells)].map((row) => row.map((c) => c || '—')), { width }), ...checkLines(inv).map((l) => wrapWords(l, width))].join('\n')
   }
 }

@@ -4,7 +4,7 @@ import type { SecurityKeyRef, SecurityReport } from '../core/reports/security-re
 import { INVALID_CODES } from '../core/validation/verify-key.js'
 import { csvLines, mdTable } from './report-cells.js'
 import type { Column } from './table.js'
-import { renderTable, shortTime } from './table.js'
+import { renderTable, shortTime, wrapWords } from './table.js'
 import { codeCounts } from './usage-report.js'
 
 export const SECURITY_FORMATS = ['table', 'json', 'csv', 'md', 'html'] as const
@@ -61,7 +61,7 @@ function sections(r: SecurityReport): Section[] {
     },
     {
       title: 'Failures per day',
-      head: ['day', ...codesSeen, 'total'],
+      head: [{ head: 'day', priority: 1 }, ...codesSeen.map((c) => ({ head: c, priority: 2 })), { head: 'total', priority: 1 }],
       rows: r.failuresPerDay
         .filter((d) => codesSeen.some((c) => d.byCode[c]))
         .map((d) => [d.day, ...codesSeen.map((c) => String(d.byCode[c])), String(codesSeen.reduce((n, c) => n + d.byCode[c], 0))]),
@@ -97,7 +97,7 @@ function sections(r: SecurityReport): Section[] {
     },
     {
       title: 'Anomalies per day',
-      head: ['day', ...ANOMALY_TYPES],
+      head: [{ head: 'day', priority: 1 }, ...ANOMALY_TYPES.map((t) => ({ head: t, priority: 2 }))],
       rows: anomalyDays.map((d) => [d.day, ...ANOMALY_TYPES.map((t) => String(d.byType[t]))]),
       empty: 'No anomaly was first seen in the window.',
     },
@@ -106,10 +106,10 @@ function sections(r: SecurityReport): Section[] {
       head: [
         { head: 'anomaly', priority: 1 },
         { head: 'key', priority: 5 },
-        { head: 'name', priority: 2, shrink: 8 },
+        { head: 'name', priority: 3, shrink: 8 },
         { head: 'type', priority: 1 },
         { head: 'severity', priority: 1 },
-        { head: 'status', priority: 3 },
+        { head: 'status', priority: 2 },
         { head: 'first seen', priority: 7 },
         { head: 'last seen', priority: 4 },
         { head: 'count', priority: 6 },
@@ -147,12 +147,12 @@ function auditLine(r: SecurityReport): string {
 }
 
 function table(r: SecurityReport, width?: number): string {
-  const lines = [`Security ${span(r)}: ${headline(r)}`]
+  const lines = [wrapWords(`Security ${span(r)}: ${headline(r)}`, width)]
   for (const s of sections(r)) {
     lines.push('', `${s.title}:`)
     lines.push(s.rows.length ? renderTable(s.head, s.rows.map((row) => row.map((c) => c || '—')), { width }) : s.empty)
   }
-  lines.push('', auditLine(r))
+  lines.push('', wrapWords(auditLine(r), width))
   return lines.join('\n')
 }
 

@@ -44,29 +44,48 @@ function clip(text: string, room: number, width: (s: string) => number): [string
   return [`${out}…`, used + 1]
 }
 
+/** A shortened column narrower than this gives way to no less important column: it takes that one's room. */
+const READABLE = 16
+
 /**
  * Which columns to draw and how wide, to fit `width`: the columns in order of importance,
  * each kept if it still fits at its narrowest (so a narrow, less important column may stay
  * where a wide one went); the room left then widens the shortened ones, most important first.
- * The most important column is always kept.
+ * While a shortened column is still cut below READABLE characters, the least important column
+ * kept after it is dropped to widen it (a name cut to 12 beside an owner cut to 8 reads
+ * worse than the whole name alone). The most important column is always kept.
  */
 function fit(columns: readonly (string | Column)[], natural: number[], width: number): { widths: number[]; hidden: number[] } {
   const spec = columns.map((c) => (typeof c === 'string' ? { head: c, priority: 0 } : c))
   const narrowest = natural.map((n, i) => Math.min(n, Math.max(1, spec[i]!.shrink ?? n)))
   const order = spec.map((_, i) => i).sort((a, b) => spec[a]!.priority - spec[b]!.priority || a - b)
-  const widths: number[] = natural.map(() => -1)
-  let left = width - 1 // the left border
-  order.forEach((i, rank) => {
-    if (rank === 0 || spec[i]!.priority === 0 || narrowest[i]! + 3 <= left) {
-      widths[i] = narrowest[i]!
-      left -= narrowest[i]! + 3
-    }
-  })
+  const droppable = (i: number) => i !== order[0] && spec[i]!.priority !== 0
+  const kept = new Set<number>()
+  let room = width - 1 // the left border
   for (const i of order) {
-    if (widths[i]! < 0 || left <= 0) continue
-    const more = Math.min(left, natural[i]! - widths[i]!)
-    widths[i]! += more
-    left -= more
+    if (!droppable(i) || narrowest[i]! + 3 <= room) {
+      kept.add(i)
+      room -= narrowest[i]! + 3
+    }
+  }
+  const layout = () => {
+    const widths = natural.map((_, i) => (kept.has(i) ? narrowest[i]! : -1))
+    let left = width - 1 - [...kept].reduce((n, i) => n + narrowest[i]! + 3, 0)
+    for (const i of order) {
+      if (widths[i]! < 0 || left <= 0) continue
+      const more = Math.min(left, natural[i]! - widths[i]!)
+      widths[i]! += more
+      left -= more
+    }
+    return { widths, left }
+  }
+  let { widths, left } = layout()
+  for (;;) {
+    const cramped = order.findIndex((i) => widths[i]! >= 0 && widths[i]! < Math.min(natural[i]!, READABLE))
+    const victim = cramped < 0 ? undefined : order.slice(cramped + 1).reverse().find((i) => kept.has(i) && droppable(i))
+    if (victim === undefined) break
+    kept.delete(victim)
+    ;({ widths, left } = layout())
   }
   if (left < 0) {
     // Only the kept-anyway columns are left and still too wide: the first shortenable one gives.
@@ -124,6 +143,22 @@ export function renderTable(head: readonly (string | Column)[], rows: (string | 
     out.push(paint('gray', width(note) > options.width! ? clip(note, options.width!, width)[0] : note))
   }
   return out.join('\n')
+}
+
+/** Prose broken at spaces into lines of at most `width` columns (a word longer than that stays whole); none: as is. */
+export function wrapWords(text: string, width?: number): string {
+  if (width === undefined) return text
+  const lines: string[] = []
+  let line = ''
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line)
+      line = word
+    } else {
+      line = line ? `${line} ${word}` : word
+    }
+  }
+  return [...lines, line].join('\n')
 }
 
 /** `2026-11-22T10:00:00.000Z` → `2026-11-22 10:00Z`: compact, unambiguous, sortable. */

@@ -3,7 +3,7 @@ import type { InvalidCode } from '../core/validation/verify-key.js'
 import { INVALID_CODES } from '../core/validation/verify-key.js'
 import { csvLines, mdTable } from './report-cells.js'
 import type { Column } from './table.js'
-import { renderTable, shortTime } from './table.js'
+import { renderTable, shortTime, wrapWords } from './table.js'
 
 export const USAGE_FORMATS = ['table', 'json', 'csv', 'md', 'html'] as const
 export type UsageFormat = (typeof USAGE_FORMATS)[number]
@@ -128,7 +128,7 @@ function md(r: UsageReport): string {
 function table(r: UsageReport, width?: number): string {
   const dash = (s: string | null) => (s ? shortTime(s) : '—')
   const used = r.keys.filter((k) => k.total > 0)
-  const lines = [`Usage ${span(r)}: ${summary(r)}`]
+  const lines = [wrapWords(`Usage ${span(r)}: ${summary(r)}`, width)]
   if (used.length) {
     const all = r.perDay.map((d) => d.ok + d.failed)
     lines.push(

@@ -61,11 +61,18 @@ describe('renderTable fitted to a terminal width', () => {
   })
 
   it('given much less room, then whole columns go, least important first, and a line names them and --wide', () => {
-    const lines = renderTable(columns, rows, { width: 45 }).split('\n')
-    expect(lines.every((l) => width(l) <= 45)).to.equal(true)
-    expect(lines[1]).to.equal('│ id       │ name       │ when              │')
-    expect(lines[2]).to.equal('│ key_0001 │ billing-e… │ 2026-11-22 10:00Z │')
+    const lines = renderTable(columns, rows, { width: 52 }).split('\n')
+    expect(lines.every((l) => width(l) <= 52)).to.equal(true)
+    expect(lines[1]).to.equal('│ id       │ name           │ when              │')
+    expect(lines[2]).to.equal('│ key_0001 │ billing-export │ 2026-11-22 10:00Z │')
     expect(lines.at(-1)).to.equal('hidden to fit: note (--wide shows all)')
+  })
+
+  it('given a name that would be cut short, then a less important column goes to give it room', () => {
+    // At 45, id + name cut to 10 + when would fit; the name is worth more than the time.
+    const lines = renderTable(columns, rows, { width: 45 }).split('\n')
+    expect(lines[2]).to.equal('│ key_0001 │ billing-export │')
+    expect(lines.at(-1)).to.equal('hidden to fit: note, when (--wide shows all)')
   })
 
   it('given plain string columns, then they are never dropped nor cut', () => {
@@ -96,18 +103,18 @@ describe('renderTable fitted to a terminal width', () => {
         const all = [cols.map((c) => c.head), ...body]
         const shown = headOut.map((h) => Number(h.slice(1)))
         expect(shown).to.deep.equal([...shown].sort((a, b) => a - b))
-        // The most important columns survive: every column ranked above the first hidden one
-        // whose narrowest width would still have fitted is shown.
+        // The most important columns survive: the first always, and a less important column is
+        // shown where a more important one is not only when it is the narrower of the two.
         const rank = cols.map((_, i) => i).sort((a, b) => cols[a]!.priority - cols[b]!.priority || a - b)
         expect(shown).to.include(rank[0])
-        let left = w - 1
-        for (const c of rank) {
+        const narrowest = cols.map((col, c) => {
           const natural = Math.max(...all.map((r) => width(r[c]!)))
-          const narrowest = Math.min(natural, cols[c]!.shrink ?? natural)
-          if (narrowest + 3 > left) break
-          expect(shown, `column ${c} fits at ${narrowest}`).to.include(c)
-          left -= narrowest + 3
-        }
+          return Math.min(natural, col.shrink ?? natural)
+        })
+        rank.forEach((hidden, r) => {
+          if (shown.includes(hidden)) return
+          for (const later of rank.slice(r + 1)) if (shown.includes(later)) expect(narrowest[later], `column ${later} shown, ${hidden} not`).to.be.below(narrowest[hidden]!)
+        })
         // Every cell is whole, or its beginning followed by ….
         rowsOut.forEach((r, i) => r.forEach((text, j) => expect(matches(text, all[i]![shown[j]!]!), `${text} vs ${all[i]![shown[j]!]}`).to.equal(true)))
         const hidden = cols.filter((_, c) => !shown.includes(c))
