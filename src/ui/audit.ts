@@ -2,17 +2,29 @@ import type { CheckpointResult } from '../core/audit/audit-trail.js'
 import type { AuditEvent } from '../core/audit/list-audit.js'
 import type { VerifyReport } from '../core/audit/verify-chain.js'
 import { paint } from './paint.js'
+import type { Column } from './table.js'
 import { renderTable, shortTime } from './table.js'
 import { exactTime } from './time.js'
 
 const detailsText = (d: Record<string, unknown> | null) =>
   d === null ? '(unreadable)' : Object.entries(d).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')
 
-export function renderAuditEvents(page: { events: AuditEvent[] }): string {
+const AUDIT_COLUMNS: Column[] = [
+  { head: 'seq', priority: 1 },
+  { head: 'time', priority: 1 },
+  { head: 'action', priority: 1 },
+  { head: 'actor', priority: 3, shrink: 8 },
+  { head: 'target', priority: 2 },
+  { head: 'details', priority: 4, shrink: 12 },
+]
+
+/** `width`: the terminal's, to fit it (see renderTable); none draws every column. */
+export function renderAuditEvents(page: { events: AuditEvent[] }, width?: number): string {
   if (page.events.length === 0) return 'No audit rows match.'
   return renderTable(
-    ['seq', 'time', 'action', 'actor', 'target', 'details'],
+    AUDIT_COLUMNS,
     page.events.map((e) => [e.seq, shortTime(e.at), e.action, e.actor, e.target ?? '—', detailsText(e.details).slice(0, 80)]),
+    { width },
   )
 }
 

@@ -1,13 +1,25 @@
 import type { BlacklistAddResult, BlacklistEntry } from '../core/blacklist/blacklist.js'
 import { paint } from './paint.js'
+import type { Column } from './table.js'
 import { renderTable, shortTime } from './table.js'
 import { timeFromNow } from './time.js'
 
-export function renderBlacklist(entries: BlacklistEntry[]): string {
+const BLACKLIST_COLUMNS: Column[] = [
+  { head: 'network', priority: 1 },
+  { head: 'active', priority: 2 },
+  { head: 'reason', priority: 3, shrink: 10 },
+  { head: 'added', priority: 6 },
+  { head: 'by', priority: 5, shrink: 8 },
+  { head: 'expires', priority: 4 },
+]
+
+/** `width`: the terminal's, to fit it (see renderTable); none draws every column. */
+export function renderBlacklist(entries: BlacklistEntry[], width?: number): string {
   if (entries.length === 0) return 'The blacklist is empty.'
   return renderTable(
-    ['network', 'active', 'reason', 'added', 'by', 'expires'],
+    BLACKLIST_COLUMNS,
     entries.map((e) => [e.network, e.active ? paint('red', 'yes') : 'no', e.reason ?? '—', shortTime(e.createdAt), e.createdBy, shortTime(e.expiresAt)]),
+    { width },
   )
 }
 

@@ -4,6 +4,7 @@ import type { DeletedGiteaToken, GiteaTokenList, IssuedGiteaToken, RotatedGiteaT
 import type { N8nVerifyResult } from '../core/n8n/n8n-client.js'
 import type { DeletedN8nKey, IssuedN8nKey, N8nKeyList, RotatedN8nKey } from '../core/n8n/n8n-keys.js'
 import { paint } from './paint.js'
+import type { Column } from './table.js'
 import { renderTable, shortTime } from './table.js'
 import { timeFromNow } from './time.js'
 
@@ -37,11 +38,22 @@ export function renderGiteaIssued(r: IssuedGiteaToken): { stdout: string; stderr
   }
 }
 
-export function renderGiteaList(r: GiteaTokenList): string {
+const GITEA_COLUMNS: Column[] = [
+  { head: 'id', priority: 1 },
+  { head: 'name', priority: 1, shrink: 10 },
+  { head: 'scopes', priority: 3, shrink: 10 },
+  { head: 'token', priority: 4 },
+  { head: 'created', priority: 6 },
+  { head: 'by', priority: 5, shrink: 8 },
+  { head: 'drift', priority: 2 },
+]
+
+/** `width`: the terminal's, to fit it (see renderTable); none draws every column. */
+export function renderGiteaList(r: GiteaTokenList, width?: number): string {
   const summary = `${r.tokens.length} token(s) of ${r.user} at ${r.url}; drift: ${r.drift.gone} gone, ${r.drift.untracked} untracked`
   if (r.tokens.length === 0) return summary
   const rows = r.tokens.map((t) => [t.id, t.name, t.scopes.join(',') || '—', `…${t.lastEight}`, shortTime(t.createdAt), t.createdBy ?? '—', drift(t.drift)])
-  return `${renderTable(['id', 'name', 'scopes', 'token', 'created', 'by', 'drift'], rows)}\n${summary}`
+  return `${renderTable(GITEA_COLUMNS, rows, { width })}\n${summary}`
 }
 
 export function renderGiteaDeleted(r: DeletedGiteaToken): string {
@@ -69,7 +81,19 @@ export function renderN8nIssued(r: IssuedN8nKey): { stdout: string; stderr: stri
   }
 }
 
-export function renderN8nList(r: N8nKeyList): string {
+const N8N_COLUMNS: Column[] = [
+  { head: 'id', priority: 1 },
+  { head: 'label', priority: 1, shrink: 10 },
+  { head: 'owner', priority: 5, shrink: 10 },
+  { head: 'scopes', priority: 4, shrink: 10 },
+  { head: 'key', priority: 6 },
+  { head: 'created', priority: 7 },
+  { head: 'expires', priority: 3 },
+  { head: 'drift', priority: 2 },
+]
+
+/** `width`: the terminal's, to fit it (see renderTable); none draws every column. */
+export function renderN8nList(r: N8nKeyList, width?: number): string {
   const others = r.otherUsers ? `; ${r.otherUsers} of other n8n users (their drift is visible only to them)` : ''
   const partial = r.complete ? '' : '; n8n sent only part of its list, so no key is called gone'
   const summary = `${r.keys.length} key(s) at ${r.url} seen as ${r.user}; drift: ${r.drift.gone} gone, ${r.drift.untracked} untracked${others}${partial}`
@@ -85,7 +109,7 @@ export function renderN8nList(r: N8nKeyList): string {
     shortTime(k.expiresAt),
     k.onServer === null ? paint('gray', unknown(k.owner)) : drift(k.drift),
   ])
-  return `${renderTable(['id', 'label', 'owner', 'scopes', 'key', 'created', 'expires', 'drift'], rows)}\n${summary}`
+  return `${renderTable(N8N_COLUMNS, rows, { width })}\n${summary}`
 }
 
 export function renderN8nDeleted(r: DeletedN8nKey): string {

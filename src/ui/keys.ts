@@ -9,6 +9,7 @@ import type { StoredDueRotation } from '../core/api-keys/rotate-to-store.js'
 import type { VerifyResult } from '../core/validation/verify-key.js'
 import type { Colour } from './paint.js'
 import { paint } from './paint.js'
+import type { Column } from './table.js'
 import { renderTable, shortTime } from './table.js'
 import { exactTime, timeFromNow } from './time.js'
 
@@ -22,10 +23,24 @@ const STATUS_COLOUR: Record<KeyView['status'], Colour> = {
 
 export const statusText = (s: KeyView['status']) => paint(STATUS_COLOUR[s], s)
 
-export function renderKeyPage(page: KeyPage): string {
+/** What a narrow terminal keeps of `api-key list`: the id to act on, the name, whether it works and until when. */
+const KEY_COLUMNS: Column[] = [
+  { head: 'id', priority: 1 },
+  { head: 'name', priority: 1, shrink: 12 },
+  { head: 'type', priority: 4 },
+  { head: 'status', priority: 2 },
+  { head: 'scopes', priority: 6, shrink: 10 },
+  { head: 'owner', priority: 5, shrink: 8 },
+  { head: 'created', priority: 8 },
+  { head: 'expires', priority: 3 },
+  { head: 'last used', priority: 7 },
+]
+
+/** `width`: the terminal's, to fit it (see renderTable); none draws every column. */
+export function renderKeyPage(page: KeyPage, width?: number): string {
   if (page.keys.length === 0) return 'No keys match.'
   return renderTable(
-    ['id', 'name', 'type', 'status', 'scopes', 'owner', 'created', 'expires', 'last used'],
+    KEY_COLUMNS,
     page.keys.map((k) => [
       k.id,
       k.name,
@@ -37,6 +52,7 @@ export function renderKeyPage(page: KeyPage): string {
       shortTime(k.expiresAt),
       shortTime(k.lastUsedAt),
     ]),
+    { width },
   )
 }
 

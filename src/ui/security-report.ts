@@ -3,7 +3,8 @@ import { formatDuration } from '../core/duration.js'
 import type { SecurityKeyRef, SecurityReport } from '../core/reports/security-report.js'
 import { INVALID_CODES } from '../core/validation/verify-key.js'
 import { csvLines, mdTable } from './report-cells.js'
-import { renderTable, shortTime } from './table.js'
+import type { Column } from './table.js'
+import { renderTable, shortTime, wrapWords } from './table.js'
 import { codeCounts } from './usage-report.js'
 
 export const SECURITY_FORMATS = ['table', 'json', 'csv', 'md', 'html'] as const
@@ -14,7 +15,7 @@ export type SecurityTextFormat = Exclude<SecurityFormat, 'html'>
 /** One titled block of the report: its rows, or a sentence when it has none. */
 interface Section {
   title: string
-  head: string[]
+  head: (string | Column)[]
   rows: string[][]
   empty: string
 }
@@ -33,7 +34,16 @@ function headline(r: SecurityReport): string {
   )
 }
 
-const KEY_HEAD = ['key', 'name', 'type', 'owner', 'status', 'created', 'expires']
+/** The key columns of several sections, and what a narrow terminal keeps of them. */
+const KEY_HEAD: Column[] = [
+  { head: 'key', priority: 1 },
+  { head: 'name', priority: 1, shrink: 10 },
+  { head: 'type', priority: 4 },
+  { head: 'owner', priority: 5, shrink: 8 },
+  { head: 'status', priority: 2 },
+  { head: 'created', priority: 6 },
+  { head: 'expires', priority: 3 },
+]
 const keyCells = (k: SecurityKeyRef) => [k.keyId, k.name, k.type, k.owner ?? '', k.status, date(k.createdAt), date(k.expiresAt)]
 
 function sections(r: SecurityReport): Section[] {
@@ -51,7 +61,7 @@ function sections(r: SecurityReport): Section[] {
     },
     {
       title: 'Failures per day',
-      head: ['day', ...codesSeen, 'total'],
+      head: [{ head: 'day', priority: 1 }, ...codesSeen.map((c) => ({ head: c, priority: 2 })), { head: 'total', priority: 1 }],
       rows: r.failuresPerDay
         .filter((d) => codesSeen.some((c) => d.byCode[c]))
         .map((d) => [d.day, ...codesSeen.map((c) => String(d.byCode[c])), String(codesSeen.reduce((n, c) => n + d.byCode[c], 0))]),
@@ -59,7 +69,7 @@ function sections(r: SecurityReport): Section[] {
     },
     {
       title: 'Failures by source',
-      head: ['source', 'failures', 'by code', 'last'],
+      head: [{ head: 'source', priority: 1 }, { head: 'failures', priority: 1 }, { head: 'by code', priority: 3, shrink: 10 }, { head: 'last', priority: 2 }],
       rows: sources,
       empty: 'No failed validation in the window.',
     },
@@ -87,25 +97,35 @@ function sections(r: SecurityReport): Section[] {
     },
     {
       title: 'Anomalies per day',
-      head: ['day', ...ANOMALY_TYPES],
+      head: [{ head: 'day', priority: 1 }, ...ANOMALY_TYPES.map((t) => ({ head: t, priority: 2 }))],
       rows: anomalyDays.map((d) => [d.day, ...ANOMALY_TYPES.map((t) => String(d.byType[t]))]),
       empty: 'No anomaly was first seen in the window.',
     },
     {
       title: 'Anomalies not resolved',
-      head: ['anomaly', 'key', 'name', 'type', 'severity', 'status', 'first seen', 'last seen', 'count'],
+      head: [
+        { head: 'anomaly', priority: 1 },
+        { head: 'key', priority: 5 },
+        { head: 'name', priority: 3, shrink: 8 },
+        { head: 'type', priority: 1 },
+        { head: 'severity', priority: 1 },
+        { head: 'status', priority: 2 },
+        { head: 'first seen', priority: 7 },
+        { head: 'last seen', priority: 4 },
+        { head: 'count', priority: 6 },
+      ],
       rows: r.anomalies.open.map((a) => [a.id, a.keyId, a.keyName, a.type, a.severity, a.status, shortTime(a.firstSeenAt), shortTime(a.lastSeenAt), String(a.count)]),
       empty: 'No anomaly is open.',
     },
     {
       title: 'Overdue for rotation',
-      head: [...KEY_HEAD, 'every', 'due', 'overdue (days)'],
+      head: [...KEY_HEAD, { head: 'every', priority: 7 }, { head: 'due', priority: 8 }, { head: 'overdue (days)', priority: 2 }],
       rows: r.rotationOverdue.map((k) => [...keyCells(k), formatDuration(k.rotateEverySeconds), shortTime(k.dueAt), String(k.overdueDays)]),
       empty: 'No key is past its rotation interval.',
     },
     {
       title: 'Expiring within 30 days',
-      head: [...KEY_HEAD, 'days left'],
+      head: [...KEY_HEAD, { head: 'days left', priority: 2 }],
       rows: r.expiringSoon.map((k) => [...keyCells(k), String(k.daysLeft)]),
       empty: 'No live key expires within 30 days.',
     },
@@ -126,19 +146,19 @@ function auditLine(r: SecurityReport): string {
   return `audit verify: BROKEN at sequence ${a.broken?.seq ?? '?'}: ${a.broken?.problem ?? 'unknown'} (${a.rows} row(s), head ${a.headSeq}).`
 }
 
-function table(r: SecurityReport): string {
-  const lines = [`Security ${span(r)}: ${headline(r)}`]
+function table(r: SecurityReport, width?: number): string {
+  const lines = [wrapWords(`Security ${span(r)}: ${headline(r)}`, width)]
   for (const s of sections(r)) {
     lines.push('', `${s.title}:`)
-    lines.push(s.rows.length ? renderTable(s.head, s.rows.map((row) => row.map((c) => c || '—'))) : s.empty)
+    lines.push(s.rows.length ? renderTable(s.head, s.rows.map((row) => row.map((c) => c || '—')), { width }) : s.empty)
   }
-  lines.push('', auditLine(r))
+  lines.push('', wrapWords(auditLine(r), width))
   return lines.join('\n')
 }
 
 function md(r: SecurityReport): string {
   const lines = [`# Security report (${span(r)})`, '', headline(r)]
-  for (const s of sections(r)) lines.push('', `## ${s.title}`, '', ...(s.rows.length ? mdTable(s.head, s.rows) : [s.empty]))
+  for (const s of sections(r)) lines.push('', `## ${s.title}`, '', ...(s.rows.length ? mdTable(s.head.map((h) => (typeof h === 'string' ? h : h.head)), s.rows) : [s.empty]))
   lines.push('', '## Audit trail', '', auditLine(r), '')
   return lines.join('\n')
 }
@@ -179,7 +199,8 @@ function csv(r: SecurityReport): string {
   return csvLines(rows)
 }
 
-export function renderSecurityReport(r: SecurityReport, format: SecurityTextFormat): string {
+/** `width` (table only): the terminal's, to fit it (see renderTable); none draws every column. */
+export function renderSecurityReport(r: SecurityReport, format: SecurityTextFormat, width?: number): string {
   switch (format) {
     case 'json':
       return JSON.stringify(r, null, 2)
@@ -188,6 +209,6 @@ export function renderSecurityReport(r: SecurityReport, format: SecurityTextForm
     case 'md':
       return md(r)
     default:
-      return table(r)
+      return table(r, width)
   }
 }

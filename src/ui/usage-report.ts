@@ -2,7 +2,8 @@ import type { UsageReport, UsageReportKey } from '../core/reports/usage-report.j
 import type { InvalidCode } from '../core/validation/verify-key.js'
 import { INVALID_CODES } from '../core/validation/verify-key.js'
 import { csvLines, mdTable } from './report-cells.js'
-import { renderTable, shortTime } from './table.js'
+import type { Column } from './table.js'
+import { renderTable, shortTime, wrapWords } from './table.js'
 
 export const USAGE_FORMATS = ['table', 'json', 'csv', 'md', 'html'] as const
 export type UsageFormat = (typeof USAGE_FORMATS)[number]
@@ -38,7 +39,18 @@ export function codeCounts(byCode: Partial<Record<InvalidCode, number>>): string
     .join(', ')
 }
 
-const KEY_HEAD = ['key', 'name', 'owner', 'ok', 'failed', 'failed by code', 'total', 'last used']
+/** The columns of the busiest-keys table, and what a narrow terminal keeps of them. */
+const KEY_COLUMNS: Column[] = [
+  { head: 'key', priority: 1 },
+  { head: 'name', priority: 1, shrink: 10 },
+  { head: 'owner', priority: 6, shrink: 8 },
+  { head: 'ok', priority: 3 },
+  { head: 'failed', priority: 3 },
+  { head: 'failed by code', priority: 5, shrink: 10 },
+  { head: 'total', priority: 2 },
+  { head: 'last used', priority: 7 },
+]
+const KEY_HEAD = KEY_COLUMNS.map((c) => c.head)
 const keyCells = (k: UsageReportKey, time: (s: string | null) => string): string[] => [
   k.keyId,
   label(k),
@@ -50,7 +62,16 @@ const keyCells = (k: UsageReportKey, time: (s: string | null) => string): string
   time(k.lastUsedAt),
 ]
 
-const NEVER_HEAD = ['key', 'name', 'type', 'owner', 'status', 'created', 'last used']
+const NEVER_COLUMNS: Column[] = [
+  { head: 'key', priority: 1 },
+  { head: 'name', priority: 1, shrink: 10 },
+  { head: 'type', priority: 4 },
+  { head: 'owner', priority: 5, shrink: 8 },
+  { head: 'status', priority: 2 },
+  { head: 'created', priority: 6 },
+  { head: 'last used', priority: 3 },
+]
+const NEVER_HEAD = NEVER_COLUMNS.map((c) => c.head)
 const neverCells = (k: UsageReport['neverUsed'][number], time: (s: string | null) => string): string[] => [
   k.keyId,
   label(k),
@@ -104,19 +125,21 @@ function md(r: UsageReport): string {
   ].join('\n')
 }
 
-function table(r: UsageReport): string {
+function table(r: UsageReport, width?: number): string {
   const dash = (s: string | null) => (s ? shortTime(s) : '—')
   const used = r.keys.filter((k) => k.total > 0)
-  const lines = [`Usage ${span(r)}: ${summary(r)}`]
+  const lines = [wrapWords(`Usage ${span(r)}: ${summary(r)}`, width)]
   if (used.length) {
     const all = r.perDay.map((d) => d.ok + d.failed)
     lines.push(
       renderTable(
-        [...KEY_HEAD, `per day (${r.days[0]} → ${r.days[r.days.length - 1]})`],
+        // The sparkline is never cut: its first days alone would read as the whole window.
+        [...KEY_COLUMNS, { head: `per day (${r.days[0]} → ${r.days[r.days.length - 1]})`, priority: 4 }],
         [
           ...used.map((k) => [...keyCells(k, dash).map((c, i) => c || (i === 5 ? '' : '—')), sparkline(dailyTotals(k))]),
           ['all keys', '', '', String(r.totals.ok), String(r.totals.failed), codeCounts(r.totals.failedByCode), String(r.totals.validations), '', sparkline(all)],
         ],
+        { width },
       ),
     )
   } else {
@@ -124,12 +147,13 @@ function table(r: UsageReport): string {
   }
   if (r.neverUsed.length) {
     lines.push(`Never used in the window: ${r.neverUsed.length} key(s).`)
-    lines.push(renderTable(NEVER_HEAD, r.neverUsed.map((k) => neverCells(k, dash).map((c) => c || '—'))))
+    lines.push(renderTable(NEVER_COLUMNS, r.neverUsed.map((k) => neverCells(k, dash).map((c) => c || '—')), { width }))
   }
   return lines.join('\n')
 }
 
-export function renderUsageReport(r: UsageReport, format: UsageTextFormat): string {
+/** `width` (table only): the terminal's, to fit it (see renderTable); none draws every column. */
+export function renderUsageReport(r: UsageReport, format: UsageTextFormat, width?: number): string {
   switch (format) {
     case 'json':
       return JSON.stringify(r, null, 2)
@@ -138,6 +162,6 @@ export function renderUsageReport(r: UsageReport, format: UsageTextFormat): stri
     case 'md':
       return md(r)
     default:
-      return table(r)
+      return table(r, width)
   }
 }

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core'
 
 import { MomentryCommand } from '../../base-command.js'
+import { tableWidth, wideFlag } from '../../cli/table-width.js'
 import { durationFlag } from '../../cli/flags.js'
 import type { AnomalyView } from '../../core/anomalies/anomaly-view.js'
 import { ANOMALY_STATUSES, ANOMALY_TYPES, SEVERITIES } from '../../core/anomalies/anomaly-view.js'
@@ -22,6 +23,7 @@ export default class AnomalyList extends MomentryCommand<AnomalyView[]> {
     status: Flags.string({ summary: 'Only this status.', options: [...ANOMALY_STATUSES] }),
     since: durationFlag({ summary: 'Only those seen within this long, e.g. 24h.', example: '24h' }),
     limit: Flags.integer({ summary: 'At most this many (1–1000).', default: 100, min: 1, max: 1000 }),
+    wide: wideFlag,
   }
 
   async run(): Promise<AnomalyView[]> {
@@ -34,7 +36,7 @@ export default class AnomalyList extends MomentryCommand<AnomalyView[]> {
       since: flags.since ? new Date(this.ctx.clock.now().getTime() - flags.since * 1000) : undefined,
       limit: flags.limit,
     })
-    this.render(list, renderAnomalies)
+    this.render(list, (l) => renderAnomalies(l, tableWidth(flags)))
     return list
   }
 }

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core'
 
 import { MomentryCommand } from '../../base-command.js'
+import { tableWidth, wideFlag } from '../../cli/table-width.js'
 import { KEY_STATUSES, KEY_TYPES } from '../../core/api-keys/key-types.js'
 import type { KeyPage } from '../../core/api-keys/list-keys.js'
 import { listKeys } from '../../core/api-keys/list-keys.js'
@@ -20,6 +21,7 @@ export default class ApiKeyList extends MomentryCommand<KeyPage> {
     owner: Flags.string({ summary: 'Only keys with exactly this owner.' }),
     limit: Flags.integer({ summary: 'Keys per page (1–1000).', default: 50, min: 1, max: 1000 }),
     cursor: Flags.string({ summary: 'Continue after a previous page (its nextCursor).' }),
+    wide: wideFlag,
   }
 
   async run(): Promise<KeyPage> {
@@ -31,7 +33,7 @@ export default class ApiKeyList extends MomentryCommand<KeyPage> {
       limit: flags.limit,
       cursor: flags.cursor,
     })
-    this.render(page, renderKeyPage)
+    this.render(page, (p) => renderKeyPage(p, tableWidth(flags)))
     if (page.nextCursor) this.note(`More keys: add --cursor ${page.nextCursor}`)
     return page
   }

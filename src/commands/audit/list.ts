@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core'
 
 import { MomentryCommand } from '../../base-command.js'
+import { tableWidth, wideFlag } from '../../cli/table-width.js'
 import type { AuditEvent } from '../../core/audit/list-audit.js'
 import { listAudit } from '../../core/audit/list-audit.js'
 import { renderAuditEvents } from '../../ui/audit.js'
@@ -22,12 +23,13 @@ export default class AuditList extends MomentryCommand<Page> {
     since: Flags.string({ summary: 'Only rows since a duration ago (7d) or a date (2026-11-01).' }),
     limit: Flags.integer({ summary: 'Rows per page (1–1000).', default: 50, min: 1, max: 1000 }),
     cursor: Flags.string({ summary: 'Continue after a previous page (its nextCursor).' }),
+    wide: wideFlag,
   }
 
   async run(): Promise<Page> {
     const { flags } = await this.parse(AuditList)
     const page = await listAudit(this.ctx, { key: flags.key, action: flags.action, actor: flags.actor, since: flags.since, limit: flags.limit, cursor: flags.cursor })
-    this.render(page, renderAuditEvents)
+    this.render(page, (p) => renderAuditEvents(p, tableWidth(flags)))
     if (page.nextCursor) this.note(`More rows: add --cursor ${page.nextCursor}`)
     return page
   }

@@ -1,4 +1,5 @@
 import { MomentryCommand } from '../../base-command.js'
+import { tableWidth, wideFlag } from '../../cli/table-width.js'
 import type { BlacklistEntry } from '../../core/blacklist/blacklist.js'
 import { listBlacklist } from '../../core/blacklist/blacklist.js'
 import { renderBlacklist } from '../../ui/blacklist.js'
@@ -8,10 +9,12 @@ export default class BlacklistList extends MomentryCommand<BlacklistEntry[]> {
   static override description = 'Every entry with its reason, who added it, when, and when it expires. An expired entry no longer refuses anything and is kept for the record.'
   static override examples = ['<%= config.bin %> blacklist list', '<%= config.bin %> blacklist list --json']
 
+  static override flags = { wide: wideFlag }
+
   async run(): Promise<BlacklistEntry[]> {
-    await this.parse(BlacklistList)
+    const { flags } = await this.parse(BlacklistList)
     const entries = await listBlacklist(this.ctx)
-    this.render(entries, renderBlacklist)
+    this.render(entries, (e) => renderBlacklist(e, tableWidth(flags)))
     return entries
   }
 }

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core'
 
 import { MomentryCommand } from '../../base-command.js'
+import { tableWidth, wideFlag } from '../../cli/table-width.js'
 import { isoDateFlag } from '../../cli/flags.js'
 import { driftSessions } from '../../cli/integrations.js'
 import { writeReportFile } from '../../cli/write-report.js'
@@ -33,6 +34,7 @@ export default class ReportInventory extends MomentryCommand<Inventory> {
     until: isoDateFlag({ summary: 'Only credentials created before this time (default now).' }),
     drift: Flags.boolean({ summary: 'Also ask the Gitea and n8n servers for their lists and mark each credential in sync or gone (a server that cannot be asked is reported, not fatal).' }),
     out: Flags.string({ summary: 'Write the report to this file instead of stdout (atomically: a temporary file, then a rename).', helpValue: 'FILE' }),
+    wide: wideFlag,
   }
 
   async run(): Promise<Inventory> {
@@ -42,7 +44,7 @@ export default class ReportInventory extends MomentryCommand<Inventory> {
     const inventory = flags.drift ? await checkInventoryDrift(this.ctx, recorded, driftSessions(this.ctx)) : recorded
     for (const c of inventory.checks) if (c.status === 'failed') this.note(`drift: ${c.service} could not be asked: ${c.message}`)
     const format = flags.format as InventoryFormat
-    const text = format === 'html' ? renderInventoryHtml(inventory, await buildReportSummary(this.ctx)) : renderInventory(inventory, format)
+    const text = format === 'html' ? renderInventoryHtml(inventory, await buildReportSummary(this.ctx)) : renderInventory(inventory, format, tableWidth(flags))
     if (flags.out) {
       await writeReportFile(flags.out, text)
       this.note(`Wrote ${inventory.items.length} credential(s) to ${flags.out} (${flags.format}).`)

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core'
 
 import { MomentryCommand } from '../../base-command.js'
+import { tableWidth, wideFlag } from '../../cli/table-width.js'
 import { isoDateFlag } from '../../cli/flags.js'
 import { writeReportFile } from '../../cli/write-report.js'
 import { parseSince } from '../../core/audit/list-audit.js'
@@ -27,6 +28,7 @@ export default class ReportSecurity extends MomentryCommand<SecurityReport> {
     until: isoDateFlag({ summary: 'End of the window, exclusive (default now).' }),
     format: Flags.string({ summary: 'Output format (html: a self-contained page with charts, to open in a browser or print).', options: [...SECURITY_FORMATS], default: 'table' }),
     out: Flags.string({ summary: 'Write the report to this file instead of stdout (atomically: a temporary file, then a rename).', helpValue: 'FILE' }),
+    wide: wideFlag,
   }
 
   async run(): Promise<SecurityReport> {
@@ -34,7 +36,7 @@ export default class ReportSecurity extends MomentryCommand<SecurityReport> {
     const until = flags.until ?? this.ctx.clock.now()
     const report = await buildSecurityReport(this.ctx, { since: parseSince(flags.since, until), until })
     const format = flags.format as SecurityFormat
-    const text = format === 'html' ? renderSecurityHtml(report) : renderSecurityReport(report, format)
+    const text = format === 'html' ? renderSecurityHtml(report) : renderSecurityReport(report, format, tableWidth(flags))
     if (flags.out) {
       await writeReportFile(flags.out, text)
       this.note(`Wrote the security report over ${report.days.length} day(s) (${report.totals.failures} failure(s)) to ${flags.out} (${flags.format}).`)

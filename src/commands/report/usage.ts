@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core'
 
 import { MomentryCommand } from '../../base-command.js'
+import { tableWidth, wideFlag } from '../../cli/table-width.js'
 import { isoDateFlag } from '../../cli/flags.js'
 import { writeReportFile } from '../../cli/write-report.js'
 import { parseSince } from '../../core/audit/list-audit.js'
@@ -28,6 +29,7 @@ export default class ReportUsage extends MomentryCommand<UsageReport> {
     until: isoDateFlag({ summary: 'End of the window, exclusive (default now).' }),
     format: Flags.string({ summary: 'Output format (html: a self-contained page with charts, to open in a browser or print).', options: [...USAGE_FORMATS], default: 'table' }),
     out: Flags.string({ summary: 'Write the report to this file instead of stdout (atomically: a temporary file, then a rename).', helpValue: 'FILE' }),
+    wide: wideFlag,
   }
 
   async run(): Promise<UsageReport> {
@@ -35,7 +37,7 @@ export default class ReportUsage extends MomentryCommand<UsageReport> {
     const until = flags.until ?? this.ctx.clock.now()
     const report = await buildUsageReport(this.ctx, { since: parseSince(flags.since, until), until })
     const format = flags.format as UsageFormat
-    const text = format === 'html' ? renderUsageHtml(report, await buildReportSummary(this.ctx)) : renderUsageReport(report, format)
+    const text = format === 'html' ? renderUsageHtml(report, await buildReportSummary(this.ctx)) : renderUsageReport(report, format, tableWidth(flags))
     if (flags.out) {
       await writeReportFile(flags.out, text)
       this.note(`Wrote the usage of ${report.totals.keys} key(s) over ${report.days.length} day(s) to ${flags.out} (${flags.format}).`)

@@ -8,7 +8,23 @@ import { clockTime, compactNumber, keyLabel, sharedNames, sparkline } from './fo
 import type { Connection, WatchModel, WatchState } from './model.js'
 
 const STATE_COLOUR: Record<string, string> = { live: 'green', connecting: 'yellow', reconnecting: 'yellow', down: 'red', off: 'gray' }
-const RIGHT = 36
+
+/** The first of these texts that fits `width` (the last, cut by ink, when none does): titles and lines that say less when narrow. */
+export const fitText = (width: number, ...texts: string[]) => texts.find((t) => t.length <= width) ?? texts.at(-1)!
+
+/** `name` in at most `width` characters, ending with … when cut. */
+const shorten = (name: string, width: number) => (name.length <= width ? name : `${name.slice(0, Math.max(0, width - 1))}…`)
+
+/**
+ * How wide each panel is on a terminal `w` columns wide: the counts column 26 (80 columns)
+ * to 36 (120 and more), the top-key panels 24 to 30, the alert feed and the traffic panel
+ * the rest, so that at 80 the alert rows keep their key names and the traffic panel its title.
+ */
+export function panelWidths(w: number): { right: number; feed: number; top: number; traffic: number } {
+  const right = Math.min(36, Math.max(26, w - 84))
+  const top = Math.min(30, Math.max(24, Math.floor((w - 32) / 2)))
+  return { right, feed: w - right, top, traffic: w - 2 * top }
+}
 
 export interface DashboardProps {
   model: WatchModel
@@ -32,60 +48,82 @@ export function Dashboard({ model, width, height, colour = true }: DashboardProp
   const c = (name: string | undefined) => (colour ? name : undefined)
   const w = Math.max(60, width)
   const h = Math.max(20, height) - 1
-  const bottom = h >= 30 ? 7 : 5
+  // 24 rows: the traffic panel keeps both sparklines and drops its numbers line.
+  const bottom = h >= 30 ? 7 : h >= 25 ? 6 : 5
   const top = h - 1 - 2 - bottom
+  const panels = panelWidths(w)
   const visible = model.visible(state)
   const selected = model.selected(state)
   // A name on more than one key across both panels (rotations keep the name) gets a short id.
   const shared = sharedNames([...(state.snapshot?.topTraffic ?? []), ...(state.snapshot?.topFailures ?? [])])
   return (
     <Box flexDirection="column" width={w} height={h}>
-      <Header state={state} c={c} shown={visible.length} />
+      <Header state={state} c={c} shown={visible.length} width={w} />
       <Box height={top}>
-        <Feed alerts={visible} selectedId={selected?.id} rows={top - 3} width={w - RIGHT} c={c} state={state} />
-        <Box flexDirection="column" width={RIGHT}>
-          <Counts state={state} c={c} />
-          <LockedOut state={state} rows={top - 11 - 2} />
+        <Feed alerts={visible} selectedId={selected?.id} rows={top - 3} width={panels.feed} c={c} state={state} />
+        <Box flexDirection="column" width={panels.right}>
+          <Counts state={state} c={c} width={panels.right} />
+          <LockedOut state={state} rows={top - 11 - 3} width={panels.right} />
         </Box>
       </Box>
       <Box height={bottom}>
-        <Traffic state={state} width={w - 2 * 30} rows={bottom - 2} c={c} />
-        <TopKeys title="Top keys by traffic (1 h)" rows={bottom - 2} keys={state.snapshot?.topTraffic} shared={shared} value={(k) => k.total} />
-        <TopKeys title="Top keys by failures (1 h)" rows={bottom - 2} keys={state.snapshot?.topFailures} shared={shared} value={(k) => k.failures} />
+        <Traffic state={state} width={panels.traffic} rows={bottom - 2} c={c} />
+        <TopKeys titles={['Top keys by traffic (1 h)', 'Top traffic (1 h)']} width={panels.top} rows={bottom - 2} keys={state.snapshot?.topTraffic} shared={shared} value={(k) => k.total} />
+        <TopKeys titles={['Top keys by failures (1 h)', 'Top failures (1 h)']} width={panels.top} rows={bottom - 2} keys={state.snapshot?.topFailures} shared={shared} value={(k) => k.failures} />
       </Box>
-      <Footer state={state} c={c} />
+      <Footer state={state} c={c} width={w} />
     </Box>
   )
 }
 
 type Paint = (name: string | undefined) => string | undefined
 
-function Header({ state, c, shown }: { state: WatchState; c: Paint; shown: number }) {
+/**
+ * One line, said in fewer words the narrower the terminal: the labels go first ("refreshed",
+ * the received count, "momentry", "alerts via"), then the refresh time, so that at 80 columns
+ * both connections, the pause and the filter stay in view.
+ */
+function Header({ state, c, shown, width }: { state: WatchState; c: Paint; shown: number; width: number }) {
+  const filter = state.filter === 'low' ? 'all' : `≥ ${state.filter}`
+  const at = state.snapshot ? clockTime(state.snapshot.at) : undefined
+  const paused = state.paused ? `  PAUSED (${state.held} held)` : ''
+  const back = (conn: Connection<string>, word: string) => (conn.reconnectedAt && conn.state === 'live' ? ` (${word} ${clockTime(conn.reconnectedAt)})` : '')
+  const variant = (level: number) => {
+    const v = {
+      title: level >= 3 ? 'watch' : 'momentry watch',
+      pg: level >= 7 ? 'PG' : 'PostgreSQL',
+      via: level >= 5 ? state.via : `alerts via ${state.via}`,
+      back: level >= 4 ? 'back' : 'reconnected',
+      counts: `${level >= 2 ? '' : `alerts ${state.received} · `}shown ${shown} · filter ${filter}${at && level < 6 ? ` · ${level >= 1 ? '' : 'refreshed '}${at}` : ''}`,
+    }
+    const plain = `${v.title}${paused}  ${v.pg} ● ${state.postgres.state}${back(state.postgres, v.back)}  ${v.via} ● ${state.feed.state}${back(state.feed, v.back)}  ${v.counts}`
+    return { ...v, fits: plain.length <= width }
+  }
+  let level = 0
+  while (level < 7 && !variant(level).fits) level++
+  const v = variant(level)
   return (
     <Box height={1}>
       <Text wrap="truncate-end">
-        <Text bold>momentry watch</Text>
-        {state.paused ? <Text color={c('yellow')} bold>{`  PAUSED (${state.held} held)`}</Text> : null}
+        <Text bold>{v.title}</Text>
+        {state.paused ? <Text color={c('yellow')} bold>{paused}</Text> : null}
         {'  '}
-        <Status label="PostgreSQL" conn={state.postgres} c={c} />
+        <Status label={v.pg} conn={state.postgres} c={c} back={v.back} />
         {'  '}
-        <Status label={`alerts via ${state.via}`} conn={state.feed} c={c} />
+        <Status label={v.via} conn={state.feed} c={c} back={v.back} />
         {'  '}
-        <Text dimColor>
-          alerts {state.received} · shown {shown} · filter {state.filter === 'low' ? 'all' : `≥ ${state.filter}`}
-          {state.snapshot ? ` · refreshed ${clockTime(state.snapshot.at)}` : ''}
-        </Text>
+        <Text dimColor>{v.counts}</Text>
       </Text>
     </Box>
   )
 }
 
-function Status({ label, conn, c }: { label: string; conn: Connection<string>; c: Paint }) {
+function Status({ label, conn, c, back }: { label: string; conn: Connection<string>; c: Paint; back: string }) {
   const text = conn.state
   return (
     <Text>
       {label} <Text color={c(STATE_COLOUR[conn.state])}>● {text}</Text>
-      {conn.reconnectedAt && conn.state === 'live' ? <Text dimColor>{` (reconnected ${clockTime(conn.reconnectedAt)})`}</Text> : null}
+      {conn.reconnectedAt && conn.state === 'live' ? <Text dimColor>{` (${back} ${clockTime(conn.reconnectedAt)})`}</Text> : null}
     </Text>
   )
 }
@@ -105,38 +143,70 @@ function Feed({ alerts, selectedId, rows, width, c, state }: { alerts: WatchAler
   const at = Math.max(0, alerts.findIndex((a) => a.id === selectedId))
   const start = Math.max(0, Math.min(at - Math.floor(rows / 2), alerts.length - rows))
   const window = alerts.slice(start, start + Math.max(0, rows))
+  const layout = alertLayout(width - 2)
   const empty =
     state.feed.state === 'live'
       ? 'No alerts yet. New anomalies appear here the moment they are detected.'
       : `No alerts yet. The live feed (${state.via}) is ${state.feed.state}: polling PostgreSQL for new anomalies meanwhile.`
   return (
-    <Panel title={`Alerts, newest first${alerts.length > rows ? ` (${start + 1}–${start + window.length} of ${alerts.length})` : ''}`} width={width} grow>
+    <Panel title={fitText(width - 2, `Alerts, newest first${alerts.length > rows ? ` (${start + 1}–${start + window.length} of ${alerts.length})` : ''}`, `Alerts${alerts.length > rows ? ` ${start + 1}–${start + window.length} of ${alerts.length}` : ''}`)} width={width} grow>
       {window.length === 0 ? <Text dimColor>{empty}</Text> : null}
       {window.map((a) => (
-        <AlertRow key={a.id} alert={a} selected={a.id === selectedId} c={c} />
+        <AlertRow key={a.id} alert={a} selected={a.id === selectedId} c={c} layout={layout} />
       ))}
     </Panel>
   )
 }
 
-function AlertRow({ alert: a, selected, c }: { alert: WatchAlert; selected: boolean; c: Paint }) {
+interface AlertLayout {
+  time: boolean
+  status: boolean
+  ratio: boolean
+  count: boolean
+  keyId: boolean
+  name: number
+}
+
+/**
+ * Which fields of an alert row fit `inner` characters: the severity, the type and the key's
+ * name (at least 12, cut with …) always; then, while they fit, its status, the time, the
+ * repeat count, observed/threshold and the key id; the room left widens the name up to 24.
+ */
+export function alertLayout(inner: number): AlertLayout {
+  const layout: AlertLayout = { time: false, status: false, ratio: false, count: false, keyId: false, name: 12 }
+  let left = inner - 2 - 9 - 18 - 12 // marker, severity, type, name
+  for (const [field, width] of [['status', 9], ['time', 9], ['count', 6], ['ratio', 12], ['keyId', 21]] as const) {
+    if (width <= left) {
+      layout[field] = true
+      left -= width
+    }
+  }
+  layout.name += Math.max(0, Math.min(12, left))
+  return layout
+}
+
+function AlertRow({ alert: a, selected, c, layout }: { alert: WatchAlert; selected: boolean; c: Paint; layout: AlertLayout }) {
   const dim = a.status === 'resolved'
   const status = a.status === 'acknowledged' ? 'acked' : a.status
   return (
     <Text wrap="truncate-end" inverse={selected} dimColor={dim}>
-      {selected ? '›' : ' '} {clockTime(a.detectedAt)}{' '}
+      {selected ? '›' : ' '} {layout.time ? `${clockTime(a.detectedAt)} ` : ''}
       <Text color={dim ? undefined : c(SEVERITY_COLOUR[a.severity])} bold={a.severity === 'critical'}>
         {a.severity.toUpperCase().padEnd(8)}
       </Text>{' '}
-      {a.type.padEnd(17)} {status.padEnd(8)} {`${compactNumber(a.observed)}/${compactNumber(a.threshold)}`.padEnd(11)} {`×${a.count}`.padEnd(5)} {a.keyName.padEnd(16)} {a.keyId}
+      {a.type.padEnd(17)} {layout.status ? `${status.padEnd(8)} ` : ''}
+      {layout.ratio ? `${`${compactNumber(a.observed)}/${compactNumber(a.threshold)}`.padEnd(11)} ` : ''}
+      {layout.count ? `${`×${a.count}`.padEnd(5)} ` : ''}
+      {layout.keyId ? `${shorten(a.keyName, layout.name).padEnd(layout.name)} ${a.keyId}` : shorten(a.keyName, layout.name)}
     </Text>
   )
 }
 
-function Counts({ state, c }: { state: WatchState; c: Paint }) {
+function Counts({ state, c, width }: { state: WatchState; c: Paint; width: number }) {
   const counts = state.snapshot?.counts
+  const total = String(counts?.total ?? '…')
   return (
-    <Panel title={`Unresolved anomalies: ${counts?.total ?? '…'}`} height={11}>
+    <Panel title={fitText(width - 2, `Unresolved anomalies: ${total}`, `Unresolved: ${total}`)} height={11}>
       {[...SEVERITIES].reverse().map((s) => (
         <Text key={s} wrap="truncate-end">
           <Text color={c(SEVERITY_COLOUR[s])}>{s.padEnd(18)}</Text>
@@ -153,9 +223,11 @@ function Counts({ state, c }: { state: WatchState; c: Paint }) {
   )
 }
 
-function LockedOut({ state, rows }: { state: WatchState; rows: number }) {
+function LockedOut({ state, rows, width }: { state: WatchState; rows: number; width: number }) {
   const ips = state.snapshot?.lockedOutIps
-  const lines = ips === null ? ['unknown: Redis is unreachable'] : !ips ? ['…'] : ips.length === 0 ? ['none'] : ips.map((l) => `${l.ip.padEnd(24)} ${String(l.retryAfterSeconds).padStart(5)}s`)
+  const room = Math.min(24, width - 2 - 7) // the seconds left take 7
+  const lines =
+    ips === null ? [fitText(width - 2, 'unknown: Redis is unreachable', 'unknown: no Redis')] : !ips ? ['…'] : ips.length === 0 ? ['none'] : ips.map((l) => `${shorten(l.ip, room).padEnd(room)} ${String(l.retryAfterSeconds).padStart(5)}s`)
   const shown = lines.slice(0, Math.max(1, rows))
   if (lines.length > shown.length) shown[shown.length - 1] = `… and ${lines.length - shown.length + 1} more`
   return (
@@ -169,43 +241,48 @@ function LockedOut({ state, rows }: { state: WatchState; rows: number }) {
   )
 }
 
+/**
+ * The last minutes as two sparklines (all, failed) and a numbers line, as many minutes as
+ * fit; the title and the numbers say how many. With three rows (24-row terminals) the
+ * numbers line goes, the failure sparkline stays.
+ */
 function Traffic({ state, width, rows, c }: { state: WatchState; width: number; rows: number; c: Paint }) {
-  const minutes = state.snapshot?.perMinute ?? []
+  const inner = Math.max(10, width - 4)
+  const all = state.snapshot?.perMinute ?? []
+  const minutes = all.slice(-(inner - 5))
   const totals = minutes.map((m) => m.ok + m.fail)
   const fails = minutes.map((m) => m.fail)
-  const inner = Math.max(10, width - 4)
-  const now = totals.at(-1) ?? 0
-  const peak = Math.max(0, ...totals)
-  const failed = fails.reduce((a, b) => a + b, 0)
+  const now = compactNumber(totals.at(-1) ?? 0)
+  const peak = compactNumber(Math.max(0, ...totals))
+  const failed = compactNumber(fails.reduce((a, b) => a + b, 0))
+  const span = minutes.length || 30
   return (
-    <Panel title={`Validations per minute (last ${minutes.length || 30} min)`} width={width}>
+    <Panel title={fitText(width - 2, `Validations per minute (last ${span} min)`, `Validations/min (last ${span} min)`, `Validations/min (${span} min)`)} width={width}>
       <Text wrap="truncate-end">
         <Text dimColor>all  </Text>
         <Text color={c('green')}>{sparkline(totals, inner - 5)}</Text>
       </Text>
-      {rows >= 4 ? (
+      {rows >= 3 ? (
         <Text wrap="truncate-end">
           <Text dimColor>fail </Text>
           <Text color={c('red')}>{sparkline(fails, inner - 5)}</Text>
         </Text>
       ) : null}
-      <Text wrap="truncate-end">
-        now {compactNumber(now)}/min · peak {compactNumber(peak)}/min · failures {compactNumber(failed)}
-      </Text>
+      {rows >= 4 ? <Text wrap="truncate-end">{fitText(width - 2, `now ${now}/min · peak ${peak}/min · failures ${failed}`, `now ${now} · peak ${peak} · fail ${failed}`)}</Text> : null}
     </Panel>
   )
 }
 
-const TOP_WIDTH = 30
-
 function TopKeys({
-  title,
+  titles,
+  width,
   keys,
   rows,
   shared,
   value,
 }: {
-  title: string
+  titles: string[]
+  width: number
   keys?: { keyId: string; name: string | null; total: number; failures: number }[]
   rows: number
   shared: ReadonlySet<string>
@@ -213,33 +290,45 @@ function TopKeys({
 }) {
   const list = (keys ?? []).slice(0, rows - 1)
   return (
-    <Panel title={title} width={TOP_WIDTH}>
+    <Panel title={fitText(width - 2, ...titles)} width={width}>
       {keys && list.length === 0 ? <Text dimColor>no traffic</Text> : null}
       {list.map((k) => (
         <Text key={k.keyId} wrap="truncate-end">
-          {compactNumber(value(k)).padStart(6)} {keyLabel(k, shared, TOP_WIDTH - 2 - 7)}
+          {compactNumber(value(k)).padStart(6)} {keyLabel(k, shared, width - 2 - 7)}
         </Text>
       ))}
     </Panel>
   )
 }
 
-function Footer({ state, c }: { state: WatchState; c: Paint }) {
+/**
+ * The key help, or the `d` question: on its own line, with its y / n always in view (the
+ * key's name gives way first), and what disabling does on the line below.
+ */
+function Footer({ state, c, width }: { state: WatchState; c: Paint; width: number }) {
   const tone = state.message?.tone === 'error' ? 'red' : state.message?.tone === 'ok' ? 'green' : undefined
+  const confirm = state.confirm
+  const question = confirm && `Disable key ${confirm.keyId} (${shorten(confirm.keyName, Math.max(4, width - `Disable key ${confirm.keyId} ()? y / n`.length))})? y / n`
   return (
     <Box flexDirection="column" height={2}>
-      {state.confirm ? (
+      {question ? (
         <Text color={c('yellow')} bold wrap="truncate-end">
-          Disable key {state.confirm.keyId} ({state.confirm.keyName})? Every validation of it will fail until `momentry api-key enable`. y / n
+          {question}
         </Text>
       ) : (
         <Text dimColor wrap="truncate-end">
-          ↑/↓ select · a acknowledge · r resolve · d disable key · f severity filter · p pause · q quit
+          {fitText(width, '↑/↓ select · a acknowledge · r resolve · d disable key · f severity filter · p pause · q quit', '↑/↓ select · a ack · r resolve · d disable key · f filter · p pause · q quit')}
         </Text>
       )}
-      <Text color={c(tone)} wrap="truncate-end">
-        {state.busy ? 'working…' : (state.message?.text ?? ' ')}
-      </Text>
+      {question && !state.busy ? (
+        <Text color={c('yellow')} wrap="truncate-end">
+          {fitText(width, 'Every validation of it will fail until `momentry api-key enable`.', 'Its validations fail until `momentry api-key enable`.')}
+        </Text>
+      ) : (
+        <Text color={c(tone)} wrap="truncate-end">
+          {state.busy ? 'working…' : (state.message?.text ?? ' ')}
+        </Text>
+      )}
     </Box>
   )
 }
