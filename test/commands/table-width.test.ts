@@ -40,7 +40,7 @@ describe('tables fit an 80-column terminal; pipes, --wide and --json get everyth
   this.timeout(60_000)
   const sql = openTestSql()
   before(async function () {
-    if (!hasScript) this.skip()
+    if (!hasScript) throw new Error('these tests need util-linux `script` for a terminal: apt-get install -y bsdutils')
     await truncateAll(sql)
     const key = async (name: string, owner: string, scopes: string) =>
       (await runJson(['api-key', 'create', '--name', name, '--type', 'integration', '--owner', owner, '--scopes', scopes, '--expires-in', '90d'])).json.key.id as string
