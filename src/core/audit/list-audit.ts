@@ -1,6 +1,7 @@
 import * as z from 'zod'
 
 import { KEY_ID_PATTERN } from '../api-keys/key-id.js'
+import { filterTextSchema } from '../api-keys/key-types.js'
 import type { CoreContext } from '../context.js'
 import { parseDuration } from '../duration.js'
 import { UsageError } from '../errors.js'
@@ -28,10 +29,14 @@ export interface AuditEvent {
 export const auditQuerySchema = z.object({
   key: z.string().regex(KEY_ID_PATTERN, 'expected a key id like key_…').optional(),
   action: z.string().regex(/^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$/, 'expected an action like key.revoke or key.*').optional(),
-  actor: z.string().min(1).max(200).optional(),
+  actor: filterTextSchema(200).optional(),
   since: z.string().optional(),
   limit: z.number().int().min(1).max(1000).default(50),
-  cursor: z.string().regex(/^\d{1,19}$/, 'expected the nextCursor of a previous page').optional(),
+  // A sequence number is a PostgreSQL bigint: 19 digits can still be past its largest value.
+  cursor: z
+    .string()
+    .refine((c) => /^\d{1,19}$/.test(c) && BigInt(c) <= 9_223_372_036_854_775_807n, 'expected the nextCursor of a previous page')
+    .optional(),
 })
 export type AuditQuery = z.input<typeof auditQuerySchema>
 
