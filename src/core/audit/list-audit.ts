@@ -5,6 +5,7 @@ import { filterTextSchema } from '../api-keys/key-types.js'
 import type { CoreContext } from '../context.js'
 import { parseDuration } from '../duration.js'
 import { UsageError } from '../errors.js'
+import { printable } from '../printable.js'
 import { parseInput } from '../validate-input.js'
 import type { AuditKeyring } from './audit-keys.js'
 import type { StoredAuditRow } from './repo.js'
@@ -45,7 +46,7 @@ export function parseSince(value: string, now: Date): Date {
   if (/^\d{1,10}[smhdw]$/.test(value)) return new Date(now.getTime() - parseDuration(value, '--since', { example: '7d' }) * 1000)
   const at = new Date(value)
   if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(at.getTime())) {
-    throw new UsageError(`--since "${value.slice(0, 40)}" is neither a duration nor a date`, 'Give e.g. 7d, 12h or 2026-11-01T00:00:00Z')
+    throw new UsageError(`--since "${printable(value)}" is neither a duration nor a date`, 'Give e.g. 7d, 12h or 2026-11-01T00:00:00Z')
   }
   return at
 }
