@@ -132,6 +132,9 @@ describe('secrets sweep: every secret a full scenario makes, searched for wherev
       N8N_PASSWORD: 'Owner-pw1',
       MOMENTRY_DATA_DIR: dataDir,
       MOMENTRY_HTTP_TIMEOUT_SECONDS: '2',
+      // Refusals are part of the scenario; other files of the run fail from loopback too. The
+      // sweep is about where secrets go, not the lockout: a limit nobody reaches keeps it so.
+      RATE_LIMIT_MAX_ATTEMPTS: '1000000',
     }
     const runs: Run[] = []
     /** Run a command; `prints` names the JSON field holding the secret it prints on purpose, once. */
@@ -169,7 +172,7 @@ describe('secrets sweep: every secret a full scenario makes, searched for wherev
     await cli(['api-key', 'validate', '--key-env', 'SWEEP_KEY'], { env: { SWEEP_KEY: created.service!.printed! } })
 
     // A spawned serve with traffic: verifies and every admin route, the admin key as bearer.
-    serve = await startServe({ MOMENTRY_DATA_DIR: dataDir })
+    serve = await startServe({ MOMENTRY_DATA_DIR: dataDir, RATE_LIMIT_MAX_ATTEMPTS: env.RATE_LIMIT_MAX_ATTEMPTS })
     const responses: { what: string; text: string; allowed?: string }[] = []
     const call = async (method: string, path: string, body?: unknown, bearer = admin) => {
       const res = await fetch(serve!.url + path, {
