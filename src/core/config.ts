@@ -24,6 +24,23 @@ const url = (protocols: string[]) =>
     }
   }, `expected a ${protocols.map((p) => `${p}//…`).join(' or ')} URL`)
 
+/**
+ * `<n>s|m|h|d|w` as parseDuration takes it, refused here (so as a ConfigError, exit 8) when
+ * it is out of range — over 100 years, or zero where zero means nothing — instead of later.
+ */
+const duration = (example: string, { allowZero = false } = {}) =>
+  z
+    .string()
+    .regex(/^\d{1,10}[smhdw]$/, `expected a duration like ${example}`)
+    .refine((v) => {
+      try {
+        parseDuration(v, 'duration', { allowZero })
+        return true
+      } catch {
+        return false
+      }
+    }, `expected a duration ${allowZero ? '' : 'longer than zero and '}of at most 100 years, like ${example}`)
+
 /** Every environment variable momentry reads, with its default. Names are the seed's. */
 const envSchema = z.object({
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
@@ -45,7 +62,7 @@ const envSchema = z.object({
     .regex(/^([01]\d|2[0-3])-([01]\d|2[0-4])$/, 'expected HH-HH, e.g. 00-06')
     .default('00-06'),
   ANOMALY_AUTO_DISABLE: z.enum(['critical', 'high', 'off'], { message: 'expected critical, high or off' }).default('off'),
-  MOMENTRY_ROTATION_NOTICE: z.string().regex(/^\d{1,10}[smhdw]$/, 'expected a duration like 7d').default('7d'),
+  MOMENTRY_ROTATION_NOTICE: duration('7d', { allowZero: true }).default('7d'),
   MOMENTRY_USAGE_RETENTION: z
     .string()
     .refine((v) => {
@@ -57,12 +74,12 @@ const envSchema = z.object({
     }, 'expected a duration longer than zero, like 400d')
     .default('400d'),
   MOMENTRY_DATA_DIR: z.string().min(1).optional(),
-  MOMENTRY_EMBEDDED_IDLE: z.string().regex(/^\d{1,10}[smhdw]$/, 'expected a duration like 10m').default('10m'),
+  MOMENTRY_EMBEDDED_IDLE: duration('10m').default('10m'),
   MOMENTRY_AUDIT_KEY: z
     .string()
     .refine((v) => v.split(',').every((k) => /^[A-Za-z0-9+/]{43}=$/.test(k.trim())), 'expected 32 bytes, base64-encoded (a comma-separated list keeps older keys readable)')
     .optional(),
-  MOMENTRY_AUDIT_CHECKPOINT_EVERY: z.string().regex(/^\d{1,10}[smhdw]$/, 'expected a duration like 1h').default('1h'),
+  MOMENTRY_AUDIT_CHECKPOINT_EVERY: duration('1h').default('1h'),
   GITEA_USERNAME: z.string().min(1).optional(),
   GITEA_PASSWORD: z.string().min(1).optional(),
   N8N_EMAIL: z.string().min(1).optional(),
@@ -259,7 +276,8 @@ export function describeConfig(env: Env = process.env): ConfigEntry[] {
     let value: unknown = values[name]
     if (name === 'MOMENTRY_DATA_DIR' && value === undefined) value = defaultDataDir(env)
     if (value === undefined) return { name, value: null, source: 'unset' }
-    return { name, value: shownValue(name, String(value)), source: fromEnv ? 'env' : 'default' }
+    // Shown on one line whatever it holds (a valid e-mail or path can still hold a newline).
+    return { name, value: shownValue(name, printable(String(value), 1000)), source: fromEnv ? 'env' : 'default' }
   })
   const other = OTHER_ENV_NAMES.map((name): ConfigEntry => {
     if (isSet(env, name)) return { name, value: printable(env[name]!, 80), source: 'env' }

@@ -10,7 +10,9 @@ export type InputPath = readonly PropertyKey[]
 export function fieldLabel(path: InputPath): string {
   const [head, ...rest] = path
   if (head === undefined) return 'the input'
-  return `"${[String(head), ...rest.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))].join('')}"`
+  // A field name can be the client's own text (a metadata key): de-fanged and cut like any echo.
+  const name = (p: PropertyKey) => printable(String(p), 64)
+  return `"${[name(head), ...rest.map((p) => (typeof p === 'number' ? `[${p}]` : `.${name(p)}`))].join('')}"`
 }
 
 /** A problem read after its subject (`must …`, `is …`) follows it; any other note gets a colon. */

@@ -83,6 +83,15 @@ export function buildApp(ctx: CoreContext, options: AppOptions = {}): FastifyIns
     logger: false,
     return503OnClosing: true,
     clientErrorHandler: clientError,
+    // A URL the router cannot read (a bad percent-escape, a path segment over its 100-character
+    // limit) is answered in the API's error shape, not fastify's own.
+    frameworkErrors: (error, _req, reply) =>
+      sendError(
+        reply,
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new HttpError(414, 'URI_TOO_LONG', 'a path segment is longer than 100 characters')
+          : new HttpError(400, 'BAD_REQUEST', 'the URL is not valid (a malformed percent-escape)'),
+      ),
     // With fastVerify, POST /v1/keys/verify is answered before the framework (same schema,
     // core call, metrics and error shape); inject() and every other route go through fastify.
     ...(options.fastVerify

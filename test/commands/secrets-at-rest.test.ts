@@ -1,9 +1,7 @@
-import { execFileSync } from 'node:child_process'
-
 import { expect } from 'chai'
 
 import { runJson } from '../helpers/cli.js'
-import { auditRows, openTestSql, testDatabaseUrl, truncateAll } from '../helpers/db.js'
+import { auditRows, dumpTestDatabase, openTestSql, truncateAll } from '../helpers/db.js'
 
 describe('secrets at rest', () => {
   const sql = openTestSql()
@@ -24,7 +22,7 @@ describe('secrets at rest', () => {
     secrets.push(forced.json.secret)
     for (const s of secrets) expect(s).to.match(/^mtry_/)
 
-    const dump = execFileSync('pg_dump', ['--data-only', '--inserts', testDatabaseUrl()], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
+    const dump = dumpTestDatabase({ dataOnly: true })
     expect(dump).to.include(a.json.key.id) // the dump really has the rows
     for (const secret of secrets) {
       expect(dump).not.to.include(secret)

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process'
+
 import { AuditKeyring } from '../../src/core/audit/audit-keys.js'
 import type { AuditEvent } from '../../src/core/audit/list-audit.js'
 import { openAuditRow } from '../../src/core/audit/list-audit.js'
@@ -21,6 +23,11 @@ export function testDatabaseUrl(): string {
   const url = process.env.DATABASE_URL
   if (!url?.includes('momentry_test_')) throw new Error('global-setup did not run: DATABASE_URL is not a test database')
   return url
+}
+
+/** The test run's whole database as SQL text (`pg_dump --inserts`): what a backup of it would hold. */
+export function dumpTestDatabase(options: { dataOnly?: boolean } = {}): string {
+  return execFileSync('pg_dump', [...(options.dataOnly ? ['--data-only'] : []), '--inserts', testDatabaseUrl()], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] })
 }
 
 export function openTestSql(options: { onQuery?: (q: string) => void } = {}): Sql {

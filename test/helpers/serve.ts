@@ -13,6 +13,8 @@ export interface ServeProcess {
   child: ChildProcess
   /** Everything the server wrote on stderr so far. */
   stderr(): string
+  /** Everything the server wrote on stdout so far. */
+  stdout?(): string
   /** POST JSON and parse the answer. */
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; json: any }>
   /** SIGTERM and wait for a clean exit; resolves with the exit code. */
@@ -28,6 +30,8 @@ export function startServe(env: Record<string, string | undefined> = {}): Promis
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let err = ''
+    let out = ''
+    child.stdout!.on('data', (d) => (out += d))
     const timer = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 15_000)
     child.stderr!.on('data', (d) => {
       err += d
@@ -39,6 +43,7 @@ export function startServe(env: Record<string, string | undefined> = {}): Promis
           url,
           child,
           stderr: () => err,
+          stdout: () => out,
           async post(path, body, headers = {}) {
             const res = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
             return { status: res.status, json: await res.json() }

@@ -1,5 +1,6 @@
 import * as z from 'zod'
 
+import { filterTextSchema } from '../api-keys/key-types.js'
 import type { CoreContext } from '../context.js'
 import { parseInput } from '../validate-input.js'
 import type { AnomalyView } from './anomaly-view.js'
@@ -8,7 +9,7 @@ import { selectAnomalies } from './repo.js'
 
 export const listAnomaliesInputSchema = z
   .object({
-    keyId: z.string().max(64).optional(),
+    keyId: filterTextSchema(64).optional(),
     type: z.enum(ANOMALY_TYPES).optional(),
     severity: z.enum(SEVERITIES).optional(),
     status: z.enum(ANOMALY_STATUSES).optional(),

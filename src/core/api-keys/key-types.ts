@@ -27,6 +27,17 @@ const plainText = (max: number) =>
     .max(max, `must be at most ${max} characters`)
     .refine((s) => !CONTROL.test(s), 'must not contain control characters')
 
+/**
+ * Text to filter by (an owner, an actor, a key id to look for): bounded and without control
+ * characters, which no stored value holds and PostgreSQL refuses outright (NUL) in a query.
+ */
+export const filterTextSchema = (max: number) =>
+  z
+    .string()
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    .refine((s) => !CONTROL.test(s), 'must not contain control characters')
+
 export const keyNameSchema = plainText(100)
 export const ownerSchema = plainText(200)
 

@@ -5,7 +5,7 @@ import { findAuditRows } from '../audit/repo.js'
 import type { CoreContext } from '../context.js'
 import { InputError, parseInput } from '../validate-input.js'
 import { assertKeyId, keyNotFound } from './key-id.js'
-import { KEY_STATUSES, KEY_TYPES } from './key-types.js'
+import { filterTextSchema, KEY_STATUSES, KEY_TYPES } from './key-types.js'
 import type { KeyView } from './key-view.js'
 import { toKeyView } from './key-view.js'
 import { findKey, listKeys as listKeyRows } from './repo.js'
@@ -14,7 +14,7 @@ export const listKeysInputSchema = z
   .object({
     type: z.enum(KEY_TYPES).optional(),
     status: z.enum(KEY_STATUSES).optional(),
-    owner: z.string().min(1).max(200).optional(),
+    owner: filterTextSchema(200).optional(),
     limit: z.number().int().min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(50),
     cursor: z.string().max(200).optional(),
   })

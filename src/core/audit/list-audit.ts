@@ -1,9 +1,11 @@
 import * as z from 'zod'
 
 import { KEY_ID_PATTERN } from '../api-keys/key-id.js'
+import { filterTextSchema } from '../api-keys/key-types.js'
 import type { CoreContext } from '../context.js'
 import { parseDuration } from '../duration.js'
 import { UsageError } from '../errors.js'
+import { printable } from '../printable.js'
 import { parseInput } from '../validate-input.js'
 import type { AuditKeyring } from './audit-keys.js'
 import type { StoredAuditRow } from './repo.js'
@@ -28,10 +30,14 @@ export interface AuditEvent {
 export const auditQuerySchema = z.object({
   key: z.string().regex(KEY_ID_PATTERN, 'expected a key id like key_…').optional(),
   action: z.string().regex(/^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$/, 'expected an action like key.revoke or key.*').optional(),
-  actor: z.string().min(1).max(200).optional(),
+  actor: filterTextSchema(200).optional(),
   since: z.string().optional(),
   limit: z.number().int().min(1).max(1000).default(50),
-  cursor: z.string().regex(/^\d{1,19}$/, 'expected the nextCursor of a previous page').optional(),
+  // A sequence number is a PostgreSQL bigint: 19 digits can still be past its largest value.
+  cursor: z
+    .string()
+    .refine((c) => /^\d{1,19}$/.test(c) && BigInt(c) <= 9_223_372_036_854_775_807n, 'expected the nextCursor of a previous page')
+    .optional(),
 })
 export type AuditQuery = z.input<typeof auditQuerySchema>
 
@@ -40,7 +46,7 @@ export function parseSince(value: string, now: Date): Date {
   if (/^\d{1,10}[smhdw]$/.test(value)) return new Date(now.getTime() - parseDuration(value, '--since', { example: '7d' }) * 1000)
   const at = new Date(value)
   if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(at.getTime())) {
-    throw new UsageError(`--since "${value.slice(0, 40)}" is neither a duration nor a date`, 'Give e.g. 7d, 12h or 2026-11-01T00:00:00Z')
+    throw new UsageError(`--since "${printable(value)}" is neither a duration nor a date`, 'Give e.g. 7d, 12h or 2026-11-01T00:00:00Z')
   }
   return at
 }
