@@ -8,11 +8,11 @@ import { exactTime } from './time.js'
 const detailsText = (d: Record<string, unknown> | null) =>
   d === null ? '(unreadable)' : Object.entries(d).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')
 
-export function renderAuditEvents(page: { events: AuditEvent[] }): string {
-  if (page.events.length === 0) return 'No audit rows match.'
+export function renderAuditEvents(page: { items: AuditEvent[] }): string {
+  if (page.items.length === 0) return 'No audit rows match.'
   return renderTable(
     ['seq', 'time', 'action', 'actor', 'target', 'details'],
-    page.events.map((e) => [e.seq, shortTime(e.at), e.action, e.actor, e.target ?? '—', detailsText(e.details).slice(0, 80)]),
+    page.items.map((e) => [e.seq, shortTime(e.at), e.action, e.actor, e.target ?? '—', detailsText(e.details).slice(0, 80)]),
   )
 }
 

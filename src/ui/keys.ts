@@ -23,10 +23,10 @@ const STATUS_COLOUR: Record<KeyView['status'], Colour> = {
 export const statusText = (s: KeyView['status']) => paint(STATUS_COLOUR[s], s)
 
 export function renderKeyPage(page: KeyPage): string {
-  if (page.keys.length === 0) return 'No keys match.'
+  if (page.items.length === 0) return 'No keys match.'
   return renderTable(
     ['id', 'name', 'type', 'status', 'scopes', 'owner', 'created', 'expires', 'last used'],
-    page.keys.map((k) => [
+    page.items.map((k) => [
       k.id,
       k.name,
       k.type,

@@ -435,8 +435,8 @@ describe('HTTP API (buildApp, fastify inject)', () => {
           const res = await asAdmin({ method: 'GET', url })
           expect(res.statusCode, res.body).to.equal(200)
           const page = res.json()
-          expect(page.keys.length).to.be.at.most(2)
-          seen.push(...page.keys.map((k: { id: string }) => k.id))
+          expect(page.items.length).to.be.at.most(2)
+          seen.push(...page.items.map((k: { id: string }) => k.id))
           cursor = page.nextCursor
           pages++
         } while (cursor && pages < 10)
@@ -448,7 +448,7 @@ describe('HTTP API (buildApp, fastify inject)', () => {
         await issue()
         const res = await asAdmin({ method: 'GET', url: '/v1/admin/api-keys?type=system' })
         expect(res.statusCode).to.equal(200)
-        expect(res.json().keys.map((k: { id: string }) => k.id)).to.deep.equal([admin.key.id])
+        expect(res.json().items.map((k: { id: string }) => k.id)).to.deep.equal([admin.key.id])
         expect(res.json().nextCursor).to.equal(null)
       })
 
@@ -660,14 +660,14 @@ describe('HTTP API (buildApp, fastify inject)', () => {
         await asAdmin({ method: 'DELETE', url: `/v1/admin/api-keys/${key.id}?reason=audit%20over%20http` })
         const all = await asAdmin({ method: 'GET', url: '/v1/admin/audit' })
         expect(all.statusCode, all.body).to.equal(200)
-        const events = all.json().events as Array<{ seq: number; action: string; keyId: string; details: Record<string, unknown> }>
+        const events = all.json().items as Array<{ seq: number; action: string; keyId: string; details: Record<string, unknown> }>
         expect(events.map((e) => e.seq)).to.deep.equal(events.map((_, i) => i + 1))
         const revoke = await asAdmin({ method: 'GET', url: `/v1/admin/audit?key=${key.id}&action=key.revoke` })
-        expect(revoke.json().events.map((e: { action: string; details: unknown }) => [e.action, e.details])).to.deep.equal([['key.revoke', { reason: 'audit over http' }]])
+        expect(revoke.json().items.map((e: { action: string; details: unknown }) => [e.action, e.details])).to.deep.equal([['key.revoke', { reason: 'audit over http' }]])
         const first = await asAdmin({ method: 'GET', url: '/v1/admin/audit?limit=1' })
-        expect(first.json().events).to.have.length(1)
+        expect(first.json().items).to.have.length(1)
         const next = await asAdmin({ method: 'GET', url: `/v1/admin/audit?limit=1&cursor=${first.json().nextCursor}` })
-        expect(next.json().events[0].seq).to.equal(first.json().events[0].seq + 1)
+        expect(next.json().items[0].seq).to.equal(first.json().items[0].seq + 1)
         expectError(await asAdmin({ method: 'GET', url: '/v1/admin/audit?since=yesterday' }), 400, 'USAGE_ERROR')
       })
     })
