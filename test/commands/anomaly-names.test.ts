@@ -19,7 +19,7 @@ describe('anomaly list and show name the key as well as its id (rotations share 
 
     const list = await runJson(['anomaly', 'list'])
     expect(list.code, list.stderr).to.equal(0)
-    expect(list.json.map((a: { id: string; keyId: string; keyName: string }) => [a.id, a.keyId, a.keyName])).to.deep.equal([
+    expect(list.json.items.map((a: { id: string; keyId: string; keyName: string }) => [a.id, a.keyId, a.keyName])).to.deep.equal([
       ['anm_00000000000000a2', next, 'billing-export'],
       ['anm_00000000000000a1', old, 'billing-export'],
     ])

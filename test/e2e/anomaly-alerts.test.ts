@@ -47,7 +47,7 @@ describe('anomalies end to end (serve → Redis alert → CLI)', function () {
 
       const list = await runJson(['anomaly', 'list', '--key', key])
       expect(list.code).to.equal(0)
-      expect(list.json.map((a: any) => a.id)).to.deep.equal([first.alert.id])
+      expect(list.json.items.map((a: any) => a.id)).to.deep.equal([first.alert.id])
       const ack = await runJson(['anomaly', 'ack', first.alert.id])
       expect(ack.json).to.include({ status: 'acknowledged' })
       expect(ack.json.acknowledgedBy).to.match(/^cli:/)

@@ -198,7 +198,7 @@ describe('embedded mode (no DATABASE_URL: momentry’s own PostgreSQL)', functio
       expect((await cli(['api-key', 'validate', '--ip', '203.0.113.5'], active.secret, server)).json).to.deep.equal({ valid: false, code: 'BLACKLISTED' })
       const shown = await cli(['api-key', 'show', old.key.id], '', server)
       expect(shown.json.history.map((h: any) => h.action)).to.deep.equal(['key.create', 'key.rotate'])
-      expect((await cli(['webhook', 'list'], '', server)).json).to.have.length(1)
+      expect((await cli(['webhook', 'list'], '', server)).json.items).to.have.length(1)
       // New rows continue after the imported ids.
       expect((await cli(['api-key', 'create', '--name', 'after', '--type', 'service'], '', server)).code).to.equal(0)
       const again = await cli(['db', 'import', file], '', server)

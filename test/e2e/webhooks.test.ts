@@ -79,7 +79,7 @@ describe('webhooks (outbox, Standard Webhooks signatures)', function () {
     }
     expect(JSON.parse(rx.got[1]!.body).data).to.deep.include({ keyId: key.json.key.id, reason: 'test' })
     const deliveries = await runJson(['webhook', 'deliveries'])
-    expect(deliveries.json.map((d: any) => d.status)).to.deep.equal(['delivered', 'delivered'])
+    expect(deliveries.json.items.map((d: any) => d.status)).to.deep.equal(['delivered', 'delivered'])
   })
 
   it('given a receiver that is down, when an event is raised, then it waits in the outbox and serve delivers it once the receiver is back, exactly once', async () => {
@@ -88,7 +88,7 @@ describe('webhooks (outbox, Standard Webhooks signatures)', function () {
     await new Promise((r) => probe.server.close(r)) // a port nobody listens on now
     const added = await runJson(['webhook', 'add', `http://127.0.0.1:${port}/hook`, '--events', 'key.created'])
     await runJson(['api-key', 'create', '--name', 'later', '--type', 'service'])
-    const [pending] = (await runJson(['webhook', 'deliveries'])).json
+    const [pending] = (await runJson(['webhook', 'deliveries'])).json.items
     expect(pending).to.include({ status: 'pending', attempts: 1, eventType: 'key.created' })
     expect(pending.lastError).to.match(/ECONNREFUSED/)
 
@@ -101,7 +101,7 @@ describe('webhooks (outbox, Standard Webhooks signatures)', function () {
     expect(signatureIsValid(added.json.secret, rx.got[0]!)).to.equal(true)
     await sleep(2500) // two more drain rounds of serve
     expect(rx.got).to.have.length(1)
-    const [done] = (await runJson(['webhook', 'deliveries'])).json
+    const [done] = (await runJson(['webhook', 'deliveries'])).json.items
     expect(done).to.include({ status: 'delivered', attempts: 2, lastStatus: 200 })
   })
 
@@ -167,6 +167,6 @@ describe('webhooks (outbox, Standard Webhooks signatures)', function () {
     expectJsonError(await runJson(['webhook', 'remove', 'whk_aaaaaaaaaaaaaaaa']), 5, 'NOT_FOUND')
     expectOneLineError(await runCli(['webhook', 'redeliver', 'msg_bad']), 2, /not a delivery id/)
     const list = await runJson(['webhook', 'list'])
-    expect(list.json).to.deep.equal([])
+    expect(list.json).to.deep.equal({ items: [] })
   })
 })
