@@ -166,18 +166,19 @@ describe('api-key lifecycle through the CLI', () => {
     it('given an active key, when revoked, then it validates as REVOKED and a second revoke is a conflict', async () => {
       const { secret, key } = await create()
       const r = await runJson(['api-key', 'revoke', key.id, '--reason', 'leaked'])
-      expect(r.json).to.include({ status: 'revoked', revokedReason: 'leaked' })
+      expect(r.json).to.have.all.keys('key')
+      expect(r.json.key).to.include({ id: key.id, status: 'revoked', revokedReason: 'leaked' })
       expect((await validate(secret)).json).to.deep.equal({ valid: false, code: 'REVOKED' })
       expect((await runJson(['api-key', 'revoke', key.id])).code).to.equal(6)
     })
 
     it('given a key, when disabled and enabled again, then it validates DISABLED then valid', async () => {
       const { secret, key } = await create()
-      expect((await runJson(['api-key', 'disable', key.id, '--reason', 'spike'])).json).to.include({ status: 'disabled', disabledReason: 'spike' })
+      expect((await runJson(['api-key', 'disable', key.id, '--reason', 'spike'])).json.key).to.include({ status: 'disabled', disabledReason: 'spike' })
       const v = await validate(secret)
       expect([v.code, v.json.code]).to.deep.equal([3, 'DISABLED'])
       expect((await runJson(['api-key', 'disable', key.id])).code).to.equal(6)
-      expect((await runJson(['api-key', 'enable', key.id])).json.status).to.equal('active')
+      expect((await runJson(['api-key', 'enable', key.id])).json.key.status).to.equal('active')
       expect((await validate(secret)).code).to.equal(0)
     })
 

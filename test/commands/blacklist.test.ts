@@ -95,7 +95,7 @@ describe('blacklist commands', () => {
     await runJson(['blacklist', 'add', '192.0.2.0/24'])
     const r = await runJson(['blacklist', 'remove', '192.0.2.9/24'])
     expect(r.code).to.equal(0)
-    expect(r.json.network).to.equal('192.0.2.0/24')
+    expect(r.json.entry.network).to.equal('192.0.2.0/24')
     expect((await runJson(['blacklist', 'list'])).json).to.deep.equal({ items: [] })
     const [last] = await sql`select action from api_key_audit_log order by seq desc limit 1`
     expect(last!.action).to.equal('blacklist.remove')

@@ -111,16 +111,16 @@ describe('webhooks (outbox, Standard Webhooks signatures)', function () {
     const added = await runJson(['webhook', 'add', bad.url, '--events', 'anomaly.detected'])
     const test = await runJson(['webhook', 'test', added.json.webhook.id])
     expect(test.code).to.equal(7)
-    expect(test.json).to.include({ status: 'pending', lastStatus: 500, lastError: 'HTTP 500' })
+    expect(test.json.delivery).to.include({ status: 'pending', lastStatus: 500, lastError: 'HTTP 500' })
     expect(JSON.parse(bad.got[0]!.body).type).to.equal('webhook.test')
     await new Promise((r) => bad.server.close(r))
     servers.length = 0
     const good = await receiver((bad.server.address() as AddressInfo | null)?.port ?? Number(new URL(bad.url).port))
     servers.push(good.server)
-    const again = await runJson(['webhook', 'redeliver', test.json.id])
+    const again = await runJson(['webhook', 'redeliver', test.json.delivery.id])
     expect(again.code).to.equal(0)
-    expect(again.json).to.include({ status: 'delivered', lastStatus: 200 })
-    expect(good.got[0]!.headers['webhook-id']).to.equal(test.json.id) // same id: receivers can de-duplicate
+    expect(again.json.delivery).to.include({ status: 'delivered', lastStatus: 200 })
+    expect(good.got[0]!.headers['webhook-id']).to.equal(test.json.delivery.id) // same id: receivers can de-duplicate
   })
 
   it('given --secret-env, when `webhook add` runs, then the secret is not printed back (text and --json) and deliveries are signed with it', async () => {
