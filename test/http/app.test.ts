@@ -496,7 +496,8 @@ describe('HTTP API (buildApp, fastify inject)', () => {
         const { secret, key } = await issue()
         const res = await asAdmin({ method: 'PATCH', url: `/v1/admin/api-keys/${key.id}`, payload: { enabled: false, reason: 'paused' } })
         expect(res.statusCode, res.body).to.equal(200)
-        expect(res.json()).to.include({ id: key.id, status: 'disabled', disabledReason: 'paused' })
+        expect(res.json()).to.have.all.keys('key')
+        expect(res.json().key).to.include({ id: key.id, status: 'disabled', disabledReason: 'paused' })
         const [row] = await sql`select actor from api_key_audit_log where key_id = ${key.id} and action = 'key.disable'`
         expect(row!.actor).to.equal(`api:${admin.key.id}`)
         expect((await verify({ key: secret })).json()).to.deep.equal({ valid: false, code: 'DISABLED' })
@@ -507,7 +508,7 @@ describe('HTTP API (buildApp, fastify inject)', () => {
         await disableKey(ctx, { id: key.id })
         const res = await asAdmin({ method: 'PATCH', url: `/v1/admin/api-keys/${key.id}`, payload: { enabled: true } })
         expect(res.statusCode, res.body).to.equal(200)
-        expect(res.json()).to.include({ id: key.id, status: 'active', disabledAt: null })
+        expect(res.json().key).to.include({ id: key.id, status: 'active', disabledAt: null })
         expect((await verify({ key: secret })).json()).to.include({ valid: true })
       })
 
@@ -521,7 +522,8 @@ describe('HTTP API (buildApp, fastify inject)', () => {
         expect((await verify({ key: secret })).json()).to.include({ valid: true }) // now cached
         const res = await asAdmin({ method: 'DELETE', url: `/v1/admin/api-keys/${key.id}?reason=leaked%20in%20a%20log` })
         expect(res.statusCode, res.body).to.equal(200)
-        expect(res.json()).to.include({ id: key.id, status: 'revoked', revokedReason: 'leaked in a log' })
+        expect(res.json()).to.have.all.keys('key')
+        expect(res.json().key).to.include({ id: key.id, status: 'revoked', revokedReason: 'leaked in a log' })
         const [row] = await auditRows(sql, { keyId: key.id, action: 'key.revoke' })
         expect(row!.actor).to.equal(`api:${admin.key.id}`)
         expect((await verify({ key: secret })).json()).to.deep.equal({ valid: false, code: 'REVOKED' })
@@ -607,10 +609,10 @@ describe('HTTP API (buildApp, fastify inject)', () => {
         for (const req of requests) expectError(await asAdmin(req), 400, 'USAGE_ERROR')
       })
 
-      it('given no anomalies, when listed, then 200 {anomalies: []}', async () => {
+      it('given no anomalies, when listed, then 200 {items: []}', async () => {
         const res = await asAdmin({ method: 'GET', url: '/v1/admin/anomalies' })
         expect(res.statusCode, res.body).to.equal(200)
-        expect(res.json()).to.deep.equal({ anomalies: [] })
+        expect(res.json()).to.deep.equal({ items: [] })
       })
 
       it('given an anomaly row, when listed, then it comes back in the API shape', async () => {
@@ -623,7 +625,7 @@ describe('HTTP API (buildApp, fastify inject)', () => {
         const res = await asAdmin({ method: 'GET', url: '/v1/admin/anomalies' })
         expect(res.statusCode, res.body).to.equal(200)
         expect(res.json()).to.deep.equal({
-          anomalies: [
+          items: [
             {
               id: 'anm_test1',
               keyId: key.id,
@@ -648,7 +650,7 @@ describe('HTTP API (buildApp, fastify inject)', () => {
           insert into api_key_anomalies (anomaly_id, key_id, anomaly_type, severity, observed, threshold, window_seconds, first_seen_at, last_seen_at)
           values ('anm_test2', ${key.id}, 'high_error_rate', 'low', 1, 1, 60, now(), now())`
         const res = await asAdmin({ method: 'GET', url: '/v1/admin/anomalies?type=multiple_ips' })
-        expect(res.json()).to.deep.equal({ anomalies: [] })
+        expect(res.json()).to.deep.equal({ items: [] })
       })
 
       it('given an unknown anomaly filter, when listed, then 400 USAGE_ERROR', async () => {
