@@ -111,6 +111,7 @@ describe('webhooks (outbox, Standard Webhooks signatures)', function () {
     const added = await runJson(['webhook', 'add', bad.url, '--events', 'anomaly.detected'])
     const test = await runJson(['webhook', 'test', added.json.webhook.id])
     expect(test.code).to.equal(7)
+    expect(test.json).to.have.all.keys('delivery')
     expect(test.json.delivery).to.include({ status: 'pending', lastStatus: 500, lastError: 'HTTP 500' })
     expect(JSON.parse(bad.got[0]!.body).type).to.equal('webhook.test')
     await new Promise((r) => bad.server.close(r))
@@ -119,6 +120,7 @@ describe('webhooks (outbox, Standard Webhooks signatures)', function () {
     servers.push(good.server)
     const again = await runJson(['webhook', 'redeliver', test.json.delivery.id])
     expect(again.code).to.equal(0)
+    expect(again.json).to.have.all.keys('delivery')
     expect(again.json.delivery).to.include({ status: 'delivered', lastStatus: 200 })
     expect(good.got[0]!.headers['webhook-id']).to.equal(test.json.delivery.id) // same id: receivers can de-duplicate
   })
