@@ -141,9 +141,9 @@ export const routes: RouteSpec[] = [
     params: s.keyIdParams,
     body: s.patchKeyBody,
     status: 200,
-    response: s.keyViewSchema,
+    response: s.keyResultSchema,
     errors: [400, 401, 403, 404, 409, 429],
-    handler: ({ ctx, params, body }) => (body.enabled ? enableKey(ctx, { id: params.id }) : disableKey(ctx, { id: params.id, reason: body.reason })),
+    handler: async ({ ctx, params, body }) => ({ key: await (body.enabled ? enableKey(ctx, { id: params.id }) : disableKey(ctx, { id: params.id, reason: body.reason })) }),
   },
   {
     method: 'delete',
@@ -154,9 +154,9 @@ export const routes: RouteSpec[] = [
     params: s.keyIdParams,
     query: s.revokeQuery,
     status: 200,
-    response: s.keyViewSchema,
+    response: s.keyResultSchema,
     errors: [400, 401, 403, 404, 409, 429],
-    handler: ({ ctx, params, query }) => revokeKey(ctx, { id: params.id, reason: query.reason }),
+    handler: async ({ ctx, params, query }) => ({ key: await revokeKey(ctx, { id: params.id, reason: query.reason }) }),
   },
   {
     method: 'post',
@@ -182,7 +182,7 @@ export const routes: RouteSpec[] = [
     status: 200,
     response: s.anomalyListSchema,
     errors: [400, 401, 403, 429],
-    handler: async ({ ctx, query }) => ({ anomalies: await listAnomalies(ctx, query) }),
+    handler: async ({ ctx, query }) => ({ items: await listAnomalies(ctx, query) }),
   },
   {
     method: 'get',

@@ -81,7 +81,10 @@ export const errorSchema = z
   .object({ error: z.object({ code: z.string(), message: z.string() }) })
   .meta({ id: 'Error', example: { error: { code: 'NOT_FOUND', message: 'no API key with id key_…' } } })
 
-export const keyPageSchema = z.object({ keys: z.array(keyViewSchema), nextCursor: z.string().nullable() }).meta({ id: 'ApiKeyPage' })
+export const keyPageSchema = z
+  .object({ items: z.array(keyViewSchema), nextCursor: z.string().nullable().meta({ description: 'Pass as cursor for the next page; null on the last page' }) })
+  .meta({ id: 'ApiKeyPage' })
+export const keyResultSchema = z.object({ key: keyViewSchema }).meta({ id: 'ApiKeyResult', description: 'The key as it is after the change.' })
 export const issuedKeySchema = z
   .object({ secret: z.string().meta({ description: 'The raw key: returned once, never stored' }), key: keyViewSchema })
   .meta({ id: 'IssuedApiKey' })
@@ -120,14 +123,16 @@ export const auditEventSchema = z
     unreadable: z.string().optional(),
   })
   .meta({ id: 'AuditEvent' })
-export const auditPageSchema = z.object({ events: z.array(auditEventSchema), nextCursor: z.string().nullable() }).meta({ id: 'AuditPage' })
-export const anomalyListSchema = z.object({ anomalies: z.array(anomalyViewSchema) }).meta({ id: 'AnomalyList' })
+export const auditPageSchema = z
+  .object({ items: z.array(auditEventSchema), nextCursor: z.string().nullable().meta({ description: 'Pass as cursor for the next page; null on the last page' }) })
+  .meta({ id: 'AuditPage' })
+export const anomalyListSchema = z.object({ items: z.array(anomalyViewSchema) }).meta({ id: 'AnomalyList' })
 export const lockoutIpParams = z.object({ ip: ip.meta({ description: 'The locked-out address, as GET /v1/admin/lockouts lists it', example: '203.0.113.7' }) })
 export const clearAllLockoutsQuery = z
   .object({ all: z.literal('true').meta({ description: 'Required: lift every lockout in force now' }) })
   .strict()
 export const lockoutListSchema = z
-  .object({ lockouts: z.array(z.object({ ip: z.string(), retryAfterSeconds: z.number().int().meta({ description: 'Seconds the lockout has left' }) })) })
+  .object({ items: z.array(z.object({ ip: z.string(), retryAfterSeconds: z.number().int().meta({ description: 'Seconds the lockout has left' }) })) })
   .meta({ id: 'LockoutList' })
 export const clearedLockoutsSchema = z
   .object({

@@ -19,11 +19,11 @@ const AUDIT_COLUMNS: Column[] = [
 ]
 
 /** `width`: the terminal's, to fit it (see renderTable); none draws every column. */
-export function renderAuditEvents(page: { events: AuditEvent[] }, width?: number): string {
-  if (page.events.length === 0) return 'No audit rows match.'
+export function renderAuditEvents(page: { items: AuditEvent[] }, width?: number): string {
+  if (page.items.length === 0) return 'No audit rows match.'
   return renderTable(
     AUDIT_COLUMNS,
-    page.events.map((e) => [e.seq, shortTime(e.at), e.action, e.actor, e.target ?? '—', detailsText(e.details).slice(0, 80)]),
+    page.items.map((e) => [e.seq, shortTime(e.at), e.action, e.actor, e.target ?? '—', detailsText(e.details).slice(0, 80)]),
     { width },
   )
 }

@@ -19,10 +19,10 @@ export function renderAuthStatus(r: { services: AuthStatusEntry[]; store: { mode
   return `${renderTable(['service', 'credentials from', 'url', 'user'], rows)}\nstore: ${r.store.mode} (file fallback: ${r.store.file})`
 }
 
-export function renderStoredSecrets(r: { accounts: { account: string; source: string }[]; store: { mode: string; file: string } }): string {
+export function renderStoredSecrets(r: { items: { account: string; source: string }[]; store: { mode: string; file: string } }): string {
   const footer = `store: ${r.store.mode} (file fallback: ${r.store.file})`
-  if (r.accounts.length === 0) return `Nothing stored.\n${footer}`
-  return `${renderTable(['account', 'stored in'], r.accounts.map((a) => [a.account, a.source === 'file' ? `file (${r.store.file})` : a.source]))}\n${footer}`
+  if (r.items.length === 0) return `Nothing stored.\n${footer}`
+  return `${renderTable(['account', 'stored in'], r.items.map((a) => [a.account, a.source === 'file' ? `file (${r.store.file})` : a.source]))}\n${footer}`
 }
 
 export function renderLogout(r: { service: string; removed: string[] }): string {
@@ -50,9 +50,9 @@ const GITEA_COLUMNS: Column[] = [
 
 /** `width`: the terminal's, to fit it (see renderTable); none draws every column. */
 export function renderGiteaList(r: GiteaTokenList, width?: number): string {
-  const summary = `${r.tokens.length} token(s) of ${r.user} at ${r.url}; drift: ${r.drift.gone} gone, ${r.drift.untracked} untracked`
-  if (r.tokens.length === 0) return summary
-  const rows = r.tokens.map((t) => [t.id, t.name, t.scopes.join(',') || '—', `…${t.lastEight}`, shortTime(t.createdAt), t.createdBy ?? '—', drift(t.drift)])
+  const summary = `${r.items.length} token(s) of ${r.user} at ${r.url}; drift: ${r.drift.gone} gone, ${r.drift.untracked} untracked`
+  if (r.items.length === 0) return summary
+  const rows = r.items.map((t) => [t.id, t.name, t.scopes.join(',') || '—', `…${t.lastEight}`, shortTime(t.createdAt), t.createdBy ?? '—', drift(t.drift)])
   return `${renderTable(GITEA_COLUMNS, rows, { width })}\n${summary}`
 }
 
@@ -96,10 +96,10 @@ const N8N_COLUMNS: Column[] = [
 export function renderN8nList(r: N8nKeyList, width?: number): string {
   const others = r.otherUsers ? `; ${r.otherUsers} of other n8n users (their drift is visible only to them)` : ''
   const partial = r.complete ? '' : '; n8n sent only part of its list, so no key is called gone'
-  const summary = `${r.keys.length} key(s) at ${r.url} seen as ${r.user}; drift: ${r.drift.gone} gone, ${r.drift.untracked} untracked${others}${partial}`
+  const summary = `${r.items.length} key(s) at ${r.url} seen as ${r.user}; drift: ${r.drift.gone} gone, ${r.drift.untracked} untracked${others}${partial}`
   const unknown = (owner: string | null) => (owner && owner.toLowerCase() !== r.user.toLowerCase() ? 'other user' : 'unknown')
-  if (r.keys.length === 0) return summary
-  const rows = r.keys.map((k) => [
+  if (r.items.length === 0) return summary
+  const rows = r.items.map((k) => [
     k.id,
     k.label,
     k.owner ?? '?',

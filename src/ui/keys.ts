@@ -38,10 +38,10 @@ const KEY_COLUMNS: Column[] = [
 
 /** `width`: the terminal's, to fit it (see renderTable); none draws every column. */
 export function renderKeyPage(page: KeyPage, width?: number): string {
-  if (page.keys.length === 0) return 'No keys match.'
+  if (page.items.length === 0) return 'No keys match.'
   return renderTable(
     KEY_COLUMNS,
-    page.keys.map((k) => [
+    page.items.map((k) => [
       k.id,
       k.name,
       k.type,

@@ -8,10 +8,10 @@ function left(seconds: number): string {
 }
 
 export function renderLockouts(list: LockoutList): string {
-  if (list.lockouts.length === 0) return 'No IP address is locked out.'
+  if (list.items.length === 0) return 'No IP address is locked out.'
   return renderTable(
     ['ip', 'locked for'],
-    list.lockouts.map((l) => [l.ip, left(l.retryAfterSeconds)]),
+    list.items.map((l) => [l.ip, left(l.retryAfterSeconds)]),
   )
 }
 

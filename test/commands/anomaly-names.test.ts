@@ -19,7 +19,7 @@ describe('anomaly list and show name the key as well as its id (rotations share 
 
     const list = await runJson(['anomaly', 'list'])
     expect(list.code, list.stderr).to.equal(0)
-    expect(list.json.map((a: { id: string; keyId: string; keyName: string }) => [a.id, a.keyId, a.keyName])).to.deep.equal([
+    expect(list.json.items.map((a: { id: string; keyId: string; keyName: string }) => [a.id, a.keyId, a.keyName])).to.deep.equal([
       ['anm_00000000000000a2', next, 'billing-export'],
       ['anm_00000000000000a1', old, 'billing-export'],
     ])
@@ -30,8 +30,8 @@ describe('anomaly list and show name the key as well as its id (rotations share 
     const show = await runCli(['anomaly', 'show', 'anm_00000000000000a1'])
     expect(show.stdout).to.match(new RegExp(`^key\\s+${old} \\("billing-export"\\)$`, 'm'))
     const shown = await runJson(['anomaly', 'show', 'anm_00000000000000a1'])
-    expect(shown.json).to.include({ keyId: old, keyName: 'billing-export' })
+    expect(shown.json.anomaly).to.include({ keyId: old, keyName: 'billing-export' })
     const acked = await runJson(['anomaly', 'ack', 'anm_00000000000000a2'])
-    expect(acked.json).to.include({ keyId: next, keyName: 'billing-export', status: 'acknowledged' })
+    expect(acked.json.anomaly).to.include({ keyId: next, keyName: 'billing-export', status: 'acknowledged' })
   })
 })

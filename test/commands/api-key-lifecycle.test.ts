@@ -166,18 +166,19 @@ describe('api-key lifecycle through the CLI', () => {
     it('given an active key, when revoked, then it validates as REVOKED and a second revoke is a conflict', async () => {
       const { secret, key } = await create()
       const r = await runJson(['api-key', 'revoke', key.id, '--reason', 'leaked'])
-      expect(r.json).to.include({ status: 'revoked', revokedReason: 'leaked' })
+      expect(r.json).to.have.all.keys('key')
+      expect(r.json.key).to.include({ id: key.id, status: 'revoked', revokedReason: 'leaked' })
       expect((await validate(secret)).json).to.deep.equal({ valid: false, code: 'REVOKED' })
       expect((await runJson(['api-key', 'revoke', key.id])).code).to.equal(6)
     })
 
     it('given a key, when disabled and enabled again, then it validates DISABLED then valid', async () => {
       const { secret, key } = await create()
-      expect((await runJson(['api-key', 'disable', key.id, '--reason', 'spike'])).json).to.include({ status: 'disabled', disabledReason: 'spike' })
+      expect((await runJson(['api-key', 'disable', key.id, '--reason', 'spike'])).json.key).to.include({ status: 'disabled', disabledReason: 'spike' })
       const v = await validate(secret)
       expect([v.code, v.json.code]).to.deep.equal([3, 'DISABLED'])
       expect((await runJson(['api-key', 'disable', key.id])).code).to.equal(6)
-      expect((await runJson(['api-key', 'enable', key.id])).json.status).to.equal('active')
+      expect((await runJson(['api-key', 'enable', key.id])).json.key.status).to.equal('active')
       expect((await validate(secret)).code).to.equal(0)
     })
 
@@ -187,7 +188,7 @@ describe('api-key lifecycle through the CLI', () => {
       const v = await validate(secret)
       expect([v.code, v.json.code]).to.deep.equal([3, 'EXPIRED'])
       const list = await runJson(['api-key', 'list', '--status', 'expired'])
-      expect(list.json.keys.map((k: any) => k.id)).to.deep.equal([key.id])
+      expect(list.json.items.map((k: any) => k.id)).to.deep.equal([key.id])
     })
 
     it('given every state change, then each wrote its audit row, visible in `show`', async () => {
@@ -254,20 +255,20 @@ describe('api-key lifecycle through the CLI', () => {
       do {
         const page: any = await runJson(['api-key', 'list', '--limit', '2', ...(cursor ? ['--cursor', cursor] : [])])
         expect(page.code).to.equal(0)
-        expect(page.json.keys.length).to.be.at.most(2)
-        seen.push(...page.json.keys.map((k: any) => k.id))
+        expect(page.json.items.length).to.be.at.most(2)
+        seen.push(...page.json.items.map((k: any) => k.id))
         cursor = page.json.nextCursor
       } while (cursor)
       expect(seen).to.deep.equal([...ids].reverse())
       const odd = await runJson(['api-key', 'list', '--owner', 'odd'])
-      expect(odd.json.keys.map((k: any) => k.id)).to.deep.equal([ids[3], ids[1]])
+      expect(odd.json.items.map((k: any) => k.id)).to.deep.equal([ids[3], ids[1]])
     })
 
     it('given keys of several types, when filtering by --type, then only that type is listed', async () => {
       await create()
       const user = (await runJson(['api-key', 'create', '--name', 'u', '--type', 'user'])).json.key.id
       const r = await runJson(['api-key', 'list', '--type', 'user'])
-      expect(r.json.keys.map((k: any) => k.id)).to.deep.equal([user])
+      expect(r.json.items.map((k: any) => k.id)).to.deep.equal([user])
       expect(r.json.nextCursor).to.equal(null)
     })
 

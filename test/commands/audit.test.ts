@@ -91,8 +91,8 @@ describe('audit trail', () => {
 
       const page = await list('--key', key)
       expect(page.code).to.equal(0)
-      expect(page.json.events.map((e: any) => e.action)).to.deep.equal(['key.create', 'key.revoke'])
-      expect(page.json.events[1]).to.deep.include({ keyId: key, auditKeyId: runKeyId(), details: { reason } })
+      expect(page.json.items.map((e: any) => e.action)).to.deep.equal(['key.create', 'key.revoke'])
+      expect(page.json.items[1]).to.deep.include({ keyId: key, auditKeyId: runKeyId(), details: { reason } })
     })
 
     it('given a reseal reason (kept only in the audit trail), when the database is dumped, then it is nowhere in the dump, and audit list shows it', async () => {
@@ -103,7 +103,7 @@ describe('audit trail', () => {
       expect(dump).to.include('audit.reseal')
       expectAbsent(dump, reason)
       const page = await list('--action', 'audit.*')
-      expect(page.json.events.map((e: any) => e.details.reason)).to.deep.equal([reason])
+      expect(page.json.items.map((e: any) => e.details.reason)).to.deep.equal([reason])
     })
   })
 
@@ -315,7 +315,7 @@ describe('audit trail', () => {
       expect((await runJson(['api-key', 'revoke', k, '--reason', 'under the new key'], { env })).code).to.equal(0)
       const page = await runJson(['audit', 'list'], { env })
       expect(page.code, page.stderr).to.equal(0)
-      expect(page.json.events.map((e: any) => [e.action, e.auditKeyId, e.details?.reason ?? null])).to.deep.equal([
+      expect(page.json.items.map((e: any) => [e.action, e.auditKeyId, e.details?.reason ?? null])).to.deep.equal([
         ['key.create', runKeyId(), null],
         ['key.revoke', auditKeyId(Buffer.from(newKey, 'base64')), 'under the new key'],
       ])
@@ -345,15 +345,15 @@ describe('audit trail', () => {
       expect((await runJson(['api-key', 'revoke', first.json.key.id, '--reason', 'after rotation'], { env })).code).to.equal(0)
       const page = await runJson(['audit', 'list'], { env })
       expect(page.code, page.stderr).to.equal(0)
-      expect(page.json.events.map((e: any) => [e.seq, e.action, e.auditKeyId])).to.deep.equal([
+      expect(page.json.items.map((e: any) => [e.seq, e.action, e.auditKeyId])).to.deep.equal([
         [1, 'key.create', firstKey],
         [2, 'key.create', firstKey],
         [3, 'audit.rotate_key', rotated.json.current],
         [4, 'key.revoke', rotated.json.current],
       ])
-      expect(page.json.events[0].details).to.include({ name: 'one' })
-      expect(page.json.events[2].details).to.deep.equal({ previous: firstKey, current: rotated.json.current })
-      expect(page.json.events[3].details).to.deep.equal({ reason: 'after rotation' })
+      expect(page.json.items[0].details).to.include({ name: 'one' })
+      expect(page.json.items[2].details).to.deep.equal({ previous: firstKey, current: rotated.json.current })
+      expect(page.json.items[3].details).to.deep.equal({ reason: 'after rotation' })
       expect((await verify()).code).to.equal(0)
       // The run's env key is neither of them.
       expect((await runCli(['audit', 'list'])).code).to.equal(8)
@@ -465,9 +465,9 @@ describe('audit trail', () => {
       expect(r.json.checkpoints[0]).to.include({ source: file, seq: 6, status: 'superseded' })
 
       const page = await list('--action', 'audit.reseal')
-      expect(page.json.events).to.have.length(1)
-      expect(page.json.events[0]).to.deep.include({ seq: 5, action: 'audit.reseal', target: 'audit' })
-      expect(page.json.events[0].details).to.deep.equal({ reason, previousHead: 4, lastCheckpoint: 6 })
+      expect(page.json.items).to.have.length(1)
+      expect(page.json.items[0]).to.deep.include({ seq: 5, action: 'audit.reseal', target: 'audit' })
+      expect(page.json.items[0].details).to.deep.equal({ reason, previousHead: 4, lastCheckpoint: 6 })
     })
 
     it('given a reseal older than a checkpoint, when the tail after that checkpoint is cut, then the checkpoint still fails (a reseal only covers earlier checkpoints)', async () => {
@@ -507,7 +507,7 @@ describe('audit trail', () => {
     }
     const seqsOf = (r: CliResult) => {
       expect(r.code, r.stderr).to.equal(0)
-      return r.json.events.map((e: any) => e.seq)
+      return r.json.items.map((e: any) => e.seq)
     }
 
     it('given mixed rows, then --key, --action (exact and family), --actor and --since each select exactly their rows', async () => {

@@ -122,6 +122,6 @@ describe('bad input: one clear line, the documented exit code, no partial write'
     const r = await runJson(['api-key', 'create', '--name', evil, '--type', 'user', '--owner', evil])
     expect(r.code).to.equal(0)
     expect(r.json.key).to.include({ name: evil, owner: evil })
-    expect((await runJson(['api-key', 'revoke', r.json.key.id, '--reason', evil])).json.revokedReason).to.equal(evil)
+    expect((await runJson(['api-key', 'revoke', r.json.key.id, '--reason', evil])).json.key.revokedReason).to.equal(evil)
   })
 })

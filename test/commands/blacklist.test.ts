@@ -22,7 +22,7 @@ describe('blacklist commands', () => {
     expect(v6.json.entry.network).to.equal('2001:db8::/32')
     expect(v6.json.hostBitsDropped).to.equal(true)
     const list = await runJson(['blacklist', 'list'])
-    expect(list.json.map((e: any) => e.network).sort()).to.deep.equal(['198.51.100.0/24', '2001:db8::/32', '203.0.113.7/32'])
+    expect(list.json.items.map((e: any) => e.network).sort()).to.deep.equal(['198.51.100.0/24', '2001:db8::/32', '203.0.113.7/32'])
     const audit = await sql`select action, ip_address from api_key_audit_log order by seq`
     expect(audit.map((a) => a.action)).to.deep.equal(['blacklist.add', 'blacklist.add', 'blacklist.add'])
   })
@@ -32,7 +32,7 @@ describe('blacklist commands', () => {
     const again = await runJson(['blacklist', 'add', '203.0.113.0/24', '--reason', 'second'])
     expect(again.json.entry).to.include({ reason: 'second' })
     expect(again.json).to.include({ created: false })
-    expect((await runJson(['blacklist', 'list'])).json).to.have.length(1)
+    expect((await runJson(['blacklist', 'list'])).json.items).to.have.length(1)
   })
 
   it('given a listed range with a reason and an expiry, when added again with nothing new, then both are kept and it says nothing changed', async () => {
@@ -88,15 +88,15 @@ describe('blacklist commands', () => {
     await runJson(['blacklist', 'add', '192.0.2.0/24', '--expires-in', '1s'])
     await new Promise((r) => setTimeout(r, 1100))
     expect((await runJson(['api-key', 'validate', '--ip', '192.0.2.5'], { input: key })).code).to.equal(0)
-    expect((await runJson(['blacklist', 'list'])).json[0].active).to.equal(false)
+    expect((await runJson(['blacklist', 'list'])).json.items[0].active).to.equal(false)
   })
 
   it('given an entry, when removed, then it is gone and the removal is audited', async () => {
     await runJson(['blacklist', 'add', '192.0.2.0/24'])
     const r = await runJson(['blacklist', 'remove', '192.0.2.9/24'])
     expect(r.code).to.equal(0)
-    expect(r.json.network).to.equal('192.0.2.0/24')
-    expect((await runJson(['blacklist', 'list'])).json).to.deep.equal([])
+    expect(r.json.entry.network).to.equal('192.0.2.0/24')
+    expect((await runJson(['blacklist', 'list'])).json).to.deep.equal({ items: [] })
     const [last] = await sql`select action from api_key_audit_log order by seq desc limit 1`
     expect(last!.action).to.equal('blacklist.remove')
   })

@@ -138,7 +138,7 @@ describe('api-key cleanup and rotate --to-keychain through the CLI', () => {
       const table = await runCli(['auth', 'list'], { env })
       expect(table.stdout).to.include('api-key/billing').and.not.include(stored)
       const list = await runJson(['auth', 'list'], { env })
-      expect(list.json.accounts).to.deep.equal([{ account: 'api-key/billing', source: 'file' }])
+      expect(list.json.items).to.deep.equal([{ account: 'api-key/billing', source: 'file' }])
       expect(list.stdout).not.to.include(stored)
     })
 

@@ -29,7 +29,7 @@ describe('lockout commands', () => {
       await fail(partly, 2, env)
       const list = await runJson(['lockout', 'list'], { env })
       expect(list.code, list.stderr).to.equal(0)
-      const mine = list.json.lockouts.filter((l: { ip: string }) => l.ip === locked || l.ip === partly)
+      const mine = list.json.items.filter((l: { ip: string }) => l.ip === locked || l.ip === partly)
       expect(mine.map((l: { ip: string }) => l.ip)).to.deep.equal([locked])
       expect(mine[0].retryAfterSeconds).to.be.within(890, 900)
       const text = await runCli(['lockout', 'list'], { env })

@@ -101,15 +101,15 @@ describe('CLI polish: suggestions, messages in the user’s words, exit codes', 
     it('given CACHE_TTL_SECONDS=abc, when `config --json` runs, then every variable is listed, the bad one with problem and fix, and exit 8', async () => {
       const r = await runJson(['config'], { env })
       expect(r.code).to.equal(8)
-      expect(r.json.map((e: any) => e.name)).to.include.members(['DATABASE_URL', 'CACHE_TTL_SECONDS', 'MOMENTRY_ACTOR', 'MOMENTRY_DEBUG', 'NO_COLOR'])
-      expect(r.json.find((e: any) => e.name === 'CACHE_TTL_SECONDS')).to.deep.equal({
+      expect(r.json.items.map((e: any) => e.name)).to.include.members(['DATABASE_URL', 'CACHE_TTL_SECONDS', 'MOMENTRY_ACTOR', 'MOMENTRY_DEBUG', 'NO_COLOR'])
+      expect(r.json.items.find((e: any) => e.name === 'CACHE_TTL_SECONDS')).to.deep.equal({
         name: 'CACHE_TTL_SECONDS',
         value: 'abc',
         source: 'env',
         problem: 'expected a whole number',
         fix: 'Set CACHE_TTL_SECONDS as expected, or unset it to use the default, 300',
       })
-      expect(r.json.filter((e: any) => e.problem)).to.have.length(1)
+      expect(r.json.items.filter((e: any) => e.problem)).to.have.length(1)
     })
 
     it('given CACHE_TTL_SECONDS=abc, when `config` runs in text, then the table marks it, a line explains it, and stderr has one line', async () => {

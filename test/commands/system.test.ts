@@ -91,7 +91,7 @@ describe('db, doctor and config commands', () => {
     const r = await runJson(['config'], { env })
     expect(r.code).to.equal(0)
     expect(r.stdout).not.to.include('topsecret').and.not.include('gitea-pw').and.not.include(env.MOMENTRY_AUDIT_KEY)
-    const byName = Object.fromEntries(r.json.map((e: any) => [e.name, e]))
+    const byName = Object.fromEntries(r.json.items.map((e: any) => [e.name, e]))
     expect(byName.DATABASE_URL).to.include({ value: 'postgres://u:***@db:5432/m', source: 'env' })
     expect(byName.GITEA_PASSWORD).to.include({ value: '***', source: 'env' })
     expect(byName.CACHE_TTL_SECONDS).to.include({ value: '300', source: 'default' })

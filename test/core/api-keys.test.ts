@@ -557,7 +557,7 @@ describe('api keys (core)', () => {
       let cursor: string | undefined
       for (let guard = 0; guard < 10; guard++) {
         const page = await listKeys(ctx, { limit: 3, cursor })
-        seen.push(page.keys.map((k) => k.id))
+        seen.push(page.items.map((k) => k.id))
         if (!page.nextCursor) break
         cursor = page.nextCursor
       }
@@ -568,7 +568,7 @@ describe('api keys (core)', () => {
     it('given exactly limit keys, when listing, then there is no next cursor', async () => {
       for (let i = 0; i < 3; i++) await createKey(ctx, { name: `k${i}`, type: 'user' })
       const page = await listKeys(ctx, { limit: 3 })
-      expect(page.keys).to.have.length(3)
+      expect(page.items).to.have.length(3)
       expect(page.nextCursor).to.equal(null)
     })
 
@@ -577,21 +577,21 @@ describe('api keys (core)', () => {
       const first = await listKeys(ctx, { limit: 3 })
       await createKey(ctx, { name: 'late', type: 'user' })
       const second = await listKeys(ctx, { limit: 3, cursor: first.nextCursor! })
-      expect(second.keys.map((k) => k.id)).to.deep.equal([ids[3], ids[2], ids[1]])
+      expect(second.items.map((k) => k.id)).to.deep.equal([ids[3], ids[2], ids[1]])
     })
 
     it('given keys of two types, when filtering by type, then only that type is listed', async () => {
       const ids = await createSeven()
       const page = await listKeys(ctx, { type: 'user' })
-      expect(page.keys.map((k) => k.id)).to.deep.equal([ids[5], ids[3], ids[1]])
-      expect(page.keys.every((k) => k.type === 'user')).to.equal(true)
+      expect(page.items.map((k) => k.id)).to.deep.equal([ids[5], ids[3], ids[1]])
+      expect(page.items.every((k) => k.type === 'user')).to.equal(true)
     })
 
     it('given keys of two owners, when filtering by owner and paging, then only that owner\'s keys are listed, each once', async () => {
       const ids = await createSeven()
       const first = await listKeys(ctx, { owner: 'alice', limit: 2 })
       const second = await listKeys(ctx, { owner: 'alice', limit: 2, cursor: first.nextCursor! })
-      expect([...first.keys, ...second.keys].map((k) => k.id)).to.deep.equal([ids[2], ids[1], ids[0]])
+      expect([...first.items, ...second.items].map((k) => k.id)).to.deep.equal([ids[2], ids[1], ids[0]])
       expect(second.nextCursor).to.equal(null)
     })
 
@@ -606,7 +606,7 @@ describe('api keys (core)', () => {
       const replacement = (await rotateKey(ctx, { id: rotated })).key.id
       clock.advance(120_000)
       const byStatus: Record<string, string[]> = {}
-      for (const status of KEY_STATUSES) byStatus[status] = (await listKeys(ctx, { status })).keys.map((k) => k.id).sort()
+      for (const status of KEY_STATUSES) byStatus[status] = (await listKeys(ctx, { status })).items.map((k) => k.id).sort()
       expect(byStatus).to.deep.equal({
         active: [active, replacement].sort(),
         rotating: [rotated],
@@ -620,7 +620,7 @@ describe('api keys (core)', () => {
       const ids = await createSeven()
       await revokeKey(ctx, { id: ids[4]! })
       const page = await listKeys(ctx, { type: 'service', owner: 'bob', status: 'active' })
-      expect(page.keys.map((k) => k.id)).to.deep.equal([ids[6]])
+      expect(page.items.map((k) => k.id)).to.deep.equal([ids[6]])
     })
 
     for (const [label, cursor] of [

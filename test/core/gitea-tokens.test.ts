@@ -116,7 +116,7 @@ describe('Gitea tokens (core services against the contract fake)', () => {
 
       const list = await listGiteaTokens(ctx, session, { user: 'alice' })
       expect(list.drift).to.deep.equal({ gone: 1, untracked: 1 })
-      expect(list.tokens.map((t) => [t.id, t.name, t.tracked, t.onServer, t.drift])).to.deep.equal([
+      expect(list.items.map((t) => [t.id, t.name, t.tracked, t.onServer, t.drift])).to.deep.equal([
         [ui.id, 'from-ui', false, true, 'untracked'],
         [gone.token.id, 'gone', true, false, 'gone'],
         [kept.token.id, 'kept-renamed', true, true, null],

@@ -139,12 +139,12 @@ describe('n8n API keys (core services against the contract fake)', () => {
       const list = await listN8nKeys(ctx, owner)
       expect(list).to.include({ user: 'owner@example.com', otherUsers: 0, complete: true })
       expect(list.drift).to.deep.equal({ gone: 1, untracked: 1 })
-      expect(list.keys.map((k) => [k.id, k.tracked, k.onServer, k.drift])).to.deep.equal([
+      expect(list.items.map((k) => [k.id, k.tracked, k.onServer, k.drift])).to.deep.equal([
         [gone.key.id, true, false, 'gone'],
         [kept.key.id, true, true, null],
         ['UiMadeKey0000001', false, true, 'untracked'],
       ])
-      expect(list.keys.at(-1)).to.include({ last4: 'wxyz', owner: 'owner@example.com' })
+      expect(list.items.at(-1)).to.include({ last4: 'wxyz', owner: 'owner@example.com' })
     })
 
     it('given a tracked key of another n8n user, when the member lists, then it is shown without a verdict and counted as another user’s', async () => {
@@ -152,8 +152,8 @@ describe('n8n API keys (core services against the contract fake)', () => {
       const list = await listN8nKeys(ctx, member)
       expect(list).to.include({ user: 'member@example.com', otherUsers: 1 })
       expect(list.drift).to.deep.equal({ gone: 0, untracked: 0 })
-      expect(list.keys).to.have.length(1)
-      expect(list.keys[0]).to.include({ id: theirs.key.id, owner: 'owner@example.com', onServer: null, drift: null })
+      expect(list.items).to.have.length(1)
+      expect(list.items[0]).to.include({ id: theirs.key.id, owner: 'owner@example.com', onServer: null, drift: null })
     })
 
     it('given n8n sends only part of its list, when a tracked key is missing from it, then nothing is called gone and the list says it is incomplete', async () => {
@@ -164,7 +164,7 @@ describe('n8n API keys (core services against the contract fake)', () => {
       const list = await listN8nKeys(ctx, owner)
       expect(list).to.include({ complete: false })
       expect(list.drift).to.deep.equal({ gone: 0, untracked: 0 })
-      expect(list.keys.find((k) => k.id === second.key.id)).to.include({ onServer: null, drift: null })
+      expect(list.items.find((k) => k.id === second.key.id)).to.include({ onServer: null, drift: null })
     })
 
     it('given a record with an outdated owner, when n8n lists the key for this login, then the record is corrected', async () => {

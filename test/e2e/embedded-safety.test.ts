@@ -221,7 +221,7 @@ describe('embedded mode safety (stale pid files, the idle watchdog, first runs c
     expect(r.code, r.stderr).to.equal(0)
     expect(r.stderr.match(/first run: creating the embedded PostgreSQL/g) ?? []).to.have.length(1)
     expect((await readdir(dataDir)).filter((n) => n.startsWith('pg.init-'))).to.deep.equal([])
-    expect((await cli(['api-key', 'list'])).json.keys).to.have.length(1)
+    expect((await cli(['api-key', 'list'])).json.items).to.have.length(1)
   })
 
   it('given a server killed before its momentry database was made, then the next start makes it', async () => {
@@ -234,7 +234,7 @@ describe('embedded mode safety (stale pid files, the idle watchdog, first runs c
     for (const marker of ['momentry-ready', 'momentry-migrations']) await unlink(join(dataDir, 'pg', marker))
     const r = await cli(['api-key', 'create', '--name', 'made-again', '--type', 'service'])
     expect(r.code, r.stderr).to.equal(0)
-    expect((await cli(['api-key', 'list'])).json.keys).to.have.length(1)
+    expect((await cli(['api-key', 'list'])).json.items).to.have.length(1)
   })
 
   it('given secrets in the environment, then the server and the watchdog momentry starts do not get them', async () => {

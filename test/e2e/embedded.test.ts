@@ -82,7 +82,7 @@ describe('embedded mode (no DATABASE_URL: momentry’s own PostgreSQL)', functio
     expect((await cli(['api-key', 'revoke', rotated.json.key.id])).code).to.equal(0)
     expect((await cli(['api-key', 'validate'], rotated.json.secret)).json).to.deep.equal({ valid: false, code: 'REVOKED' })
     const list = await cli(['api-key', 'list'])
-    expect(list.json.keys.map((k: any) => k.status).sort()).to.deep.equal(['revoked', 'rotating'])
+    expect(list.json.items.map((k: any) => k.status).sort()).to.deep.equal(['revoked', 'rotating'])
     const status = await cli(['db', 'status'])
     expect(status.json).to.deep.include({ mode: 'embedded', current: true })
     expect(status.json.embedded).to.include({ state: 'running', socket: join(dataDir, 'pg', '.s.PGSQL.5432'), dataDir })
@@ -94,7 +94,7 @@ describe('embedded mode (no DATABASE_URL: momentry’s own PostgreSQL)', functio
     const runs = await Promise.all(Array.from({ length: 10 }, (_, i) => spawned(['api-key', 'create', '--name', `racer-${i}`, '--type', 'service'], env)))
     expect(runs.map((r) => r.code), runs.map((r) => r.stderr).join('\n')).to.deep.equal(Array(10).fill(0))
     expect(runs.filter((r) => /first run: creating the embedded PostgreSQL/.test(r.stderr))).to.have.length(1)
-    expect((await cli(['api-key', 'list'])).json.keys).to.have.length(10)
+    expect((await cli(['api-key', 'list'])).json.items).to.have.length(10)
   })
 
   it('given the server killed with -9 in the middle of writes, then the next command starts it again and no committed key is lost', async () => {
@@ -110,7 +110,7 @@ describe('embedded mode (no DATABASE_URL: momentry’s own PostgreSQL)', functio
     expect(after.code, after.stderr).to.equal(0)
     committed.push(after.json.key.id)
     expect(await postmasterPid(dataDir)).to.not.equal(pid)
-    const listed = (await cli(['api-key', 'list', '--limit', '100'])).json.keys.map((k: any) => k.id)
+    const listed = (await cli(['api-key', 'list', '--limit', '100'])).json.items.map((k: any) => k.id)
     for (const id of committed) expect(listed).to.include(id)
   })
 
@@ -125,7 +125,7 @@ describe('embedded mode (no DATABASE_URL: momentry’s own PostgreSQL)', functio
     for (let t = 0; t < 60 && alive(pid); t++) await sleep(100)
     expect(alive(pid), 'stopped after the idle time').to.equal(false)
     expect((await cli(['db', 'status'])).json.embedded.state).to.equal('stopped')
-    expect((await cli(['api-key', 'list'], '', idle)).json.keys).to.have.length(1)
+    expect((await cli(['api-key', 'list'], '', idle)).json.items).to.have.length(1)
   })
 
   it('given db stop and db start, then they stop and start the server and say so; in servers mode they are a usage error', async () => {
@@ -198,7 +198,7 @@ describe('embedded mode (no DATABASE_URL: momentry’s own PostgreSQL)', functio
       expect((await cli(['api-key', 'validate', '--ip', '203.0.113.5'], active.secret, server)).json).to.deep.equal({ valid: false, code: 'BLACKLISTED' })
       const shown = await cli(['api-key', 'show', old.key.id], '', server)
       expect(shown.json.history.map((h: any) => h.action)).to.deep.equal(['key.create', 'key.rotate'])
-      expect((await cli(['webhook', 'list'], '', server)).json).to.have.length(1)
+      expect((await cli(['webhook', 'list'], '', server)).json.items).to.have.length(1)
       // New rows continue after the imported ids.
       expect((await cli(['api-key', 'create', '--name', 'after', '--type', 'service'], '', server)).code).to.equal(0)
       const again = await cli(['db', 'import', file], '', server)
@@ -206,7 +206,7 @@ describe('embedded mode (no DATABASE_URL: momentry’s own PostgreSQL)', functio
       expect(again.json.error.message).to.match(/already holds momentry data/)
       const replaced = await cli(['db', 'import', file, '--replace'], '', server)
       expect(replaced.code, replaced.stderr).to.equal(0)
-      expect((await cli(['api-key', 'list'], '', server)).json.keys).to.have.length(4)
+      expect((await cli(['api-key', 'list'], '', server)).json.items).to.have.length(4)
     } finally {
       const admin = new URL(target)
       admin.pathname = '/postgres'

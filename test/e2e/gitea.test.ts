@@ -103,10 +103,10 @@ describe('gitea commands against a fake Gitea (integrations.md contract)', funct
     gitea.tokens.splice(gitea.tokens.findIndex((t) => t.id === b.json.token.id), 1) // deleted in the Gitea UI
     const r = await runJson(['gitea', 'list', '--user', 'alice'], { env })
     expect(r.code, r.stderr).to.equal(0)
-    expect(r.json.tokens).to.have.length(57)
+    expect(r.json.items).to.have.length(57)
     expect(r.json.drift).to.deep.equal({ gone: 1, untracked: 55 })
-    expect(r.json.tokens.find((t: any) => t.id === a.json.token.id)).to.include({ tracked: true, onServer: true, drift: null })
-    expect(r.json.tokens.find((t: any) => t.id === b.json.token.id)).to.include({ tracked: true, onServer: false, drift: 'gone' })
+    expect(r.json.items.find((t: any) => t.id === a.json.token.id)).to.include({ tracked: true, onServer: true, drift: null })
+    expect(r.json.items.find((t: any) => t.id === b.json.token.id)).to.include({ tracked: true, onServer: false, drift: 'gone' })
     const pages = gitea.seen.filter((s) => s.method === 'GET' && s.url.startsWith('/api/v1/users/alice/tokens'))
     expect(pages.map((p) => new URL(p.url, 'http://x').searchParams.get('page'))).to.deep.equal(['1', '2'])
     expect(JSON.stringify(r.json)).not.to.include(a.json.secret)

@@ -53,8 +53,8 @@ describe('lockout list and clear (a real serve locked out of 127.0.0.1)', functi
 
       const list = await spawnJson(['lockout', 'list'], { env })
       expect(list.code, list.stderr).to.equal(0)
-      expect(list.json.lockouts.map((l: { ip: string }) => l.ip)).to.deep.equal(['127.0.0.1'])
-      expect(list.json.lockouts[0].retryAfterSeconds).to.be.within(880, 900)
+      expect(list.json.items.map((l: { ip: string }) => l.ip)).to.deep.equal(['127.0.0.1'])
+      expect(list.json.items[0].retryAfterSeconds).to.be.within(880, 900)
 
       const cleared = await spawnJson(['lockout', 'clear', '127.0.0.1'], { env })
       expect(cleared.code, cleared.stderr).to.equal(0)
@@ -67,7 +67,7 @@ describe('lockout list and clear (a real serve locked out of 127.0.0.1)', functi
       for (let i = 0; i < 4; i++) await server.post('/v1/keys/verify', { key: 'mtry_svc_nope' })
       expect((await server.post('/v1/keys/verify', { key: good.secret })).json.valid).to.equal(true)
 
-      expect((await runJson(['lockout', 'list'], { env })).json.lockouts).to.deep.equal([])
+      expect((await runJson(['lockout', 'list'], { env })).json.items).to.deep.equal([])
       const audit = await auditRows(sql, { action: 'ip.lockout_cleared' })
       expect(audit).to.have.length(1)
       expect(audit[0]).to.include({ ip: '127.0.0.1', target: '127.0.0.1' })
@@ -111,7 +111,7 @@ describe('lockout list and clear (a real serve locked out of 127.0.0.1)', functi
       expect(refused.status).to.equal(429)
       const list = await call('GET', '/v1/admin/lockouts')
       expect(list.status, JSON.stringify(list.json)).to.equal(200)
-      expect(list.json.lockouts.map((l: { ip: string }) => l.ip)).to.deep.equal(['127.0.0.1'])
+      expect(list.json.items.map((l: { ip: string }) => l.ip)).to.deep.equal(['127.0.0.1'])
       const del = await call('DELETE', '/v1/admin/lockouts/127.0.0.1')
       expect(del.status, JSON.stringify(del.json)).to.equal(200)
       expect(del.json.cleared[0]).to.include({ ip: '127.0.0.1', wasLockedOut: true })

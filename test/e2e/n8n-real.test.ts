@@ -25,7 +25,7 @@ if (url && email && password) {
     after(async () => {
       // Leave the instance as found, even after a failure half way.
       const left = await runJson(['n8n', 'list'], { env })
-      for (const k of left.json?.keys ?? []) if (String(k.label).startsWith('momentry-test-')) await runJson(['n8n', 'delete', k.id], { env })
+      for (const k of left.json?.items ?? []) if (String(k.label).startsWith('momentry-test-')) await runJson(['n8n', 'delete', k.id], { env })
       rmSync(dir, { recursive: true, force: true })
       await sql.end()
     })
@@ -43,7 +43,7 @@ if (url && email && password) {
 
       const listed = await runJson(['n8n', 'list'], { env })
       expect(listed.code, listed.stderr).to.equal(0)
-      expect(listed.json.keys.find((k: any) => k.id === id)).to.include({ tracked: true, onServer: true, last4: created.json.secret.slice(-4) })
+      expect(listed.json.items.find((k: any) => k.id === id)).to.include({ tracked: true, onServer: true, last4: created.json.secret.slice(-4) })
       expect(listed.stdout).not.to.include(created.json.secret)
 
       const valid = await runJson(['n8n', 'verify'], { env, input: created.json.secret })

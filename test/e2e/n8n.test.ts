@@ -85,9 +85,9 @@ describe('n8n commands against a fake n8n (integrations.md contract)', function 
       const r = await runJson(['n8n', 'list'], { env })
       expect(r.code, r.stderr).to.equal(0)
       expect(r.json.drift).to.deep.equal({ gone: 1, untracked: 1 })
-      expect(r.json.keys.find((k: any) => k.id === a.json.key.id)).to.include({ drift: null, onServer: true })
-      expect(r.json.keys.find((k: any) => k.id === b.json.key.id)).to.include({ drift: 'gone', onServer: false })
-      expect(r.json.keys.find((k: any) => k.id === 'UiMadeKey0000001')).to.include({ drift: 'untracked', last4: 'wxyz' })
+      expect(r.json.items.find((k: any) => k.id === a.json.key.id)).to.include({ drift: null, onServer: true })
+      expect(r.json.items.find((k: any) => k.id === b.json.key.id)).to.include({ drift: 'gone', onServer: false })
+      expect(r.json.items.find((k: any) => k.id === 'UiMadeKey0000001')).to.include({ drift: 'untracked', last4: 'wxyz' })
       expect(r.stdout).not.to.include(a.json.secret)
     }
   })
@@ -174,8 +174,8 @@ describe('n8n commands against a fake n8n (integrations.md contract)', function 
     expect(list.code, list.stderr).to.equal(0)
     expect(list.json).to.include({ user: 'member@example.com', otherUsers: 1 })
     expect(list.json.drift).to.deep.equal({ gone: 0, untracked: 0 })
-    expect(list.json.keys.find((k: any) => k.id === own.json.key.id)).to.include({ owner: 'owner@example.com', onServer: null, drift: null })
-    expect(list.json.keys.find((k: any) => k.id === mine.json.key.id)).to.include({ owner: 'member@example.com', onServer: true, drift: null })
+    expect(list.json.items.find((k: any) => k.id === own.json.key.id)).to.include({ owner: 'owner@example.com', onServer: null, drift: null })
+    expect(list.json.items.find((k: any) => k.id === mine.json.key.id)).to.include({ owner: 'member@example.com', onServer: true, drift: null })
     const table = await runCli(['n8n', 'list'], { env: memberEnv })
     expect(table.stdout + table.stderr).to.match(/other user/).and.to.match(/1 of other n8n users/)
 
@@ -203,14 +203,14 @@ describe('n8n commands against a fake n8n (integrations.md contract)', function 
     expect(audit!.details).to.include({ n8nKeyId: a.json.key.id, alreadyGone: true })
     const after = await runJson(['n8n', 'list'], { env })
     expect(after.json.drift).to.deep.equal({ gone: 0, untracked: 0 })
-    expect(after.json.keys).to.have.length(0)
+    expect(after.json.items).to.have.length(0)
     expectOneLineError(await runCli(['n8n', 'delete', a.json.key.id], { env }), 5, /n8n has no API key/)
 
     // Recorded before owners were kept: it may be another user's, so nothing is assumed.
     const b = await runJson(['n8n', 'create', '--label', 'legacy', '--scopes', 'workflow:read'], { env })
     await sql`update n8n_api_keys set n8n_user_id = null, n8n_user = null where n8n_key_id = ${b.json.key.id}`
     n8n.keys.splice(0, n8n.keys.length)
-    expect((await runJson(['n8n', 'list'], { env })).json.keys[0]).to.include({ owner: null, drift: 'gone' })
+    expect((await runJson(['n8n', 'list'], { env })).json.items[0]).to.include({ owner: null, drift: 'gone' })
     const legacy = await runJson(['n8n', 'delete', b.json.key.id], { env })
     expectJsonError(legacy, 5, 'NOT_FOUND')
     expect(legacy.json.error.message).to.match(/deleted in n8n, or is another user's/)
@@ -222,7 +222,7 @@ describe('n8n commands against a fake n8n (integrations.md contract)', function 
     const memberEnv = { ...env, N8N_EMAIL: 'member@example.com', N8N_PASSWORD: 'Member-pw1' }
     const list = await runJson(['n8n', 'list'], { env: memberEnv })
     expect(list.json).to.include({ otherUsers: 1 })
-    expect(list.json.keys[0]).to.include({ id: own.json.key.id, onServer: null, drift: null })
+    expect(list.json.items[0]).to.include({ id: own.json.key.id, onServer: null, drift: null })
     const deletes = n8n.seen.filter((x) => x.method === 'DELETE').length
     const r = await runJson(['n8n', 'delete', own.json.key.id], { env: memberEnv })
     expectJsonError(r, 5, 'NOT_FOUND')
@@ -248,7 +248,7 @@ describe('n8n commands against a fake n8n (integrations.md contract)', function 
 
     const list = await runJson(['n8n', 'list'], { env })
     expect(list.json).to.include({ otherUsers: 0, complete: true })
-    expect(list.json.keys.find((k: any) => k.id === b.json.key.id)).to.include({ owner: 'owner@example.com', onServer: true })
+    expect(list.json.items.find((k: any) => k.id === b.json.key.id)).to.include({ owner: 'owner@example.com', onServer: true })
     expect((await sql`select n8n_user, n8n_user_id from n8n_api_keys where n8n_key_id = ${b.json.key.id}`)[0]).to.deep.equal({ n8n_user: 'owner@example.com', n8n_user_id: 'u1' })
   })
 
@@ -260,7 +260,7 @@ describe('n8n commands against a fake n8n (integrations.md contract)', function 
     const list = await runJson(['n8n', 'list'], { env })
     expect(list.json).to.include({ complete: false })
     expect(list.json.drift).to.deep.equal({ gone: 0, untracked: 0 })
-    expect(list.json.keys.find((k: any) => k.id === b.json.key.id)).to.include({ onServer: null, drift: null })
+    expect(list.json.items.find((k: any) => k.id === b.json.key.id)).to.include({ onServer: null, drift: null })
     const table = await runCli(['n8n', 'list'], { env })
     expect(table.stdout + table.stderr).to.match(/only part of its list/)
     for (const verb of ['delete', 'rotate']) {

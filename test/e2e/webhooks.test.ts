@@ -79,7 +79,7 @@ describe('webhooks (outbox, Standard Webhooks signatures)', function () {
     }
     expect(JSON.parse(rx.got[1]!.body).data).to.deep.include({ keyId: key.json.key.id, reason: 'test' })
     const deliveries = await runJson(['webhook', 'deliveries'])
-    expect(deliveries.json.map((d: any) => d.status)).to.deep.equal(['delivered', 'delivered'])
+    expect(deliveries.json.items.map((d: any) => d.status)).to.deep.equal(['delivered', 'delivered'])
   })
 
   it('given a receiver that is down, when an event is raised, then it waits in the outbox and serve delivers it once the receiver is back, exactly once', async () => {
@@ -88,7 +88,7 @@ describe('webhooks (outbox, Standard Webhooks signatures)', function () {
     await new Promise((r) => probe.server.close(r)) // a port nobody listens on now
     const added = await runJson(['webhook', 'add', `http://127.0.0.1:${port}/hook`, '--events', 'key.created'])
     await runJson(['api-key', 'create', '--name', 'later', '--type', 'service'])
-    const [pending] = (await runJson(['webhook', 'deliveries'])).json
+    const [pending] = (await runJson(['webhook', 'deliveries'])).json.items
     expect(pending).to.include({ status: 'pending', attempts: 1, eventType: 'key.created' })
     expect(pending.lastError).to.match(/ECONNREFUSED/)
 
@@ -101,7 +101,7 @@ describe('webhooks (outbox, Standard Webhooks signatures)', function () {
     expect(signatureIsValid(added.json.secret, rx.got[0]!)).to.equal(true)
     await sleep(2500) // two more drain rounds of serve
     expect(rx.got).to.have.length(1)
-    const [done] = (await runJson(['webhook', 'deliveries'])).json
+    const [done] = (await runJson(['webhook', 'deliveries'])).json.items
     expect(done).to.include({ status: 'delivered', attempts: 2, lastStatus: 200 })
   })
 
@@ -111,16 +111,18 @@ describe('webhooks (outbox, Standard Webhooks signatures)', function () {
     const added = await runJson(['webhook', 'add', bad.url, '--events', 'anomaly.detected'])
     const test = await runJson(['webhook', 'test', added.json.webhook.id])
     expect(test.code).to.equal(7)
-    expect(test.json).to.include({ status: 'pending', lastStatus: 500, lastError: 'HTTP 500' })
+    expect(test.json).to.have.all.keys('delivery')
+    expect(test.json.delivery).to.include({ status: 'pending', lastStatus: 500, lastError: 'HTTP 500' })
     expect(JSON.parse(bad.got[0]!.body).type).to.equal('webhook.test')
     await new Promise((r) => bad.server.close(r))
     servers.length = 0
     const good = await receiver((bad.server.address() as AddressInfo | null)?.port ?? Number(new URL(bad.url).port))
     servers.push(good.server)
-    const again = await runJson(['webhook', 'redeliver', test.json.id])
+    const again = await runJson(['webhook', 'redeliver', test.json.delivery.id])
     expect(again.code).to.equal(0)
-    expect(again.json).to.include({ status: 'delivered', lastStatus: 200 })
-    expect(good.got[0]!.headers['webhook-id']).to.equal(test.json.id) // same id: receivers can de-duplicate
+    expect(again.json).to.have.all.keys('delivery')
+    expect(again.json.delivery).to.include({ status: 'delivered', lastStatus: 200 })
+    expect(good.got[0]!.headers['webhook-id']).to.equal(test.json.delivery.id) // same id: receivers can de-duplicate
   })
 
   it('given --secret-env, when `webhook add` runs, then the secret is not printed back (text and --json) and deliveries are signed with it', async () => {
@@ -167,6 +169,6 @@ describe('webhooks (outbox, Standard Webhooks signatures)', function () {
     expectJsonError(await runJson(['webhook', 'remove', 'whk_aaaaaaaaaaaaaaaa']), 5, 'NOT_FOUND')
     expectOneLineError(await runCli(['webhook', 'redeliver', 'msg_bad']), 2, /not a delivery id/)
     const list = await runJson(['webhook', 'list'])
-    expect(list.json).to.deep.equal([])
+    expect(list.json).to.deep.equal({ items: [] })
   })
 })

@@ -435,8 +435,8 @@ describe('HTTP API (buildApp, fastify inject)', () => {
           const res = await asAdmin({ method: 'GET', url })
           expect(res.statusCode, res.body).to.equal(200)
           const page = res.json()
-          expect(page.keys.length).to.be.at.most(2)
-          seen.push(...page.keys.map((k: { id: string }) => k.id))
+          expect(page.items.length).to.be.at.most(2)
+          seen.push(...page.items.map((k: { id: string }) => k.id))
           cursor = page.nextCursor
           pages++
         } while (cursor && pages < 10)
@@ -448,7 +448,7 @@ describe('HTTP API (buildApp, fastify inject)', () => {
         await issue()
         const res = await asAdmin({ method: 'GET', url: '/v1/admin/api-keys?type=system' })
         expect(res.statusCode).to.equal(200)
-        expect(res.json().keys.map((k: { id: string }) => k.id)).to.deep.equal([admin.key.id])
+        expect(res.json().items.map((k: { id: string }) => k.id)).to.deep.equal([admin.key.id])
         expect(res.json().nextCursor).to.equal(null)
       })
 
@@ -496,7 +496,8 @@ describe('HTTP API (buildApp, fastify inject)', () => {
         const { secret, key } = await issue()
         const res = await asAdmin({ method: 'PATCH', url: `/v1/admin/api-keys/${key.id}`, payload: { enabled: false, reason: 'paused' } })
         expect(res.statusCode, res.body).to.equal(200)
-        expect(res.json()).to.include({ id: key.id, status: 'disabled', disabledReason: 'paused' })
+        expect(res.json()).to.have.all.keys('key')
+        expect(res.json().key).to.include({ id: key.id, status: 'disabled', disabledReason: 'paused' })
         const [row] = await sql`select actor from api_key_audit_log where key_id = ${key.id} and action = 'key.disable'`
         expect(row!.actor).to.equal(`api:${admin.key.id}`)
         expect((await verify({ key: secret })).json()).to.deep.equal({ valid: false, code: 'DISABLED' })
@@ -507,7 +508,7 @@ describe('HTTP API (buildApp, fastify inject)', () => {
         await disableKey(ctx, { id: key.id })
         const res = await asAdmin({ method: 'PATCH', url: `/v1/admin/api-keys/${key.id}`, payload: { enabled: true } })
         expect(res.statusCode, res.body).to.equal(200)
-        expect(res.json()).to.include({ id: key.id, status: 'active', disabledAt: null })
+        expect(res.json().key).to.include({ id: key.id, status: 'active', disabledAt: null })
         expect((await verify({ key: secret })).json()).to.include({ valid: true })
       })
 
@@ -521,7 +522,8 @@ describe('HTTP API (buildApp, fastify inject)', () => {
         expect((await verify({ key: secret })).json()).to.include({ valid: true }) // now cached
         const res = await asAdmin({ method: 'DELETE', url: `/v1/admin/api-keys/${key.id}?reason=leaked%20in%20a%20log` })
         expect(res.statusCode, res.body).to.equal(200)
-        expect(res.json()).to.include({ id: key.id, status: 'revoked', revokedReason: 'leaked in a log' })
+        expect(res.json()).to.have.all.keys('key')
+        expect(res.json().key).to.include({ id: key.id, status: 'revoked', revokedReason: 'leaked in a log' })
         const [row] = await auditRows(sql, { keyId: key.id, action: 'key.revoke' })
         expect(row!.actor).to.equal(`api:${admin.key.id}`)
         expect((await verify({ key: secret })).json()).to.deep.equal({ valid: false, code: 'REVOKED' })
@@ -607,10 +609,10 @@ describe('HTTP API (buildApp, fastify inject)', () => {
         for (const req of requests) expectError(await asAdmin(req), 400, 'USAGE_ERROR')
       })
 
-      it('given no anomalies, when listed, then 200 {anomalies: []}', async () => {
+      it('given no anomalies, when listed, then 200 {items: []}', async () => {
         const res = await asAdmin({ method: 'GET', url: '/v1/admin/anomalies' })
         expect(res.statusCode, res.body).to.equal(200)
-        expect(res.json()).to.deep.equal({ anomalies: [] })
+        expect(res.json()).to.deep.equal({ items: [] })
       })
 
       it('given an anomaly row, when listed, then it comes back in the API shape', async () => {
@@ -623,7 +625,7 @@ describe('HTTP API (buildApp, fastify inject)', () => {
         const res = await asAdmin({ method: 'GET', url: '/v1/admin/anomalies' })
         expect(res.statusCode, res.body).to.equal(200)
         expect(res.json()).to.deep.equal({
-          anomalies: [
+          items: [
             {
               id: 'anm_test1',
               keyId: key.id,
@@ -648,7 +650,7 @@ describe('HTTP API (buildApp, fastify inject)', () => {
           insert into api_key_anomalies (anomaly_id, key_id, anomaly_type, severity, observed, threshold, window_seconds, first_seen_at, last_seen_at)
           values ('anm_test2', ${key.id}, 'high_error_rate', 'low', 1, 1, 60, now(), now())`
         const res = await asAdmin({ method: 'GET', url: '/v1/admin/anomalies?type=multiple_ips' })
-        expect(res.json()).to.deep.equal({ anomalies: [] })
+        expect(res.json()).to.deep.equal({ items: [] })
       })
 
       it('given an unknown anomaly filter, when listed, then 400 USAGE_ERROR', async () => {
@@ -660,14 +662,14 @@ describe('HTTP API (buildApp, fastify inject)', () => {
         await asAdmin({ method: 'DELETE', url: `/v1/admin/api-keys/${key.id}?reason=audit%20over%20http` })
         const all = await asAdmin({ method: 'GET', url: '/v1/admin/audit' })
         expect(all.statusCode, all.body).to.equal(200)
-        const events = all.json().events as Array<{ seq: number; action: string; keyId: string; details: Record<string, unknown> }>
+        const events = all.json().items as Array<{ seq: number; action: string; keyId: string; details: Record<string, unknown> }>
         expect(events.map((e) => e.seq)).to.deep.equal(events.map((_, i) => i + 1))
         const revoke = await asAdmin({ method: 'GET', url: `/v1/admin/audit?key=${key.id}&action=key.revoke` })
-        expect(revoke.json().events.map((e: { action: string; details: unknown }) => [e.action, e.details])).to.deep.equal([['key.revoke', { reason: 'audit over http' }]])
+        expect(revoke.json().items.map((e: { action: string; details: unknown }) => [e.action, e.details])).to.deep.equal([['key.revoke', { reason: 'audit over http' }]])
         const first = await asAdmin({ method: 'GET', url: '/v1/admin/audit?limit=1' })
-        expect(first.json().events).to.have.length(1)
+        expect(first.json().items).to.have.length(1)
         const next = await asAdmin({ method: 'GET', url: `/v1/admin/audit?limit=1&cursor=${first.json().nextCursor}` })
-        expect(next.json().events[0].seq).to.equal(first.json().events[0].seq + 1)
+        expect(next.json().items[0].seq).to.equal(first.json().items[0].seq + 1)
         expectError(await asAdmin({ method: 'GET', url: '/v1/admin/audit?since=yesterday' }), 400, 'USAGE_ERROR')
       })
     })

@@ -26,6 +26,24 @@ describe('/openapi.json', () => {
     }
   })
 
+  it('given the admin routes, then lists answer {items} (with nextCursor where they page) and single keys answer {key}, as the README says', () => {
+    const body = (method: string, path: string) => {
+      const status = routes.find((r) => r.method === method && r.path === path)!.status
+      const ref: string = doc.paths[path][method].responses[String(status)].content['application/json'].schema.$ref
+      const schema = doc.components.schemas[ref.replace('#/components/schemas/', '')]
+      return Object.keys(schema.properties).sort()
+    }
+    expect(body('get', '/v1/admin/api-keys')).to.deep.equal(['items', 'nextCursor'])
+    expect(body('get', '/v1/admin/audit')).to.deep.equal(['items', 'nextCursor'])
+    expect(body('get', '/v1/admin/anomalies')).to.deep.equal(['items'])
+    expect(body('get', '/v1/admin/lockouts')).to.deep.equal(['items'])
+    expect(body('get', '/v1/admin/api-keys/{id}')).to.deep.equal(['history', 'key'])
+    expect(body('patch', '/v1/admin/api-keys/{id}')).to.deep.equal(['key'])
+    expect(body('delete', '/v1/admin/api-keys/{id}')).to.deep.equal(['key'])
+    expect(body('post', '/v1/admin/api-keys')).to.deep.equal(['key', 'secret'])
+    expect(body('post', '/v1/admin/api-keys/{id}/rotate')).to.deep.equal(['key', 'previous', 'secret'])
+  })
+
   it('given the verify route, then its response is the VerifyResult union with every invalid code', () => {
     const union = doc.components.schemas.VerifyResult
     const invalid = union.oneOf.find((o: any) => o.properties.valid.enum?.[0] === false)

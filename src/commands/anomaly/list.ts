@@ -8,7 +8,9 @@ import { ANOMALY_STATUSES, ANOMALY_TYPES, SEVERITIES } from '../../core/anomalie
 import { listAnomalies } from '../../core/anomalies/list-anomalies.js'
 import { renderAnomalies } from '../../ui/anomalies.js'
 
-export default class AnomalyList extends MomentryCommand<AnomalyView[]> {
+type Result = { items: AnomalyView[] }
+
+export default class AnomalyList extends MomentryCommand<Result> {
   static override summary = 'List detected anomalies, most recently seen first.'
   static override examples = [
     '<%= config.bin %> anomaly list',
@@ -26,9 +28,9 @@ export default class AnomalyList extends MomentryCommand<AnomalyView[]> {
     wide: wideFlag,
   }
 
-  async run(): Promise<AnomalyView[]> {
+  async run(): Promise<Result> {
     const { flags } = await this.parse(AnomalyList)
-    const list = await listAnomalies(this.ctx, {
+    const items = await listAnomalies(this.ctx, {
       keyId: flags.key,
       type: flags.type as AnomalyView['type'] | undefined,
       severity: flags.severity as AnomalyView['severity'] | undefined,
@@ -36,7 +38,8 @@ export default class AnomalyList extends MomentryCommand<AnomalyView[]> {
       since: flags.since ? new Date(this.ctx.clock.now().getTime() - flags.since * 1000) : undefined,
       limit: flags.limit,
     })
-    this.render(list, (l) => renderAnomalies(l, tableWidth(flags)))
-    return list
+    const result = { items }
+    this.render(result, (r) => renderAnomalies(r.items, tableWidth(flags)))
+    return result
   }
 }

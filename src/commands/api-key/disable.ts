@@ -6,16 +6,19 @@ import { disableKey } from '../../core/api-keys/change-key-state.js'
 import type { KeyView } from '../../core/api-keys/key-view.js'
 import { renderKeyChange } from '../../ui/keys.js'
 
-export default class ApiKeyDisable extends MomentryCommand<KeyView> {
+type Result = { key: KeyView }
+
+export default class ApiKeyDisable extends MomentryCommand<Result> {
   static override summary = 'Switch an API key off without revoking it (reversible with enable).'
   static override examples = ['<%= config.bin %> api-key disable key_8f3kQ2mZp0aXy7Lb --reason "investigating spike"']
   static override args = { id: keyIdArg({ required: true }) }
   static override flags = { reason: Flags.string({ summary: 'Why; kept in the audit log.' }) }
 
-  async run(): Promise<KeyView> {
+  async run(): Promise<Result> {
     const { args, flags } = await this.parse(ApiKeyDisable)
     const key = await disableKey(this.ctx, { id: args.id, reason: flags.reason })
-    this.render(key, renderKeyChange('disabled'))
-    return key
+    const result = { key }
+    this.render(result, (r) => renderKeyChange('disabled')(r.key))
+    return result
   }
 }

@@ -2,13 +2,11 @@ import { Flags } from '@oclif/core'
 
 import { MomentryCommand } from '../../base-command.js'
 import { tableWidth, wideFlag } from '../../cli/table-width.js'
-import type { AuditEvent } from '../../core/audit/list-audit.js'
+import type { AuditPage } from '../../core/audit/list-audit.js'
 import { listAudit } from '../../core/audit/list-audit.js'
 import { renderAuditEvents } from '../../ui/audit.js'
 
-type Page = { events: AuditEvent[]; nextCursor: string | null }
-
-export default class AuditList extends MomentryCommand<Page> {
+export default class AuditList extends MomentryCommand<AuditPage> {
   static override summary = 'List audit rows, oldest first, with their details decrypted.'
   static override examples = [
     '<%= config.bin %> audit list --key key_0123456789abcdef',
@@ -26,7 +24,7 @@ export default class AuditList extends MomentryCommand<Page> {
     wide: wideFlag,
   }
 
-  async run(): Promise<Page> {
+  async run(): Promise<AuditPage> {
     const { flags } = await this.parse(AuditList)
     const page = await listAudit(this.ctx, { key: flags.key, action: flags.action, actor: flags.actor, since: flags.since, limit: flags.limit, cursor: flags.cursor })
     this.render(page, (p) => renderAuditEvents(p, tableWidth(flags)))

@@ -23,7 +23,7 @@ export const listKeysInputSchema = z
 export type ListKeysInput = z.input<typeof listKeysInputSchema>
 
 export interface KeyPage {
-  keys: KeyView[]
+  items: KeyView[]
   /** Pass as `cursor` for the next page; null on the last page. */
   nextCursor: string | null
 }
@@ -56,7 +56,7 @@ export async function listKeys(ctx: CoreContext, input: ListKeysInput = {}): Pro
   })
   const page = rows.slice(0, i.limit)
   const more = rows.length > i.limit
-  return { keys: page.map((r) => toKeyView(r, now)), nextCursor: more ? encodeCursor(page.at(-1)!.seq) : null }
+  return { items: page.map((r) => toKeyView(r, now)), nextCursor: more ? encodeCursor(page.at(-1)!.seq) : null }
 }
 
 export interface KeyDetails {

@@ -65,8 +65,14 @@ export async function openAuditRow(keyring: AuditKeyring, r: StoredAuditRow, unr
   return { ...base, details: r.legacyDetails ? (JSON.parse(r.legacyDetails) as Record<string, unknown>) : {} }
 }
 
+export interface AuditPage {
+  items: AuditEvent[]
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null
+}
+
 /** A page of the audit trail, oldest first, decrypted; `nextCursor` continues after it. */
-export async function listAudit(ctx: CoreContext, query: AuditQuery): Promise<{ events: AuditEvent[]; nextCursor: string | null }> {
+export async function listAudit(ctx: CoreContext, query: AuditQuery): Promise<AuditPage> {
   const q = parseInput(auditQuerySchema, query)
   const rows = await findAuditRows(ctx.sql, {
     keyId: q.key,
@@ -77,7 +83,7 @@ export async function listAudit(ctx: CoreContext, query: AuditQuery): Promise<{ 
     limit: q.limit + 1,
   })
   const page = rows.slice(0, q.limit)
-  const events = []
-  for (const r of page) events.push(await openAuditRow(ctx.audit, r, 'throw'))
-  return { events, nextCursor: rows.length > q.limit ? page.at(-1)!.seq : null }
+  const items = []
+  for (const r of page) items.push(await openAuditRow(ctx.audit, r, 'throw'))
+  return { items, nextCursor: rows.length > q.limit ? page.at(-1)!.seq : null }
 }

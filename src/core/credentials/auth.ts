@@ -57,6 +57,6 @@ export async function logoutService(store: CredentialStore, service: Service): P
 }
 
 /** What momentry holds in the credential store: account names and where each is, never a value. */
-export async function listStoredSecrets(store: CredentialStore): Promise<{ accounts: { account: string; source: SecretSource }[]; store: { mode: string; file: string } }> {
-  return { accounts: await store.listAccounts(), store: { mode: store.mode, file: store.file } }
+export async function listStoredSecrets(store: CredentialStore): Promise<{ items: { account: string; source: SecretSource }[]; store: { mode: string; file: string } }> {
+  return { items: await store.listAccounts(), store: { mode: store.mode, file: store.file } }
 }

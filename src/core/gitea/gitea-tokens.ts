@@ -63,7 +63,7 @@ export async function createGiteaToken(ctx: CoreContext, s: GiteaSession, input:
 export interface GiteaTokenList {
   url: string
   user: string
-  tokens: GiteaTokenView[]
+  items: GiteaTokenView[]
   drift: { gone: number; untracked: number }
 }
 
@@ -72,7 +72,7 @@ export async function listGiteaTokens(ctx: CoreContext, s: GiteaSession, input: 
   const user = parseInput(userSchema, input.user ?? s.username, 'user')
   const remote = await listGiteaTokensRemote(s, user)
   const local = await listTrackedGiteaTokens(ctx.sql, s.target.url, user)
-  const tokens = joinWithServer(local, remote, { local: (r) => r.tokenId, remote: (t) => t.id })
+  const items = joinWithServer(local, remote, { local: (r) => r.tokenId, remote: (t) => t.id })
     .map((j) =>
       j.local === undefined
         ? fromRemote(j.remote, user)
@@ -80,7 +80,7 @@ export async function listGiteaTokens(ctx: CoreContext, s: GiteaSession, input: 
           { ...fromRecord(j.local, j.onServer, j.drift), ...(j.remote ? { name: j.remote.name, scopes: j.remote.scopes } : {}) },
     )
     .sort((a, b) => b.id - a.id)
-  return { url: s.target.url, user, tokens, drift: countDrift(tokens) }
+  return { url: s.target.url, user, items, drift: countDrift(items) }
 }
 
 export interface DeletedGiteaToken {

@@ -77,7 +77,7 @@ export interface N8nKeyList {
   url: string
   /** The logged-in n8n user: n8n shows each user only their own keys. */
   user: string
-  keys: N8nKeyView[]
+  items: N8nKeyView[]
   drift: { gone: number; untracked: number }
   /** Tracked keys of other n8n users: listed, but their drift cannot be seen from this login. */
   otherUsers: number
@@ -99,12 +99,12 @@ export async function listN8nKeys(ctx: CoreContext, s: N8nSession): Promise<N8nK
   const misrecorded = local.filter((r) => listed.has(r.keyId) && (r.ownerEmail !== me || (s.userId !== undefined && r.ownerId !== s.userId)))
   await setN8nKeyOwner(ctx.sql, s.target.url, misrecorded.map((r) => r.keyId), { email: me, id: s.userId ?? null })
   const joined = joinWithServer(local, remote, { local: (r) => r.keyId, remote: (k) => k.id }, (r) => complete && ownerOf(r, s) !== 'other')
-  const keys = joined.map((j): N8nKeyView => {
+  const items = joined.map((j): N8nKeyView => {
     if (j.local === undefined) return fromRemote(j.remote, me)
     return j.remote ? { ...fromRecord(j.local, true), label: j.remote.label, owner: me } : fromRecord(j.local, j.onServer, j.drift)
   })
   const otherUsers = joined.filter((j) => j.local !== undefined && j.remote === undefined && ownerOf(j.local, s) === 'other').length
-  return { url: s.target.url, user: me, keys, drift: countDrift(keys), otherUsers, complete }
+  return { url: s.target.url, user: me, items, drift: countDrift(items), otherUsers, complete }
 }
 
 export interface DeletedN8nKey {

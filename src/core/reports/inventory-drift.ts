@@ -34,7 +34,7 @@ export async function checkInventoryDrift(ctx: CoreContext, inventory: Inventory
     const users = [...new Set([s.username, ...items.filter((i) => i.kind === 'gitea-token' && live(i) && i.service && sameUrl(i.service, s.target.url)).map((i) => i.owner!)])]
     for (const user of users) {
       const list = await listGiteaTokens(ctx, s, { user })
-      for (const t of list.tokens) {
+      for (const t of list.items) {
         if (!t.tracked) untracked.push({ kind: 'gitea-token', service: list.url, id: String(t.id), name: t.name, owner: user, scopes: t.scopes })
         else setDrift(find('gitea-token', list.url, String(t.id)), t.drift)
       }
@@ -43,7 +43,7 @@ export async function checkInventoryDrift(ctx: CoreContext, inventory: Inventory
   })
   await attempt(checks, 'n8n', sessions.n8n, async (s) => {
     const list = await listN8nKeys(ctx, s)
-    for (const k of list.keys) {
+    for (const k of list.items) {
       if (!k.tracked) untracked.push({ kind: 'n8n-api-key', service: list.url, id: k.id, name: k.label, owner: list.user, scopes: k.scopes })
       else if (k.onServer !== null) setDrift(find('n8n-api-key', list.url, k.id), k.drift)
     }

@@ -10,7 +10,7 @@ import type { LockedOutIp } from './locked-out.js'
 import { listLockedOutIps } from './locked-out.js'
 
 export interface LockoutList {
-  lockouts: LockedOutIp[]
+  items: LockedOutIp[]
 }
 
 export interface ClearedLockout {
@@ -45,9 +45,9 @@ async function readyRedis(ctx: CoreContext): Promise<Redis> {
  * list is the point of the command.
  */
 export async function listLockouts(ctx: CoreContext): Promise<LockoutList> {
-  const lockouts = await listLockedOutIps(ctx)
-  if (!lockouts) throw REDIS_DOWN()
-  return { lockouts }
+  const items = await listLockedOutIps(ctx)
+  if (!items) throw REDIS_DOWN()
+  return { items }
 }
 
 /** The address as lockout counts it (IPv4-mapped IPv6 as IPv4, IPv6 in RFC 5952 form). */
@@ -88,7 +88,7 @@ async function forgetOne(ctx: CoreContext, tx: TransactionSql, redis: Redis | un
  */
 export async function clearLockouts(ctx: CoreContext, input: ClearLockoutsInput): Promise<ClearLockoutsResult> {
   const redis = ctx.config.redisUrl ? await readyRedis(ctx) : undefined
-  const targets = input.all ? (await listLockouts(ctx)).lockouts.map((l) => l.ip) : [lockoutAddress(input.ip)]
+  const targets = input.all ? (await listLockouts(ctx)).items.map((l) => l.ip) : [lockoutAddress(input.ip)]
   const now = ctx.clock.now()
   const cleared = await ctx.sql.begin(async (tx) => {
     const out: ClearedLockout[] = []
