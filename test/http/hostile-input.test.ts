@@ -295,7 +295,7 @@ describe('hostile input to serve: no 5xx, every 4xx in the documented {error: {c
     it('given the largest sequence number as an audit cursor, then 200 with an empty page (the bound is PostgreSQL’s bigint, not less)', async () => {
       const res = await inject({ method: 'GET', url: '/v1/admin/audit?cursor=9223372036854775807' })
       expect(res.statusCode, res.body).to.equal(200)
-      expect(res.json()).to.deep.equal({ events: [], nextCursor: null })
+      expect(res.json()).to.deep.equal({ items: [], nextCursor: null })
     })
   })
 

@@ -97,6 +97,26 @@ export interface AuditFilter {
   limit: number
 }
 
+/**
+ * One audit row as selected with `seq, created_at, actor, action, target, key_id,
+ * host(ip_address) as ip, audit_key_id, nonce, ciphertext, legacy_details` (details still sealed).
+ */
+export function storedAuditRow(r: Record<string, any>): StoredAuditRow {
+  return {
+    seq: String(r.seq),
+    createdAt: r.created_at,
+    actor: r.actor,
+    action: r.action,
+    target: r.target,
+    keyId: r.key_id,
+    ipAddress: r.ip,
+    auditKeyId: r.audit_key_id,
+    nonce: r.nonce,
+    ciphertext: r.ciphertext,
+    legacyDetails: r.legacy_details,
+  }
+}
+
 export async function findAuditRows(q: Queryable, f: AuditFilter): Promise<StoredAuditRow[]> {
   const rows = await q`
     select seq, created_at, actor, action, target, key_id, host(ip_address) as ip, audit_key_id, nonce, ciphertext, legacy_details
@@ -109,19 +129,7 @@ export async function findAuditRows(q: Queryable, f: AuditFilter): Promise<Store
       ${f.afterSeq ? q`and seq > ${f.afterSeq}` : q``}
     order by seq
     limit ${f.limit}`
-  return rows.map((r) => ({
-    seq: String(r.seq),
-    createdAt: r.created_at,
-    actor: r.actor,
-    action: r.action,
-    target: r.target,
-    keyId: r.key_id,
-    ipAddress: r.ip,
-    auditKeyId: r.audit_key_id,
-    nonce: r.nonce,
-    ciphertext: r.ciphertext,
-    legacyDetails: r.legacy_details,
-  }))
+  return rows.map(storedAuditRow)
 }
 
 export async function chainHead(q: Queryable): Promise<{ seq: string; hash: Buffer }> {

@@ -1,6 +1,7 @@
 import type { AnomalyType, Severity } from '../anomalies/anomaly-view.js'
 import { statusExpr } from '../api-keys/repo.js'
 import type { StoredAuditRow } from '../audit/repo.js'
+import { storedAuditRow } from '../audit/repo.js'
 import type { Queryable } from '../db/connect.js'
 import type { InvalidCode } from '../validation/verify-key.js'
 import { FOLDED_SOURCE } from '../usage/usage-recorder.js'
@@ -113,19 +114,7 @@ export async function lockoutRows(q: Queryable, from: Date, until: Date, limit: 
     limit ${limit}`
   return {
     total: count!.n,
-    newest: rows.map((r) => ({
-      seq: String(r.seq),
-      createdAt: r.created_at,
-      actor: r.actor,
-      action: r.action,
-      target: r.target,
-      keyId: r.key_id,
-      ipAddress: r.ip,
-      auditKeyId: r.audit_key_id,
-      nonce: r.nonce,
-      ciphertext: r.ciphertext,
-      legacyDetails: r.legacy_details,
-    })),
+    newest: rows.map(storedAuditRow),
   }
 }
 
