@@ -1,7 +1,7 @@
 import { ANOMALY_TYPES, SEVERITIES } from '../core/anomalies/anomaly-view.js'
 import { formatDuration } from '../core/duration.js'
 import type { SecurityKeyRef, SecurityReport } from '../core/reports/security-report.js'
-import { INVALID_CODES } from '../core/validation/verify-key.js'
+import { INVALID_CODES } from '../core/validation/invalid-codes.js'
 import { csvLines, mdTable } from './report-cells.js'
 import type { Column } from './table.js'
 import { renderTable, shortTime, wrapWords } from './table.js'

@@ -1,6 +1,6 @@
 import type { UsageReport, UsageReportKey } from '../core/reports/usage-report.js'
-import type { InvalidCode } from '../core/validation/verify-key.js'
-import { INVALID_CODES } from '../core/validation/verify-key.js'
+import type { InvalidCode } from '../core/validation/invalid-codes.js'
+import { INVALID_CODES } from '../core/validation/invalid-codes.js'
 import { csvLines, mdTable } from './report-cells.js'
 import type { Column } from './table.js'
 import { renderTable, shortTime, wrapWords } from './table.js'

@@ -3,7 +3,7 @@ import type { Inventory } from '../../src/core/reports/inventory.js'
 import type { SecurityReport } from '../../src/core/reports/security-report.js'
 import type { ReportSummary } from '../../src/core/reports/summary.js'
 import type { UsageReport, UsageReportKey } from '../../src/core/reports/usage-report.js'
-import { INVALID_CODES } from '../../src/core/validation/verify-key.js'
+import { INVALID_CODES } from '../../src/core/validation/invalid-codes.js'
 
 export const HOSTILE = ['<script>alert(1)</script>', `quote"s & 'apostrophes'`, '</script><script>alert(2)</script>', '<!-- comment', '<img src=x onerror=alert(3)>']
 

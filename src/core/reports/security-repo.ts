@@ -3,7 +3,7 @@ import { statusExpr } from '../api-keys/repo.js'
 import type { StoredAuditRow } from '../audit/repo.js'
 import { storedAuditRow } from '../audit/repo.js'
 import type { Queryable } from '../db/connect.js'
-import type { InvalidCode } from '../validation/verify-key.js'
+import type { InvalidCode } from '../validation/invalid-codes.js'
 import { FOLDED_SOURCE } from '../usage/usage-recorder.js'
 
 // Every query here reads one window of the per-minute failure table (a range scan of its

@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/connect.js'
 import { statusExpr } from '../api-keys/repo.js'
-import type { InvalidCode } from '../validation/verify-key.js'
+import type { InvalidCode } from '../validation/invalid-codes.js'
 
 /** One key's use over the window, per UTC day, sparse: `days[i]` is an offset from the first day. */
 export interface KeyUsageRow {

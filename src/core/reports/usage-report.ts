@@ -1,6 +1,6 @@
 import type { CoreContext } from '../context.js'
-import type { InvalidCode } from '../validation/verify-key.js'
-import { INVALID_CODES } from '../validation/verify-key.js'
+import type { InvalidCode } from '../validation/invalid-codes.js'
+import { INVALID_CODES } from '../validation/invalid-codes.js'
 import { reportWindow } from './report-window.js'
 import { failuresByKeyAndCode, reportKeys, usageByKeyAndDay } from './usage-repo.js'
 

@@ -1,7 +1,7 @@
 import type { Sql } from '../db/connect.js'
 import type { Logger } from '../log.js'
 import type { Redis } from '../redis.js'
-import type { InvalidCode } from '../validation/verify-key.js'
+import type { InvalidCode } from '../validation/invalid-codes.js'
 
 export interface UsageEvent {
   keyId: string

@@ -7,18 +7,9 @@ import { keyStatus } from '../api-keys/status.js'
 import { normaliseIp } from '../blacklist/ip.js'
 import type { CoreContext } from '../context.js'
 import type { CachedLookup } from './key-cache.js'
+import type { InvalidCode } from './invalid-codes.js'
+import { INVALID_CODES } from './invalid-codes.js'
 
-export const INVALID_CODES = [
-  'MALFORMED',
-  'NOT_FOUND',
-  'DISABLED',
-  'REVOKED',
-  'EXPIRED',
-  'INSUFFICIENT_SCOPE',
-  'RATE_LIMITED',
-  'BLACKLISTED',
-] as const
-export type InvalidCode = (typeof INVALID_CODES)[number]
 
 export const validKeySchema = z
   .object({

@@ -1,6 +1,6 @@
 import type { AgeExpiryHistogram } from '../../core/reports/histogram.js'
-import type { InvalidCode } from '../../core/validation/verify-key.js'
-import { INVALID_CODES } from '../../core/validation/verify-key.js'
+import type { InvalidCode } from '../../core/validation/invalid-codes.js'
+import { INVALID_CODES } from '../../core/validation/invalid-codes.js'
 import { chartBlock, dataTable } from './document.js'
 import type { ChartCategory } from './svg-charts.js'
 import { stackedBars } from './svg-charts.js'
