@@ -50,6 +50,7 @@ const envSchema = z.object({
   CACHE_MAX_CAPACITY: int(1, 10_000_000).default(10_000),
   RATE_LIMIT_MAX_ATTEMPTS: int(1, 1_000_000).default(5),
   RATE_LIMIT_WINDOW_SECONDS: int(1, 31_536_000).default(900),
+  MOMENTRY_IPV6_LOCKOUT_PREFIX: int(1, 128).default(64),
   GITEA_URL: url(['http:', 'https:']).default('http://localhost:3000'),
   N8N_URL: url(['http:', 'https:']).default('http://localhost:5678'),
   ANOMALY_MAX_REQUESTS_PER_MINUTE: int(1, 100_000_000).default(1000),
@@ -97,9 +98,9 @@ const envSchema = z.object({
           return false
         }
       },
-      { message: 'expected any, none, or a comma-separated list of IPs, CIDR ranges, private and loopback' },
+      { message: 'expected any, none, or a comma-separated list of IPs, CIDR ranges, loopback and private' },
     )
-    .default('private'),
+    .default('loopback'),
 })
 
 export type EnvName = keyof typeof envSchema.shape
@@ -114,7 +115,8 @@ export interface Config {
   redisUrl?: string
   redisPrefix: string
   cache: { ttlSeconds: number; maxCapacity: number }
-  rateLimit: { maxAttempts: number; windowSeconds: number }
+  /** Lockout: failures allowed per window, per IPv4 address or per IPv6 network of `ipv6Prefix` bits. */
+  rateLimit: { maxAttempts: number; windowSeconds: number; ipv6Prefix: number }
   giteaUrl: string
   n8nUrl: string
   anomaly: {
@@ -223,7 +225,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: e.REDIS_URL,
     redisPrefix: e.MOMENTRY_REDIS_PREFIX,
     cache: { ttlSeconds: e.CACHE_TTL_SECONDS, maxCapacity: e.CACHE_MAX_CAPACITY },
-    rateLimit: { maxAttempts: e.RATE_LIMIT_MAX_ATTEMPTS, windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS },
+    rateLimit: { maxAttempts: e.RATE_LIMIT_MAX_ATTEMPTS, windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS, ipv6Prefix: e.MOMENTRY_IPV6_LOCKOUT_PREFIX },
     giteaUrl: e.GITEA_URL,
     n8nUrl: e.N8N_URL,
     anomaly: {

@@ -110,14 +110,14 @@ export function buildApp(ctx: CoreContext, options: AppOptions = {}): FastifyIns
         const started = r === verifyRoute ? performance.now() : 0
         // Who is asking comes first: an unauthenticated caller learns nothing about inputs.
         // The admin key is judged by the connection's own address, never a body's.
-        const caller = r.admin ? await authorize(ctx, req, clientIp(req.socket.remoteAddress, undefined)) : ctx
+        const caller = r.admin ? await authorize(ctx, req, clientIp(req.socket.remoteAddress, undefined).ip) : ctx
         // No body at all reads as {} (each field is then named as missing); a JSON null is
         // refused as not an object, as the verify fast path refuses it.
         const body = r.body ? parseInput(r.body, req.body === undefined ? {} : req.body) : undefined
         const query = r.query ? parseInput(r.query, req.query ?? {}) : {}
         const params = r.params ? parseInput(r.params, req.params ?? {}) : {}
-        const ip = clientIp(req.socket.remoteAddress, (body as { ip?: string } | undefined)?.ip)
-        const result = await r.handler({ ctx: caller, body, query, params, ip })
+        const { ip, via } = clientIp(req.socket.remoteAddress, (body as { ip?: string } | undefined)?.ip)
+        const result = await r.handler({ ctx: caller, body, query, params, ip, via })
         if (started) metrics.observeVerify(result as VerifyResult, started)
         return reply.code(r.status).send(result)
       },

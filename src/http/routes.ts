@@ -14,6 +14,7 @@ import { clearLockouts, listLockouts } from '../core/validation/clear-lockouts.j
 import type { VerifyInput } from '../core/validation/verify-key.js'
 import { verifyKey } from '../core/validation/verify-key.js'
 import * as s from './schemas.js'
+import type { ClientAddress } from './source-ip.js'
 
 export interface RouteRequest<B = any, Q = any, P = any> {
   body: B
@@ -24,6 +25,8 @@ export interface RouteRequest<B = any, Q = any, P = any> {
    * (MOMENTRY_TRUSTED_PROXIES), else the connection's (normalised).
    */
   ip: string
+  /** The trusted proxy's own address when it named the client in `ip` (see `ClientAddress`). */
+  via?: string
   /** The caller's context: for admin routes, acting as `api:<admin key id>`. */
   ctx: CoreContext
 }
@@ -48,8 +51,8 @@ export interface RouteSpec {
 const seconds = (d: string | undefined, label: string) => (d === undefined ? undefined : parseDuration(d, `"${label}"`, { allowZero: label === 'grace', example: label === 'grace' ? '12h' : '30d' }))
 
 /** What a verify request asks the core, for the client address decided by `sourceIpRule`. */
-export function verifyInput(body: z.output<typeof s.verifyBody>, ip: string): VerifyInput {
-  return { key: body.key, ip, requiredScopes: body.requiredScopes }
+export function verifyInput(body: z.output<typeof s.verifyBody>, { ip, via }: ClientAddress): VerifyInput {
+  return { key: body.key, ip, via, requiredScopes: body.requiredScopes }
 }
 
 /**
@@ -65,7 +68,7 @@ export const verifyRoute = {
   status: 200,
   response: s.verifyResultSchema,
   errors: [400, 413],
-  handler: ({ ctx, body, ip }) => verifyKey(ctx, verifyInput(body, ip)),
+  handler: ({ ctx, body, ip, via }) => verifyKey(ctx, verifyInput(body, { ip, via })),
 } satisfies RouteSpec
 
 /** Every route of `momentry serve`: handlers call the core, nothing else. */

@@ -37,7 +37,7 @@ describe('config', () => {
         redisUrl: undefined,
         redisPrefix: 'momentry:',
         cache: { ttlSeconds: 300, maxCapacity: 10_000 },
-        rateLimit: { maxAttempts: 5, windowSeconds: 900 },
+        rateLimit: { maxAttempts: 5, windowSeconds: 900, ipv6Prefix: 64 },
         giteaUrl: 'http://localhost:3000',
         n8nUrl: 'http://localhost:5678',
         anomaly: {
@@ -60,9 +60,11 @@ describe('config', () => {
         n8n: { url: undefined, email: undefined, password: undefined },
         credentialStore: 'auto',
         httpTimeoutSeconds: 15,
-        trustedProxies: parseTrustedProxies('private'),
+        trustedProxies: parseTrustedProxies('loopback'),
       })
-      expect((config.trustedProxies as { cidr: string }[]).map((n) => n.cidr)).to.deep.equal(['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', 'fc00::/7', 'fe80::/10'])
+      // Loopback only: on a shared network (Docker, Kubernetes, a VPC) the neighbours are clients, not proxies.
+      expect((config.trustedProxies as { cidr: string }[]).map((n) => n.cidr)).to.deep.equal(['127.0.0.0/8', '::1/128'])
+      expect((parseTrustedProxies('private') as { cidr: string }[]).map((n) => n.cidr)).to.deep.equal(['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', 'fc00::/7', 'fe80::/10'])
     })
 
     it('given XDG_DATA_HOME, when loaded, then the data dir is $XDG_DATA_HOME/momentry', () => {
@@ -83,6 +85,7 @@ describe('config', () => {
         CACHE_MAX_CAPACITY: '500',
         RATE_LIMIT_MAX_ATTEMPTS: '3',
         RATE_LIMIT_WINDOW_SECONDS: '120',
+        MOMENTRY_IPV6_LOCKOUT_PREFIX: '48',
         GITEA_URL: 'https://git.example',
         N8N_URL: 'https://n8n.example',
         ANOMALY_MAX_REQUESTS_PER_MINUTE: '50',
@@ -102,7 +105,7 @@ describe('config', () => {
       expect(config.redisUrl).to.equal('rediss://r.example:6380')
       expect(config.redisPrefix).to.equal('team-a:')
       expect(config.cache).to.deep.equal({ ttlSeconds: 60, maxCapacity: 500 })
-      expect(config.rateLimit).to.deep.equal({ maxAttempts: 3, windowSeconds: 120 })
+      expect(config.rateLimit).to.deep.equal({ maxAttempts: 3, windowSeconds: 120, ipv6Prefix: 48 })
       expect(config.giteaUrl).to.equal('https://git.example')
       expect(config.n8nUrl).to.equal('https://n8n.example')
       expect(config.anomaly).to.deep.equal({
@@ -153,6 +156,9 @@ describe('config', () => {
       ['CACHE_MAX_CAPACITY', 'lots'],
       ['RATE_LIMIT_MAX_ATTEMPTS', '0'],
       ['RATE_LIMIT_WINDOW_SECONDS', '15m'],
+      ['MOMENTRY_IPV6_LOCKOUT_PREFIX', '0'],
+      ['MOMENTRY_IPV6_LOCKOUT_PREFIX', '129'],
+      ['MOMENTRY_IPV6_LOCKOUT_PREFIX', '/64'],
       ['ANOMALY_MAX_ERROR_RATE', '0'],
       ['ANOMALY_MAX_ERROR_RATE', '1.5'],
       ['ANOMALY_MAX_ERROR_RATE', 'half'],
@@ -217,6 +223,12 @@ describe('config', () => {
   })
 
   describe('describeConfig', () => {
+    it('given nothing set, then MOMENTRY_IPV6_LOCKOUT_PREFIX is listed with its default 64, and loopback as the trusted proxies', () => {
+      const entries = describeConfig(BASE)
+      expect(entries.find((e) => e.name === 'MOMENTRY_IPV6_LOCKOUT_PREFIX')).to.deep.equal({ name: 'MOMENTRY_IPV6_LOCKOUT_PREFIX', value: '64', source: 'default' })
+      expect(entries.find((e) => e.name === 'MOMENTRY_TRUSTED_PROXIES')).to.deep.include({ value: 'loopback', source: 'default' })
+    })
+
     it('given the default environment, when described, then every variable is listed once with source default or unset', () => {
       const entries = describeConfig(BASE)
       expect(entries.map((e) => e.name)).to.deep.equal([...ENV_NAMES, ...OTHER_ENV_NAMES])

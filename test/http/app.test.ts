@@ -27,11 +27,15 @@ const HOUR = 3_600_000
  * from global-setup), as `momentry serve` is: lockout counters, pub/sub and /readyz all
  * need it. testContext() leaves ctx.redis() undefined while config.redisUrl is set.
  */
-/** A fresh source address per test: lockout counters live in Redis for the whole run. */
+/**
+ * A fresh source address per test: lockout counters live in Redis for the whole run. On
+ * loopback (127.77.x.y), which MOMENTRY_TRUSTED_PROXIES trusts by default, so a test's requests
+ * may name a client `ip` as a local proxy does.
+ */
 let ipCounter = 0
 const freshIp = () => {
   ipCounter++
-  return `10.77.${Math.floor(ipCounter / 250)}.${(ipCounter % 250) + 1}`
+  return `127.77.${Math.floor(ipCounter / 250)}.${(ipCounter % 250) + 1}`
 }
 
 describe('HTTP API (buildApp, fastify inject)', () => {
@@ -174,11 +178,64 @@ describe('HTTP API (buildApp, fastify inject)', () => {
       expect(res.json()).to.deep.equal({ valid: false, code: 'BLACKLISTED' })
     })
 
-    it('given a proxy on a private network whose own address is blacklisted, when it names a clean client ip in the body, then the body ip wins and the key is valid', async () => {
+    it('given the default MOMENTRY_TRUSTED_PROXIES, when a loopback caller names a client ip, then that ip counts; from a private-network caller it does not', async () => {
       const { secret } = await issue()
-      await addToBlacklist(ctx, { target: '10.99.0.0/16' })
-      expect((await verify({ key: secret, ip: '198.51.100.20' }, '10.99.0.9')).json()).to.include({ valid: true })
-      expect((await verify({ key: secret }, '10.99.0.9')).json()).to.deep.equal({ valid: false, code: 'BLACKLISTED' })
+      await addToBlacklist(ctx, { target: '198.51.100.0/24' })
+      expect((await verify({ key: secret, ip: '198.51.100.9' }, '127.0.0.1')).json()).to.deep.equal({ valid: false, code: 'BLACKLISTED' })
+      expect((await verify({ key: secret, ip: '198.51.100.9' }, '::1')).json()).to.deep.equal({ valid: false, code: 'BLACKLISTED' })
+      // Private networks are no longer trusted unless asked for (`private`): a container next door is just a client.
+      for (const remote of ['10.99.0.9', '172.20.0.5', '192.168.1.5', 'fd00::5']) {
+        expect((await verify({ key: secret, ip: '198.51.100.9' }, remote)).json(), remote).to.include({ valid: true })
+      }
+    })
+
+    it('given a caller that is not a trusted proxy, when it names a different ip with bad keys, then the failures count against its own address and the named ip stays clean', async () => {
+      const { secret } = await issue()
+      const caller = '172.20.7.7'
+      const named = freshIp()
+      for (let i = 0; i < ctx.config.rateLimit.maxAttempts; i++) await verify({ key: 'garbage', ip: named }, caller)
+      expect((await verify({ key: secret, ip: freshIp() }, caller)).json()).to.include({ valid: false, code: 'RATE_LIMITED' })
+      expect((await verify({ key: secret }, named)).json()).to.include({ valid: true })
+    })
+
+    it('given a trusted proxy whose own address is blacklisted, when it names a clean client ip, then it is refused BLACKLISTED', async () => {
+      const { secret } = await issue()
+      const proxy = freshIp()
+      await addToBlacklist(ctx, { target: proxy })
+      expect((await verify({ key: secret, ip: '198.51.100.20' }, proxy)).json()).to.deep.equal({ valid: false, code: 'BLACKLISTED' })
+      expect((await verify({ key: secret }, proxy)).json()).to.deep.equal({ valid: false, code: 'BLACKLISTED' })
+    })
+
+    it('given a trusted proxy that is itself locked out, when it names a fresh client ip, then RATE_LIMITED, and the fresh ip has nothing counted against it', async () => {
+      const { secret } = await issue()
+      const proxy = freshIp()
+      for (let i = 0; i < ctx.config.rateLimit.maxAttempts; i++) await verify({ key: 'garbage' }, proxy)
+      const fresh = '198.51.100.77'
+      const res = (await verify({ key: secret, ip: fresh }, proxy)).json()
+      expect(res).to.include({ valid: false, code: 'RATE_LIMITED' })
+      expect(res.retryAfterSeconds).to.be.a('number').above(0)
+      // Another proxy may still speak for that client: nothing was counted against it.
+      expect((await verify({ key: secret, ip: fresh }, freshIp())).json()).to.include({ valid: true })
+    })
+
+    it('given a running validation runtime, when a locked-out trusted proxy names fresh client ips, then each is refused from memory', async () => {
+      const { secret } = await issue()
+      const proxy = freshIp()
+      for (let i = 0; i < ctx.config.rateLimit.maxAttempts; i++) await verify({ key: 'garbage' }, proxy)
+      await startCtx()
+      for (const fresh of ['198.51.100.31', '198.51.100.32', '2001:db8:77::1']) {
+        expect((await verify({ key: secret, ip: fresh }, proxy)).json(), fresh).to.include({ valid: false, code: 'RATE_LIMITED' })
+      }
+    })
+
+    it('given failures from IPv6 addresses, when two are in the same /64, then they share one counter; in another /64 the count is separate', async () => {
+      const { secret } = await issue()
+      const net = `2001:db8:${(ipCounter++).toString(16)}:1`
+      const max = ctx.config.rateLimit.maxAttempts
+      // Every failure from a different address of the same /64.
+      for (let i = 0; i < max; i++) await verify({ key: 'garbage', ip: `${net}::${(i + 1).toString(16)}` })
+      expect((await verify({ key: secret, ip: `${net}:ffff:ffff:ffff:ffff` })).json()).to.include({ valid: false, code: 'RATE_LIMITED' })
+      expect((await verify({ key: secret, ip: `${net.replace(/:1$/, ':2')}::1` })).json()).to.include({ valid: true })
     })
 
     it('given a caller that is not a trusted proxy (a public address), when it names another ip in the body, then its own address is used: blacklist and lockout cannot be stepped around', async () => {
@@ -296,6 +353,45 @@ describe('HTTP API (buildApp, fastify inject)', () => {
 
     it('given a value that is not a list of networks, then loading the config fails naming the variable', () => {
       expect(() => loadConfig({ ...process.env, MOMENTRY_TRUSTED_PROXIES: '10.0.0.0/8,nonsense' })).to.throw(/MOMENTRY_TRUSTED_PROXIES is invalid: expected any, none/)
+    })
+
+    it('given private, when a private-network caller names a client ip, then it is believed', async () => {
+      await addToBlacklist(ctx, { target: '198.51.100.0/24' })
+      const { c, a, close } = await appWith('private')
+      try {
+        const { secret } = await createKey(c, { name: 'p-private', type: 'service' })
+        const res = await a.inject({ method: 'POST', url: '/v1/keys/verify', payload: { key: secret, ip: '198.51.100.9' }, remoteAddress: '172.20.0.9' })
+        expect(res.json()).to.deep.equal({ valid: false, code: 'BLACKLISTED' })
+      } finally {
+        await a.close()
+        await close()
+      }
+    })
+  })
+
+  describe('MOMENTRY_IPV6_LOCKOUT_PREFIX', () => {
+    it('given 128, when two addresses of one /64 fail, then each has its own counter', async () => {
+      const { ctx: c, close } = redisTestContext(sql, { clock, env: { MOMENTRY_IPV6_LOCKOUT_PREFIX: '128' } })
+      const a = buildApp(c)
+      try {
+        const { secret } = await createKey(c, { name: 'p128', type: 'service' })
+        const net = `2001:db8:${(ipCounter++).toString(16)}:128`
+        for (let i = 0; i < c.config.rateLimit.maxAttempts; i++) await a.inject({ method: 'POST', url: '/v1/keys/verify', payload: { key: 'garbage', ip: `${net}::1` }, remoteAddress: '127.0.0.1' })
+        const verifyFrom = async (client: string) => (await a.inject({ method: 'POST', url: '/v1/keys/verify', payload: { key: secret, ip: client }, remoteAddress: '127.0.0.1' })).json()
+        expect(await verifyFrom(`${net}::1`)).to.include({ valid: false, code: 'RATE_LIMITED' })
+        expect(await verifyFrom(`${net}::2`)).to.include({ valid: true })
+      } finally {
+        await a.close()
+        await close()
+      }
+    })
+
+    it('given a value that is not a whole number from 1 to 128, then loading the config fails naming the variable', () => {
+      for (const bad of ['0', '129', '64.5', '-1', '/64', 'x']) {
+        expect(() => loadConfig({ ...process.env, MOMENTRY_IPV6_LOCKOUT_PREFIX: bad }), bad).to.throw(/MOMENTRY_IPV6_LOCKOUT_PREFIX is invalid/)
+      }
+      expect(loadConfig({ ...process.env, MOMENTRY_IPV6_LOCKOUT_PREFIX: '48' }).rateLimit.ipv6Prefix).to.equal(48)
+      expect(loadConfig({ ...process.env, MOMENTRY_IPV6_LOCKOUT_PREFIX: undefined }).rateLimit.ipv6Prefix).to.equal(64)
     })
   })
 

@@ -74,7 +74,7 @@ export function ipFamily(ip: string): 'ipv4' | 'ipv6' | undefined {
   return v === 4 ? 'ipv4' : v === 6 ? 'ipv6' : undefined
 }
 
-/** Addresses of this host and of private networks: where the services that call `serve` live. */
+/** Addresses of this host and of private networks (the `private` keyword, asked for explicitly). */
 const PRIVATE_NETWORKS = ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', 'fc00::/7', 'fe80::/10']
 const LOOPBACK_NETWORKS = ['127.0.0.0/8', '::1/128']
 
@@ -82,13 +82,47 @@ const LOOPBACK_NETWORKS = ['127.0.0.0/8', '::1/128']
 export type TrustedProxies = 'any' | Network[]
 
 /**
- * `MOMENTRY_TRUSTED_PROXIES`: a comma-separated list of IPs and CIDR ranges, where `private`
- * stands for loopback and the private ranges and `loopback` for loopback only; or `any`, or
- * `none`. Throws a UsageError naming the entry that is neither.
+ * `MOMENTRY_TRUSTED_PROXIES`: a comma-separated list of IPs and CIDR ranges, where `loopback`
+ * (the default) stands for 127.0.0.0/8 and ::1, and `private` for loopback and the private
+ * ranges; or `any`, or `none`. Throws a UsageError naming the entry that is neither.
  */
 export function parseTrustedProxies(text: string): TrustedProxies {
   const entries = text.split(',').map((e) => e.trim()).filter(Boolean)
   if (entries.length === 1 && entries[0] === 'any') return 'any'
   if (entries.length === 1 && entries[0] === 'none') return []
   return entries.flatMap((e) => (e === 'private' ? PRIVATE_NETWORKS : e === 'loopback' ? LOOPBACK_NETWORKS : [e]).map((n) => parseNetwork(n)))
+}
+
+/**
+ * What failed attempts from `ip` (normalised, see `normaliseIp`) are counted against: an IPv4
+ * address itself; an IPv6 address's network of `ipv6Prefix` bits (`2001:db8:1:2::/64`), since
+ * one host is routinely handed a whole /64 and could otherwise try from 2^64 fresh addresses.
+ * With a prefix of 128, or for anything that is not an IPv6 address, `ip` itself.
+ */
+export function failureKey(ip: string, ipv6Prefix: number): string {
+  if (ip.indexOf(':') === -1 || ipv6Prefix >= 128 || isIP(ip) !== 6) return ip
+  const groups = ipv6Groups(ip)
+  if (!groups) return ip
+  for (let i = 0; i < 8; i++) {
+    const keep = Math.max(0, Math.min(16, ipv6Prefix - i * 16))
+    groups[i] = keep === 0 ? 0 : groups[i]! & ((0xffff << (16 - keep)) & 0xffff)
+  }
+  return `${normaliseIp(groups.map((g) => g.toString(16)).join(':'))}/${ipv6Prefix}`
+}
+
+/** The eight 16-bit groups of an IPv6 address (a trailing dotted IPv4 part read as two). */
+function ipv6Groups(ip: string): number[] | undefined {
+  let text = ip.split('%')[0]!
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text)
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number]
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`
+  }
+  const [head = '', tail, extra] = text.split('::')
+  if (extra !== undefined) return undefined
+  const parse = (part: string) => (part === '' ? [] : part.split(':').map((g) => parseInt(g, 16)))
+  const left = parse(head)
+  const right = tail === undefined ? [] : parse(tail)
+  const groups = tail === undefined ? left : [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right]
+  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : undefined
 }

@@ -1,5 +1,5 @@
 import { appendAudit } from '../audit/repo.js'
-import { ipFamily, normaliseIp } from '../blacklist/ip.js'
+import { failureKey, ipFamily, normaliseIp } from '../blacklist/ip.js'
 import type { CoreContext } from '../context.js'
 import type { TransactionSql } from '../db/connect.js'
 import { ConnectionError, NotFoundError, UsageError } from '../errors.js'
@@ -50,11 +50,23 @@ export async function listLockouts(ctx: CoreContext): Promise<LockoutList> {
   return { items }
 }
 
-/** The address as lockout counts it (IPv4-mapped IPv6 as IPv4, IPv6 in RFC 5952 form). */
-function lockoutAddress(input: string): string {
-  const ip = normaliseIp(input.trim())
-  if (!ipFamily(ip)) throw new UsageError(`"${printable(input)}" is not an IP address`, 'Give an IPv4 or IPv6 address such as 203.0.113.7, or --all')
-  return ip
+/**
+ * The counter an address is locked out under (IPv4-mapped IPv6 as IPv4; IPv6 as its network of
+ * MOMENTRY_IPV6_LOCKOUT_PREFIX bits, so any address inside it names it); the network as
+ * `lockout list` shows it (`2001:db8:1:2::/64`) is taken as well.
+ */
+function lockoutAddress(ctx: CoreContext, input: string): string {
+  const prefix = ctx.config.rateLimit.ipv6Prefix
+  const [address = '', bits, extra] = input.trim().split('/')
+  const ip = normaliseIp(address)
+  const family = ipFamily(ip)
+  if (!family || extra !== undefined || (bits !== undefined && (family !== 'ipv6' || bits !== String(prefix)))) {
+    throw new UsageError(
+      `"${printable(input)}" is not an IP address${bits === undefined ? '' : ` or an IPv6 network of ${prefix} bits (MOMENTRY_IPV6_LOCKOUT_PREFIX)`}`,
+      'Give an IPv4 or IPv6 address such as 203.0.113.7, or --all',
+    )
+  }
+  return failureKey(ip, prefix)
 }
 
 /**
@@ -88,7 +100,7 @@ async function forgetOne(ctx: CoreContext, tx: TransactionSql, redis: Redis | un
  */
 export async function clearLockouts(ctx: CoreContext, input: ClearLockoutsInput): Promise<ClearLockoutsResult> {
   const redis = ctx.config.redisUrl ? await readyRedis(ctx) : undefined
-  const targets = input.all ? (await listLockouts(ctx)).items.map((l) => l.ip) : [lockoutAddress(input.ip)]
+  const targets = input.all ? (await listLockouts(ctx)).items.map((l) => l.ip) : [lockoutAddress(ctx, input.ip)]
   const now = ctx.clock.now()
   const cleared = await ctx.sql.begin(async (tx) => {
     const out: ClearedLockout[] = []

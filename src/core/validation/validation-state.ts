@@ -4,7 +4,7 @@ import { timingSafeEqual } from 'node:crypto'
 import type { ValidationRecord } from '../api-keys/repo.js'
 import { findKeyByHash } from '../api-keys/repo.js'
 import type { Network } from '../blacklist/ip.js'
-import { buildBlockList, ipFamily } from '../blacklist/ip.js'
+import { buildBlockList, failureKey, ipFamily } from '../blacklist/ip.js'
 import { findContaining } from '../blacklist/repo.js'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
@@ -45,7 +45,10 @@ export class ValidationState {
   private blacklistSize = 0
   /** Blacklist answers per IP, valid until the list is next replaced. */
   private readonly blacklistMemo = new Map<string, boolean>()
+  /** Lockouts in force, by failure key (`failureKey`: the IPv4 address, or the IPv6 network). */
   private readonly lockedUntil = new Map<string, number>()
+  /** Failure keys of IPv6 addresses seen (IPv4 needs none), valid as long as the config. */
+  private readonly failureKeyMemo = new Map<string, string>()
   private live = false
   /** False while a long-running process cannot hear other processes' changes: cached keys are re-read. */
   private trusted = true
@@ -125,25 +128,46 @@ export class ValidationState {
     return findContaining(this.deps.sql(), ip, this.deps.clock.now()).then(Boolean)
   }
 
-  /** Seconds `ip` must wait, or 0. From the mirror when live, else the counters. */
+  /**
+   * What failures from `ip` (normalised) count against: the IPv4 address itself, at no cost;
+   * an IPv6 address's network of MOMENTRY_IPV6_LOCKOUT_PREFIX bits, worked out once per address.
+   */
+  failureKey(ip: string): string {
+    if (ip.indexOf(':') === -1) return ip
+    let key = this.failureKeyMemo.get(ip)
+    if (key === undefined) {
+      key = failureKey(ip, this.deps.config.rateLimit.ipv6Prefix)
+      if (this.failureKeyMemo.size >= 100_000) this.failureKeyMemo.clear()
+      this.failureKeyMemo.set(ip, key)
+    }
+    return key
+  }
+
+  /** Seconds `ip` (normalised) must wait, or 0: its failure key's lockout. From the mirror when live, else the counters. */
   lockedFor(ip: string): number | Promise<number> {
+    const key = this.failureKey(ip)
     if (this.live) {
-      const until = this.lockedUntil.get(ip)
+      const until = this.lockedUntil.get(key)
       if (until === undefined) return 0
       const left = until - this.deps.clock.now().getTime()
       if (left > 0) return Math.ceil(left / 1000)
-      this.lockedUntil.delete(ip)
+      this.lockedUntil.delete(key)
       return 0
     }
-    return this.lockout().then((l) => l.lockedFor(ip))
+    return this.lockout().then((l) => l.lockedFor(key))
   }
 
-  /** Count a failed attempt from `ip`; announces the lockout (`ip.locked_out`) when this one caused it. */
+  /**
+   * Count a failed attempt from `ip` (normalised) against its failure key; announces the
+   * lockout (`ip.locked_out`, naming the key: an IPv6 lockout names its network) when this
+   * one caused it.
+   */
   async fail(ip: string): Promise<FailureCount> {
-    const count = await (await this.lockout()).fail(ip)
-    if (!count.counted || count.lockedNow) this.lockOut(ip, count.retryAfterSeconds)
+    const key = this.failureKey(ip)
+    const count = await (await this.lockout()).fail(key)
+    if (!count.counted || count.lockedNow) this.lockOut(key, count.retryAfterSeconds)
     if (count.lockedNow) {
-      this.deps.bus.emit({ type: 'ip.locked_out', ip, attempts: count.attempts, retryAfterSeconds: count.retryAfterSeconds, at: this.deps.clock.now().toISOString() })
+      this.deps.bus.emit({ type: 'ip.locked_out', ip: key, attempts: count.attempts, retryAfterSeconds: count.retryAfterSeconds, at: this.deps.clock.now().toISOString() })
     }
     return count
   }
@@ -157,14 +181,14 @@ export class ValidationState {
     this.blacklistMemo.clear()
   }
 
-  /** Refuse `ip` from memory for `seconds` from now (a lockout here or in another process). */
-  lockOut(ip: string, seconds: number): void {
-    this.lockedUntil.set(ip, this.deps.clock.now().getTime() + seconds * 1000)
+  /** Refuse a failure key (`failureKey`) from memory for `seconds` from now (a lockout here or in another process). */
+  lockOut(key: string, seconds: number): void {
+    this.lockedUntil.set(key, this.deps.clock.now().getTime() + seconds * 1000)
   }
 
-  /** Forget a lockout lifted early (`lockout clear`, here or in another process). */
-  forgetLockout(ip: string): void {
-    this.lockedUntil.delete(ip)
+  /** Forget a lockout (by failure key) lifted early (`lockout clear`, here or in another process). */
+  forgetLockout(key: string): void {
+    this.lockedUntil.delete(key)
   }
 
   /** Forget every lockout in memory (all were lifted; the mirrors then re-read any set since). */

@@ -44,7 +44,14 @@ export type VerifyResult = z.infer<typeof verifyResultSchema>
 
 export interface VerifyInput {
   key: string
+  /** The client's address: failures count against it (an IPv6 one, against its network). */
   ip?: string
+  /**
+   * The address of the trusted proxy that named `ip` (its socket). It is looked at first: a
+   * proxy that is itself blacklisted or locked out is refused whatever client it names.
+   * Failures never count against it (it speaks for many clients).
+   */
+  via?: string
   requiredScopes?: readonly string[]
 }
 
@@ -99,26 +106,63 @@ function turnAway(ctx: CoreContext, result: Refusal, ip: string): Refusal {
 }
 
 /**
+ * At the door, from memory only: a refusal when `ip` (normalised) is blacklisted or locked
+ * out, null when it may go on, undefined when memory cannot tell (not live).
+ */
+function doorInMemory(ctx: CoreContext, ip: string): Refusal | null | undefined {
+  const v = ctx.validation
+  const black = v.isBlacklisted(ip)
+  if (black === true) return turnAway(ctx, BLACKLISTED, ip)
+  if (black !== false) return undefined
+  const wait = v.lockedFor(ip)
+  if (typeof wait !== 'number') return undefined
+  return wait > 0 ? turnAway(ctx, { valid: false, code: 'RATE_LIMITED', retryAfterSeconds: wait }, ip) : null
+}
+
+/** At the door: a refusal when `ip` (normalised) is blacklisted or locked out, else undefined. */
+async function door(ctx: CoreContext, ip: string): Promise<Refusal | undefined> {
+  const v = ctx.validation
+  const black = v.isBlacklisted(ip)
+  if (black === true || (black !== false && (await black))) return turnAway(ctx, BLACKLISTED, ip)
+  const locked = v.lockedFor(ip)
+  const wait = typeof locked === 'number' ? locked : await locked
+  if (wait > 0) return turnAway(ctx, { valid: false, code: 'RATE_LIMITED', retryAfterSeconds: wait }, ip)
+  return undefined
+}
+
+/** `input.ip` and `input.via` in one spelling each, `via` dropped when it is the client itself. */
+function addresses(input: VerifyInput): { ip: string | undefined; via: string | undefined } {
+  const ip = input.ip ? normaliseIp(input.ip) : undefined
+  const via = input.via ? normaliseIp(input.via) : undefined
+  return { ip, via: via === ip ? undefined : via }
+}
+
+/**
  * The decision when it needs no I/O and no waiting, else undefined (then `verifyKey`
  * decides). Only a started (long-running) runtime answers here: a key whose lookup is
  * cached, from an IP its mirrors know about. Refusals that count against the IP go to
- * `verifyKey` (the count lives in Redis); blacklisted and locked-out IPs are answered.
+ * `verifyKey` (the count lives in Redis); blacklisted and locked-out IPs (and proxies) are
+ * answered.
  *
  * The format check is skipped on a cache hit on purpose: a hash found in the cache is the
  * hash of a stored key, so the key is well formed; a key that is not never reaches the
  * cache, so MALFORMED is still decided before any lookup.
  */
 export function verifyKeyInMemory(ctx: CoreContext, input: VerifyInput): VerifyResult | undefined {
+  if (!ctx.validation.longRunning) return undefined
+  const { ip, via } = addresses(input)
+  return decideInMemory(ctx, input, ip, via)
+}
+
+function decideInMemory(ctx: CoreContext, input: VerifyInput, ip: string | undefined, via: string | undefined): VerifyResult | undefined {
   const v = ctx.validation
-  if (!v.longRunning) return undefined
-  const ip = input.ip ? normaliseIp(input.ip) : undefined
+  if (via) {
+    const refused = doorInMemory(ctx, via)
+    if (refused !== null) return refused
+  }
   if (ip) {
-    const black = v.isBlacklisted(ip)
-    if (black === true) return turnAway(ctx, BLACKLISTED, ip)
-    if (black !== false) return undefined
-    const wait = v.lockedFor(ip)
-    if (typeof wait !== 'number') return undefined
-    if (wait > 0) return turnAway(ctx, { valid: false, code: 'RATE_LIMITED', retryAfterSeconds: wait }, ip)
+    const refused = doorInMemory(ctx, ip)
+    if (refused !== null) return refused
   }
   if (input.key.length !== KEY_LENGTH) return undefined
   // Not counted yet: when this returns undefined, verifyKey looks again and counts.
@@ -144,8 +188,9 @@ function accept(ctx: CoreContext, entry: CachedLookup, k: ValidationRecord, ip: 
 }
 
 /**
- * Decide whether a raw key may be used. Checks, in order: source IP blacklisted → IP
- * locked out → format and checksum (no I/O) → lookup by SHA-256 (cache, then one shared
+ * Decide whether a raw key may be used. Checks, in order: the trusted proxy's own address
+ * (`via`) blacklisted or locked out → source IP blacklisted → IP (IPv6: its network) locked
+ * out → format and checksum (no I/O) → lookup by SHA-256 (cache, then one shared
  * database read compared with timingSafeEqual) → revoked → disabled → expired (own expiry
  * or end of rotation grace) → required scopes. Failures count against the source IP;
  * the one that uses up its allowance is still answered, later ones get RATE_LIMITED.
@@ -156,17 +201,15 @@ function accept(ctx: CoreContext, entry: CachedLookup, k: ValidationRecord, ip: 
  * any I/O (`verifyKeyInMemory`, which callers on a hot path may call directly).
  */
 export async function verifyKey(ctx: CoreContext, input: VerifyInput): Promise<VerifyResult> {
-  const decided = verifyKeyInMemory(ctx, input)
-  if (decided) return decided
   const v = ctx.validation
-  const ip = input.ip ? normaliseIp(input.ip) : undefined
-  if (ip) {
-    const black = v.isBlacklisted(ip)
-    if (black === true || (black !== false && (await black))) return turnAway(ctx, BLACKLISTED, ip)
-    const locked = v.lockedFor(ip)
-    const wait = typeof locked === 'number' ? locked : await locked
-    if (wait > 0) return turnAway(ctx, { valid: false, code: 'RATE_LIMITED', retryAfterSeconds: wait }, ip)
+  const { ip, via } = addresses(input)
+  if (v.longRunning) {
+    const decided = decideInMemory(ctx, input, ip, via)
+    if (decided) return decided
   }
+  // The proxy first: one that is itself refused speaks for nobody.
+  const refused = (via && (await door(ctx, via))) || (ip && (await door(ctx, ip)))
+  if (refused) return refused
   if (!parseRawKey(input.key)) return refuse(ctx, 'MALFORMED', ip)
   const hash = hashKeyBase64(input.key)
   const entry = v.peek(hash) ?? (await v.lookup(hash))
