@@ -133,7 +133,7 @@ export function buildApp(ctx: CoreContext, options: AppOptions = {}): FastifyIns
   app.get('/openapi.json', async () => (openapi ??= buildOpenApi(routes, options.version ?? '0.0.0')))
   app.get('/docs', async (_req, reply) => reply.type('text/html; charset=utf-8').send(DOCS_HTML))
   app.get<{ Params: { file: string } }>('/docs/:file', async (req, reply) => {
-    const type = DOCS_FILES[req.params.file]
+    const type = DOCS_FILES.get(req.params.file)
     if (!type) throw new HttpError(404, 'NOT_FOUND', 'no such file')
     return reply.type(type).header('cache-control', 'public, max-age=86400').send(await readDocsFile(req.params.file))
   })

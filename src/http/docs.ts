@@ -2,12 +2,16 @@ import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 
-/** Swagger UI from swagger-ui-dist, pointed at /openapi.json; only these files are served. */
-export const DOCS_FILES: Record<string, string> = {
-  'swagger-ui.css': 'text/css; charset=utf-8',
-  'swagger-ui-bundle.js': 'application/javascript; charset=utf-8',
-  'swagger-ui-standalone-preset.js': 'application/javascript; charset=utf-8',
-}
+/**
+ * Swagger UI from swagger-ui-dist, pointed at /openapi.json; only these files are served, by
+ * their content type. A Map, not an object literal: the name comes from the URL, and
+ * `/docs/constructor` or `/docs/__proto__` must find nothing rather than Object's own members.
+ */
+export const DOCS_FILES: ReadonlyMap<string, string> = new Map([
+  ['swagger-ui.css', 'text/css; charset=utf-8'],
+  ['swagger-ui-bundle.js', 'application/javascript; charset=utf-8'],
+  ['swagger-ui-standalone-preset.js', 'application/javascript; charset=utf-8'],
+])
 
 export const DOCS_HTML = `<!doctype html>
 <html lang="en">

@@ -861,6 +861,20 @@ describe('HTTP API (buildApp, fastify inject)', () => {
     it('given a file not on the list, when /docs/nope.js is fetched, then 404 NOT_FOUND', async () => {
       expectError(await inject({ method: 'GET', url: '/docs/nope.js' }), 404, 'NOT_FOUND')
     })
+
+    it('given the name of a built-in object member, when /docs/<name> is fetched, then 404 NOT_FOUND and nothing is logged as an error', async () => {
+      const errors: string[] = []
+      const logged = { ...ctx, log: { ...silentLogger, error: (m: string) => void errors.push(m) } }
+      const a = buildApp(logged)
+      try {
+        for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', '__defineGetter__', 'propertyIsEnumerable', 'toLocaleString']) {
+          expectError(await a.inject({ method: 'GET', url: `/docs/${name}`, remoteAddress: ip }), 404, 'NOT_FOUND')
+        }
+      } finally {
+        await a.close()
+      }
+      expect(errors).to.deep.equal([])
+    })
   })
 
   describe('GET /metrics', () => {
