@@ -1,3 +1,19 @@
+const EARLIEST_STORABLE = Date.parse('0001-01-01T00:00:00Z')
+const LATEST_STORABLE = Date.parse('9999-12-31T23:59:59.999Z')
+
+/** What `isStorableTime` allows, read after "must be a time". */
+export const STORABLE_TIMES = 'between 0001-01-01 and 9999-12-31 (UTC)'
+
+/**
+ * Whether `t` is a point in time momentry takes as input: a four-digit year from 1 to 9999,
+ * UTC. PostgreSQL has no year 0 (`0000-01-01` is error 22008 there), and no date before or
+ * after those is anyone's real intent; refused at the edge, a bad one names its field.
+ */
+export function isStorableTime(t: Date): boolean {
+  const ms = t.getTime()
+  return ms >= EARLIEST_STORABLE && ms <= LATEST_STORABLE
+}
+
 /**
  * `2026-12-02T17:47:05.120Z` → `2026-12-02 17:47:05Z`: the one way momentry writes a point in
  * time for people (messages, detail views), to the second, in UTC, sortable. Tables keep

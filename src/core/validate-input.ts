@@ -50,6 +50,8 @@ const echo = (value: unknown) => (typeof value === 'string' && value.length <= 4
 const plainWords: z.core.$ZodErrorMap = (issue) => {
   switch (issue.code) {
     case 'invalid_type':
+      // A coerced query value that is no number (`ten` → NaN) or too large for one (`1e400` → Infinity).
+      if (issue.expected === 'number' && typeof issue.input === 'number') return Number.isNaN(issue.input) ? 'must be a number' : 'must be a finite number'
       return issue.input === undefined ? `is required (${article(issue.expected)})` : `must be ${article(issue.expected)}, not ${article(typeOf(issue.input))}`
     case 'too_small': {
       const n = Number(issue.minimum)

@@ -10,7 +10,7 @@ import { parseInput } from '../core/validate-input.js'
 import type { VerifyResult } from '../core/validation/verify-key.js'
 import { verifyKey } from '../core/validation/verify-key.js'
 import { DOCS_FILES, DOCS_HTML, readDocsFile } from './docs.js'
-import { HttpError, errorResponse, toHttpError } from './errors.js'
+import { HttpError, RETRY_AFTER_SECONDS, errorResponse, toHttpError } from './errors.js'
 import { createMetrics } from './metrics.js'
 import { buildOpenApi } from './openapi.js'
 import type { RouteSpec } from './routes.js'
@@ -127,6 +127,7 @@ export function buildApp(ctx: CoreContext, options: AppOptions = {}): FastifyIns
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async (_req, reply) => {
     const { ready, checks } = await checkReadiness(ctx)
+    if (!ready) reply.header('retry-after', String(RETRY_AFTER_SECONDS))
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks })
   })
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()))

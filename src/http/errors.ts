@@ -49,6 +49,9 @@ const PUBLIC_SERVER_MESSAGES: Record<number, string> = {
   503: 'momentry cannot serve this right now (a service it depends on is unavailable); try again shortly',
 }
 const UNEXPECTED = 'unexpected error; see the server log'
+/** When a client may try again after a 503 (a database or Redis away: restarts take seconds). */
+export const RETRY_AFTER_SECONDS = 2
+const retryAfter = (status: number): Record<string, string> => (status === 503 ? { 'retry-after': String(RETRY_AFTER_SECONDS) } : {})
 
 /**
  * Any thrown error as an HTTP error; unexpected ones are logged, not leaked. A momentry error
@@ -63,7 +66,7 @@ export function toHttpError(error: FastifyError | Error, { log, bodyLimit }: { l
   if (known) {
     if (known.httpStatus < 500) return new HttpError(known.httpStatus, known.code, known.reason)
     log.error(`${known.code} in a request: ${known.reason}`)
-    return new HttpError(known.httpStatus, known.code, PUBLIC_SERVER_MESSAGES[known.httpStatus] ?? UNEXPECTED)
+    return new HttpError(known.httpStatus, known.code, PUBLIC_SERVER_MESSAGES[known.httpStatus] ?? UNEXPECTED, retryAfter(known.httpStatus))
   }
   const fe = error as FastifyError
   switch (fe.code) {

@@ -3,6 +3,7 @@ import * as z from 'zod'
 import { anomalyViewSchema } from '../core/anomalies/anomaly-view.js'
 import { KEY_STATUSES, KEY_TYPES, metadataSchema, scopeSchema } from '../core/api-keys/key-types.js'
 import { keyViewSchema } from '../core/api-keys/key-view.js'
+import { isStorableTime, STORABLE_TIMES } from '../core/time-text.js'
 import { verifyResultSchema } from '../core/validation/verify-key.js'
 
 // The same schemas validate requests at run time and generate /openapi.json.
@@ -70,7 +71,10 @@ export const listAnomaliesQuery = z
     type: z.enum(['high_request_rate', 'high_error_rate', 'multiple_ips', 'unusual_time']).optional(),
     severity: z.enum(['low', 'medium', 'high', 'critical']).optional(),
     status: z.enum(['open', 'acknowledged', 'resolved']).optional(),
-    since: z.iso.datetime({ offset: true }).optional(),
+    since: z.iso
+      .datetime({ offset: true })
+      .refine((v) => isStorableTime(new Date(v)), `must be a time ${STORABLE_TIMES}`)
+      .optional(),
     limit: z.coerce.number().int().min(1).max(1000).optional(),
   })
   .strict()

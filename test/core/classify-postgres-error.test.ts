@@ -4,7 +4,7 @@
 import { expect } from 'chai'
 
 import { classifyPostgresError, databaseLabel } from '../../src/core/db/connect.js'
-import { ConnectionError, ExitCode } from '../../src/core/errors.js'
+import { ConnectionError, ExitCode, UsageError } from '../../src/core/errors.js'
 
 describe('classifyPostgresError', () => {
   const embedded = databaseLabel({ dataDir: '/tmp/mtry-x' })
@@ -23,6 +23,24 @@ describe('classifyPostgresError', () => {
     const e = classifyPostgresError({ code: '57P01' }, 'postgres://db.example/momentry')
     expect(e).to.be.instanceOf(ConnectionError)
     expect(e!.line).to.match(/^PostgreSQL at postgres:\/\/db\.example\/momentry is shutting down or starting up \(57P01\)\. Run the command again once it is up/)
+  })
+
+  it('given the connection lost under a request (reset, broken pipe, class 08), then a connection error (503 over HTTP)', () => {
+    for (const code of ['ECONNRESET', 'EPIPE', 'ECONNABORTED', '08000', '08003', '08006', '08001', '08P01', 'CONNECTION_CLOSED', '57P01', 'ECONNREFUSED']) {
+      const e = classifyPostgresError({ code }, 'postgres://db.example/momentry')
+      expect(e, code).to.be.instanceOf(ConnectionError)
+      expect(e!.httpStatus, code).to.equal(503)
+      expect(e!.line, code).to.include(`(${code})`)
+    }
+  })
+
+  it('given a date PostgreSQL cannot hold (22007, 22008), then a usage error (400, exit 2), not an unexpected one', () => {
+    for (const code of ['22007', '22008']) {
+      const e = classifyPostgresError({ code, message: 'date/time field value out of range: "0000-01-01T00:00:00.000Z"' })
+      expect(e, code).to.be.instanceOf(UsageError)
+      expect(e!.httpStatus).to.equal(400)
+      expect(e!.exitCode).to.equal(ExitCode.USAGE)
+    }
   })
 
   it('given a missing file that is not the socket, then it is not a database error', () => {

@@ -10,6 +10,7 @@ import { fixedClock } from '../../src/core/clock.js'
 import { loadConfig } from '../../src/core/config.js'
 import type { CoreContext } from '../../src/core/context.js'
 import type { Sql } from '../../src/core/db/connect.js'
+import { connectPostgres } from '../../src/core/db/connect.js'
 import { createEventBus } from '../../src/core/events.js'
 import { silentLogger } from '../../src/core/log.js'
 import type { Redis } from '../../src/core/redis.js'
@@ -18,7 +19,7 @@ import { mirrorValidationState } from '../../src/core/validation/mirrors.js'
 import { buildApp } from '../../src/http/app.js'
 import { routes } from '../../src/http/routes.js'
 import { clearAllLockoutsQuery } from '../../src/http/schemas.js'
-import { auditRows, openTestSql, redisTestContext, testCore, truncateAll } from '../helpers/db.js'
+import { auditRows, openTestSql, redisTestContext, testCore, testDatabaseUrl, truncateAll } from '../helpers/db.js'
 
 const HOUR = 3_600_000
 
@@ -924,6 +925,7 @@ describe('HTTP API (buildApp, fastify inject)', () => {
       const res = await inject({ method: 'GET', url: '/readyz' })
       expect(res.statusCode, res.body).to.equal(200)
       expect(res.json()).to.deep.equal({ status: 'ready', checks: { postgres: 'ok', redis: 'ok' } })
+      expect(res.headers).not.to.have.property('retry-after')
     })
 
     it('given REDIS_URL pointing at a closed port, when /readyz is fetched, then 503 not ready with redis unreachable', async () => {
@@ -933,9 +935,94 @@ describe('HTTP API (buildApp, fastify inject)', () => {
         const res = await downApp.inject({ method: 'GET', url: '/readyz' })
         expect(res.statusCode, res.body).to.equal(503)
         expect(res.json()).to.deep.equal({ status: 'not ready', checks: { postgres: 'ok', redis: 'unreachable' } })
+        // A load balancer or client told when to look again.
+        expect(res.headers['retry-after']).to.equal('2')
       } finally {
         await downApp.close()
         await down.close()
+      }
+    })
+  })
+
+  describe('database errors in a request', () => {
+    it('given an anomalies since outside what PostgreSQL can store (year 0), when listed, then 400 naming "since", nothing logged as an error', async () => {
+      const errors: string[] = []
+      const logged = buildApp({ ...ctx, log: { ...silentLogger, error: (m: string) => void errors.push(m) } })
+      try {
+        const { secret } = await issueAdmin()
+        for (const since of ['0000-01-01T00:00:00Z', '0000-12-31T23:59:59+00:00']) {
+          const res = await logged.inject({ method: 'GET', url: `/v1/admin/anomalies?since=${encodeURIComponent(since)}`, headers: bearer(secret), remoteAddress: ip })
+          expect(expectError(res, 400, 'USAGE_ERROR').message, since).to.match(/^"since" /)
+        }
+        const audit = await logged.inject({ method: 'GET', url: '/v1/admin/audit?since=0000-01-01T00:00:00Z', headers: bearer(secret), remoteAddress: ip })
+        expect(expectError(audit, 400, 'USAGE_ERROR').message).to.match(/since "0000-01-01T00:00:00Z" must be a time between 0001-01-01 and 9999-12-31/)
+        // The earliest and latest four-digit years still work.
+        for (const since of ['0001-01-01T00:00:00Z', '9999-12-31T23:59:59Z']) {
+          const res = await logged.inject({ method: 'GET', url: `/v1/admin/anomalies?since=${since}`, headers: bearer(secret), remoteAddress: ip })
+          expect(res.statusCode, `${since}: ${res.body}`).to.equal(200)
+        }
+      } finally {
+        await logged.close()
+      }
+      expect(errors).to.deep.equal([])
+    })
+
+    it('given a limit too large to be a number (1e400), when listed, then 400 saying it must be a finite number', async () => {
+      const { secret } = await issueAdmin()
+      for (const url of ['/v1/admin/anomalies?limit=1e400', '/v1/admin/api-keys?limit=1e400', '/v1/admin/audit?limit=-1e400']) {
+        const e = expectError(await inject({ method: 'GET', url, headers: bearer(secret) }), 400, 'USAGE_ERROR')
+        expect(e.message, url).to.equal('"limit" must be a finite number')
+      }
+      expect(expectError(await inject({ method: 'GET', url: '/v1/admin/api-keys?limit=ten', headers: bearer(secret) }), 400, 'USAGE_ERROR').message).to.equal('"limit" must be a number')
+    })
+
+    it('given the connection of the pool terminated by the server mid-request (57P01, as a shutdown does), when requests come, then 503 with Retry-After, never 500, until served again', async () => {
+      // A pool of one connection of this test's own, on this run's own database: only its backend is terminated.
+      const own = connectPostgres(testDatabaseUrl(), { max: 1 })
+      const core = testCore(own, { clock, redis: true, effects: [] })
+      const errors: string[] = []
+      const a = buildApp({ ...core.ctx, log: { ...silentLogger, error: (m: string) => void errors.push(m) } })
+      try {
+        const { secret } = await createKey(core.ctx, { name: 'admin', type: 'system', scopes: ['admin'] })
+        const list = () => a.inject({ method: 'GET', url: '/v1/admin/anomalies', headers: bearer(secret), remoteAddress: ip })
+        expect((await list()).statusCode).to.equal(200)
+        const [row] = await own<{ pid: number }[]>`select pg_backend_pid() as pid`
+        const pid = row!.pid
+        // The request waits behind a lock of ours, so it is in flight when its backend goes.
+        let release!: () => void
+        let locked!: () => void
+        const isLocked = new Promise<void>((r) => (locked = r))
+        const holding = sql.begin(async (tx) => {
+          await tx`lock table api_key_anomalies in access exclusive mode`
+          locked()
+          await new Promise<void>((r) => (release = r))
+        })
+        await isLocked
+        const inFlight = list()
+        for (let t0 = Date.now(); ; await new Promise((r) => setTimeout(r, 10))) {
+          const [w] = await sql`select 1 from pg_stat_activity where pid = ${pid} and wait_event_type = 'Lock'`
+          if (w) break
+          if (Date.now() - t0 > 5000) throw new Error('the request never waited for the lock')
+        }
+        await sql`select pg_terminate_backend(${pid})`
+        release()
+        await holding
+        const answers = [await inFlight]
+        for (let i = 0; i < 20 && answers.at(-1)!.statusCode !== 200; i++) answers.push(await list())
+        for (const res of answers) {
+          expect([200, 503], res.body).to.include(res.statusCode)
+          if (res.statusCode === 503) {
+            expectError(res, 503, 'CONNECTION_ERROR')
+            expect(Number(res.headers['retry-after']), 'retry-after').to.be.within(1, 60)
+          }
+        }
+        expect(answers[0]!.statusCode, answers[0]!.body).to.equal(503)
+        expect(answers.at(-1)!.statusCode).to.equal(200)
+        expect(errors.every((m) => m.startsWith('CONNECTION_ERROR in a request')), errors.join('\n')).to.equal(true)
+      } finally {
+        await a.close()
+        await core.close()
+        await own.end()
       }
     })
   })

@@ -2,6 +2,7 @@ import * as z from 'zod'
 
 import { filterTextSchema } from '../api-keys/key-types.js'
 import type { CoreContext } from '../context.js'
+import { isStorableTime, STORABLE_TIMES } from '../time-text.js'
 import { parseInput } from '../validate-input.js'
 import type { AnomalyView } from './anomaly-view.js'
 import { ANOMALY_STATUSES, ANOMALY_TYPES, SEVERITIES } from './anomaly-view.js'
@@ -13,7 +14,7 @@ export const listAnomaliesInputSchema = z
     type: z.enum(ANOMALY_TYPES).optional(),
     severity: z.enum(SEVERITIES).optional(),
     status: z.enum(ANOMALY_STATUSES).optional(),
-    since: z.coerce.date().optional(),
+    since: z.coerce.date().refine(isStorableTime, `must be a time ${STORABLE_TIMES}`).optional(),
     limit: z.number().int().min(1).max(1000).default(100),
   })
   .strict()

@@ -6,6 +6,7 @@ import type { CoreContext } from '../context.js'
 import { parseDuration } from '../duration.js'
 import { UsageError } from '../errors.js'
 import { printable } from '../printable.js'
+import { isStorableTime, STORABLE_TIMES } from '../time-text.js'
 import { parseInput } from '../validate-input.js'
 import type { AuditKeyring } from './audit-keys.js'
 import type { StoredAuditRow } from './repo.js'
@@ -48,6 +49,7 @@ export function parseSince(value: string, now: Date): Date {
   if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(at.getTime())) {
     throw new UsageError(`--since "${printable(value)}" is neither a duration nor a date`, 'Give e.g. 7d, 12h or 2026-11-01T00:00:00Z')
   }
+  if (!isStorableTime(at)) throw new UsageError(`--since "${printable(value)}" must be a time ${STORABLE_TIMES}`, 'Give e.g. 7d, 12h or 2026-11-01T00:00:00Z')
   return at
 }
 

@@ -1,7 +1,7 @@
 import postgres from 'postgres'
 
 import { redactUrl } from '../config.js'
-import { ConfigError, ConflictError, ConnectionError, MomentryError } from '../errors.js'
+import { ConfigError, ConflictError, ConnectionError, MomentryError, UsageError } from '../errors.js'
 
 export type Sql = postgres.Sql<Record<string, never>>
 export type TransactionSql = postgres.TransactionSql<Record<string, never>>
@@ -83,6 +83,10 @@ export function classifyPostgresError(error: unknown, where = 'DATABASE_URL'): M
     case 'CONNECTION_CLOSED':
     case 'CONNECTION_ENDED':
     case 'CONNECTION_DESTROYED':
+    // The server went away under an open connection (a restart, a failover, a network cut).
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'ECONNABORTED':
       return new ConnectionError(
         `cannot reach ${where.startsWith('the embedded') ? where : `PostgreSQL at ${where}`} (${e.code})`,
         where.startsWith('the embedded') ? 'Run `momentry db status` and see its pg.log; `momentry doctor` checks it' : 'Check that PostgreSQL is running and DATABASE_URL is right, then run `momentry doctor`',
@@ -110,7 +114,15 @@ export function classifyPostgresError(error: unknown, where = 'DATABASE_URL'): M
       return new ConflictError('another momentry operation holds this record', 'Try again in a moment', error)
     case '53300':
       return new ConnectionError('PostgreSQL has no free connections', 'Try again, or raise max_connections', error)
+    // A date PostgreSQL cannot hold (year 0, beyond its range): input the edge did not bound.
+    case '22007':
+    case '22008':
+      return new UsageError('a date or time is outside the range PostgreSQL accepts', 'Give a date between 0001-01-01 and 9999-12-31')
     default:
+      // Class 08, connection exception: the connection failed or was lost.
+      if (e.code?.startsWith('08')) {
+        return new ConnectionError(`lost the connection to ${embedded ? where : `PostgreSQL at ${where}`} (${e.code})`, 'Run the command again once it is reachable; `momentry doctor` checks it', error)
+      }
       return undefined
   }
 }
