@@ -48,6 +48,29 @@ describe('lockout commands', () => {
     })
   }
 
+  for (const [mode, env] of [
+    ['with Redis', {}],
+    ['without Redis', { REDIS_URL: '' }],
+  ] as const) {
+    it(`given failures from five addresses of one IPv6 /64 (${mode}), when listed, then the /64 is locked out and audited as such; cleared by any address inside it, it may validate again`, async () => {
+      const net = `2001:db8:${randomInt(0, 0xffff).toString(16)}:${randomInt(0, 0xffff).toString(16)}`
+      for (let i = 1; i <= 5; i++) await fail(`${net}::${i}`, 1, env)
+      const list = await runJson(['lockout', 'list'], { env })
+      expect(list.json.items.map((l: { ip: string }) => l.ip)).to.include(`${net}::/64`)
+      const [locked] = await auditRows(sql, { action: 'ip.lockout' })
+      expect(locked).to.include({ target: `${net}::/64` })
+      const key = (await runJson(['api-key', 'create', '--name', 'k6', '--type', 'user'], { env })).json.secret
+      expect((await runJson(['api-key', 'validate', '--ip', `${net}::abcd`], { input: key, env })).json).to.include({ valid: false, code: 'RATE_LIMITED' })
+      const r = await runJson(['lockout', 'clear', `${net}:ffff::1`], { env })
+      expect(r.code, r.stderr).to.equal(0)
+      expect(r.json.cleared).to.deep.equal([{ ip: `${net}::/64`, wasLockedOut: true, attempts: 5, retryAfterSeconds: r.json.cleared[0].retryAfterSeconds }])
+      expect((await runJson(['api-key', 'validate', '--ip', `${net}::abcd`], { input: key, env })).code).to.equal(0)
+      // The network as listed is taken too; another prefix is not this counter's.
+      expect((await runJson(['lockout', 'clear', `${net}::/64`], { env })).code).to.equal(5)
+      expect((await runJson(['lockout', 'clear', `${net}::/48`], { env })).code).to.equal(2)
+    })
+  }
+
   it('given a locked-out address, when cleared in its IPv4-mapped IPv6 spelling, then the lockout is lifted, said in a line, and audited', async () => {
     const ip = freshIp()
     await fail(ip, 5)

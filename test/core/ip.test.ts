@@ -3,7 +3,7 @@ import { isIP } from 'node:net'
 import { expect } from 'chai'
 import fc from 'fast-check'
 
-import { normaliseIp, parseNetwork } from '../../src/core/blacklist/ip.js'
+import { buildBlockList, failureKey, normaliseIp, parseNetwork } from '../../src/core/blacklist/ip.js'
 import { UsageError } from '../../src/core/errors.js'
 
 /** The eight 16-bit groups of an IPv6 address, by hand (no shared code with the subject). */
@@ -82,5 +82,31 @@ describe('IP addresses and networks (untrusted input)', () => {
         }
       }),
     )
+  })
+
+  describe('failureKey (what lockout counts against)', () => {
+    it('given IPv4, IPv6 and the prefix, then IPv4 as is, IPv6 as its network in RFC 5952 form, /128 as the address', () => {
+      expect(failureKey('203.0.113.7', 64)).to.equal('203.0.113.7')
+      expect(failureKey('2001:db8:1:2:3:4:5:6', 64)).to.equal('2001:db8:1:2::/64')
+      expect(failureKey('2001:db8:1:2::ffff', 48)).to.equal('2001:db8:1::/48')
+      expect(failureKey('2001:db8:abcd:1234:5::', 60)).to.equal('2001:db8:abcd:1230::/60')
+      expect(failureKey('2001:db8::1', 128)).to.equal('2001:db8::1')
+      expect(failureKey('fe80::1%eth0', 64)).to.equal('fe80::/64')
+      expect(failureKey('not an ip', 64)).to.equal('not an ip')
+    })
+
+    it('given any IPv6 address and prefix, then the key is a network that holds the address, the same for every address inside it', () => {
+      fc.assert(
+        fc.property(fc.ipV6(), fc.integer({ min: 1, max: 127 }), (raw, prefix) => {
+          const ip = normaliseIp(raw)
+          if (isIP(ip) !== 6) return // IPv4-mapped: counted as IPv4
+          const key = failureKey(ip, prefix)
+          const net = parseNetwork(key)
+          expect(net.prefix).to.equal(prefix)
+          expect(buildBlockList([net]).check(ip, 'ipv6'), `${ip} in ${key}`).to.equal(true)
+          expect(failureKey(net.address, prefix)).to.equal(key)
+        }),
+      )
+    })
   })
 })

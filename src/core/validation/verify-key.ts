@@ -130,11 +130,11 @@ async function door(ctx: CoreContext, ip: string): Promise<Refusal | undefined> 
   return undefined
 }
 
-/** `input.ip` and `input.via` in one spelling each, `via` dropped when it is the client itself. */
-function addresses(input: VerifyInput): { ip: string | undefined; via: string | undefined } {
-  const ip = input.ip ? normaliseIp(input.ip) : undefined
-  const via = input.via ? normaliseIp(input.via) : undefined
-  return { ip, via: via === ip ? undefined : via }
+/** `input.via` in one spelling, or undefined when absent or the client (`ip`, normalised) itself. */
+function proxyOf(input: VerifyInput, ip: string | undefined): string | undefined {
+  if (!input.via) return undefined
+  const via = normaliseIp(input.via)
+  return via === ip ? undefined : via
 }
 
 /**
@@ -150,8 +150,8 @@ function addresses(input: VerifyInput): { ip: string | undefined; via: string | 
  */
 export function verifyKeyInMemory(ctx: CoreContext, input: VerifyInput): VerifyResult | undefined {
   if (!ctx.validation.longRunning) return undefined
-  const { ip, via } = addresses(input)
-  return decideInMemory(ctx, input, ip, via)
+  const ip = input.ip ? normaliseIp(input.ip) : undefined
+  return decideInMemory(ctx, input, ip, proxyOf(input, ip))
 }
 
 function decideInMemory(ctx: CoreContext, input: VerifyInput, ip: string | undefined, via: string | undefined): VerifyResult | undefined {
@@ -202,7 +202,8 @@ function accept(ctx: CoreContext, entry: CachedLookup, k: ValidationRecord, ip: 
  */
 export async function verifyKey(ctx: CoreContext, input: VerifyInput): Promise<VerifyResult> {
   const v = ctx.validation
-  const { ip, via } = addresses(input)
+  const ip = input.ip ? normaliseIp(input.ip) : undefined
+  const via = proxyOf(input, ip)
   if (v.longRunning) {
     const decided = decideInMemory(ctx, input, ip, via)
     if (decided) return decided
