@@ -64,7 +64,7 @@ export function classifyPostgresError(error: unknown, where = 'DATABASE_URL'): M
   const embedded = where.startsWith('the embedded')
   // The embedded server stopped under this command (idle stop, db stop): between the check that
   // it runs and the connection (no socket, refused), or with the session open (terminated, closed).
-  const stoppedUnder = ['ECONNREFUSED', 'CONNECTION_CLOSED', 'CONNECTION_DESTROYED', '57P01', '57P02', '57P03']
+  const stoppedUnder = ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'CONNECTION_CLOSED', 'CONNECTION_DESTROYED', '57P01', '57P02', '57P03']
   if (embedded && ((e.code === 'ENOENT' && e.address?.includes('.s.PGSQL.')) || stoppedUnder.includes(e.code ?? ''))) {
     return new ConnectionError(`${where} stopped while this command was using it (${e.code})`, 'Run the command again (it starts the server), or `momentry db start` first', error)
   }
@@ -74,6 +74,10 @@ export function classifyPostgresError(error: unknown, where = 'DATABASE_URL'): M
     case '57P03':
       return new ConnectionError(`PostgreSQL at ${where} is shutting down or starting up (${e.code})`, 'Run the command again once it is up; `momentry doctor` checks it', error)
     case 'ECONNREFUSED':
+    // The server went away under a session: postgres.js rejects what was in flight with the
+    // socket's own error (a fast shutdown resets connections it has not closed yet).
+    case 'ECONNRESET':
+    case 'EPIPE':
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
     case 'EHOSTUNREACH':
