@@ -70,7 +70,7 @@ export class Tally {
 
 /** A keep-alive connection pool to a serve instance, with timeouts that turn a hang into an error. */
 export function connect(url: string, connections: number): Pool {
-  return new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 10_000, bodyTimeout: 10_000, connectTimeout: 2_000 })
+  return new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: Number(process.env.FAULTS_TIMEOUT ?? 10_000), bodyTimeout: 10_000, connectTimeout: 2_000 })
 }
 
 export interface Load {

@@ -109,7 +109,15 @@ export async function expectExactAccounting(world: World, tally: Tally): Promise
   expect(verified.code, verified.stdout + verified.stderr).to.equal(0)
 }
 
-/** The answers that broke the promise: the victim accepted in a request sent over 100 ms after the revocation committed. */
+/**
+ * The promise of SPEC §5 as a client sees it: no answer accepting the victim came more than
+ * 100 ms after its revocation committed (whenever its request was sent). Returns how many broke it.
+ */
 export function acceptedAfterRevocation(tally: Tally, committedAt: number): number {
-  return tally.answers.filter((a) => a.label === 'victim' && a.valid === true && a.sentAt > committedAt + 100).length
+  return tally.answers.filter((a) => a.label === 'victim' && a.valid === true && a.doneAt > committedAt + 100).length
+}
+
+/** Milliseconds from the commit to the last answer accepting the victim (negative: none after the commit). */
+export function lastAcceptedMs(tally: Tally, committedAt: number): number {
+  return Math.max(-Infinity, ...tally.answers.filter((a) => a.label === 'victim' && a.valid === true).map((a) => a.doneAt - committedAt))
 }
