@@ -31,6 +31,13 @@ export interface LoadKey {
 export class Tally {
   readonly answers: Answer[] = []
 
+  /** One tally of every request of several (e.g. one per serve instance). */
+  static merge(...tallies: Tally[]): Tally {
+    const all = new Tally()
+    for (const t of tallies) all.answers.push(...t.answers)
+    return all
+  }
+
   /** POST /v1/keys/verify for `key` on `pool` and record the outcome; never throws. */
   async verify(pool: Pool, key: LoadKey): Promise<Answer> {
     const sentAt = performance.now()
@@ -70,7 +77,7 @@ export class Tally {
 
 /** A keep-alive connection pool to a serve instance, with timeouts that turn a hang into an error. */
 export function connect(url: string, connections: number): Pool {
-  return new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: Number(process.env.FAULTS_TIMEOUT ?? 10_000), bodyTimeout: 10_000, connectTimeout: 2_000 })
+  return new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 10_000, bodyTimeout: 10_000, connectTimeout: 2_000 })
 }
 
 export interface Load {
