@@ -40,6 +40,17 @@ describe('classifyPostgresError', () => {
       expect(e, code).to.be.instanceOf(UsageError)
       expect(e!.httpStatus).to.equal(400)
       expect(e!.exitCode).to.equal(ExitCode.USAGE)
+      }
+    })
+
+  it('given a session reset under a request (a fast shutdown: read ECONNRESET, or EPIPE on write), then a connection error (HTTP 503), not an unexpected one (500)', () => {
+    for (const code of ['ECONNRESET', 'EPIPE']) {
+      const error = Object.assign(new Error(`read ${code}`), { code, errno: -104, syscall: 'read' })
+      const e = classifyPostgresError(error, 'postgres://db.example/momentry')
+      expect(e, code).to.be.instanceOf(ConnectionError)
+      expect(e!.httpStatus).to.equal(503)
+      expect(e!.line).to.match(new RegExp(`^cannot reach PostgreSQL at postgres://db\\.example/momentry \\(${code}\\)`))
+      expect(classifyPostgresError(error, embedded), code).to.be.instanceOf(ConnectionError)
     }
   })
 

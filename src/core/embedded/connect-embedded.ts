@@ -7,6 +7,7 @@ import postgres from 'postgres'
 
 import type { Config } from '../config.js'
 import type { Sql } from '../db/connect.js'
+import { reconnectBackoff } from '../db/connect.js'
 import { migrate, migrationNames } from '../db/migrate.js'
 import type { Logger } from '../log.js'
 import { ensureEmbeddedServer } from './embedded-server.js'
@@ -62,6 +63,7 @@ export function connectEmbedded(config: Pick<Config, 'dataDir' | 'embeddedIdleSe
     ...embeddedConnection(embeddedPaths(config.dataDir), { max: options.max ?? 4, applicationName: clientApplicationName() }),
     connect_timeout: 5,
     idle_timeout: 20,
+    backoff: reconnectBackoff,
     debug: options.onQuery ? (_conn: number, query: string) => options.onQuery!(query) : undefined,
     socket: async () => {
       let p = await ensure()
