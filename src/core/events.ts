@@ -16,6 +16,11 @@ export type MomentryEvent =
   | { type: 'key.disabled'; keyId: string; reason: string | null; at: string }
   | { type: 'key.enabled'; keyId: string; at: string }
   | { type: 'key.rotation_due'; keyId: string; name: string; dueAt: string; at: string }
+  /**
+   * A live key was found where it should not be (`scan --revoke|--rotate`, `POST /v1/leaks`)
+   * and acted on: `where` is the place (file:line, commit and path, a URL), never the key.
+   */
+  | { type: 'key.leaked'; keyId: string; name: string; where: string; response: 'revoked' | 'rotated'; newKeyId: string | null; at: string }
   /** A signed audit checkpoint (`note`, a C2SP-style signed note) to keep outside the database. */
   | { type: 'audit.checkpoint'; origin: string; seq: number; hash: string; note: string; vkey: string; at: string }
   | { type: 'blacklist.changed'; network: string; change: 'added' | 'removed'; at: string }

@@ -1,0 +1,58 @@
+import { Args, Flags } from '@oclif/core'
+
+import { MomentryCommand } from '../base-command.js'
+import { tableWidth, wideFlag } from '../cli/table-width.js'
+import { writeReportFile } from '../cli/write-report.js'
+import { ExitCode, UsageError } from '../core/errors.js'
+import type { LeakReport } from '../core/scan/respond.js'
+import { scanAndRespond } from '../core/scan/respond.js'
+import type { ScanFormat } from '../ui/scan.js'
+import { SCAN_FORMATS, renderScan, scanSummary, withoutSecrets } from '../ui/scan.js'
+
+export default class Scan extends MomentryCommand<LeakReport> {
+  static override summary = 'Find leaked momentry keys in files, git history or stdin, and revoke or rotate the live ones.'
+  static override description = `Keys are recognised offline by their typed prefix and CRC32 check (no false positives), then looked up by hash: each finding names the place, the key's id, name, type and status, never the key. Files obey .gitignore; symbolic links, binaries and files over 10 MiB are skipped. --git reads every blob reachable from the current branch (--all: every ref) once, and names the oldest commit that added it.
+Exit status: 0 when no live key was found, 3 when one was (so a CI job fails), 2 for bad usage.`
+  static override examples = [
+    '<%= config.bin %> scan',
+    '<%= config.bin %> scan src config --format json',
+    '<%= config.bin %> scan --git --all --format sarif --out momentry.sarif',
+    'kubectl logs deploy/api | <%= config.bin %> scan --stdin --revoke',
+  ]
+
+  static override strict = false
+  static override args = { path: Args.string({ description: 'Files and directories to scan (default: the working directory); with --git, the repository.' }) }
+  static override flags = {
+    git: Flags.boolean({ summary: 'Scan the git history of the repository (PATH, default the working directory) instead of its files.' }),
+    all: Flags.boolean({ summary: 'With --git: every ref (branches, tags, stashes), not only the current branch.', dependsOn: ['git'] }),
+    stdin: Flags.boolean({ summary: 'Scan standard input (logs, a paste).' }),
+    revoke: Flags.boolean({ summary: 'Revoke every live key found; the reason names where it was found.', exclusive: ['rotate'] }),
+    rotate: Flags.boolean({ summary: 'Rotate every live key found, revoking it at once; the new keys are printed on stdout as "<new id> <key>".', exclusive: ['revoke'] }),
+    format: Flags.string({ summary: 'Output format (sarif: SARIF 2.1.0 for code-scanning UIs).', options: [...SCAN_FORMATS], default: 'table' }),
+    out: Flags.string({ summary: 'Write the findings to this file instead of stdout.', helpValue: 'FILE' }),
+    wide: wideFlag,
+  }
+
+  async run(): Promise<LeakReport> {
+    const { argv, flags } = await this.parse(Scan)
+    const paths = argv as string[]
+    if (flags.git && paths.length > 1) throw new UsageError('--git scans one repository; give at most one PATH', 'Run one scan per repository')
+    const git = flags.git ? { repo: paths[0] ?? '.', allRefs: flags.all } : undefined
+    const report = await scanAndRespond(
+      this.ctx,
+      { paths: git ? [] : paths, git, stdin: flags.stdin, cwd: process.cwd() },
+      { response: flags.revoke ? 'revoke' : flags.rotate ? 'rotate' : undefined, stdin: process.stdin },
+    )
+    const format = (this.jsonEnabled() ? 'json' : flags.format) as ScanFormat
+    // New secrets go to stdout alone ("<new id> <key>", as `rotate --due`), never into --out
+    // (a 0644 report file) nor beside the findings; --json keeps them in its one document.
+    const newKeys = report.rotated.map((r) => `${r.key.id} ${r.secret}`).join('\n')
+    const findings = renderScan(withoutSecrets(report), format, { version: this.config.version, width: tableWidth(flags) })
+    if (flags.out) await writeReportFile(flags.out, findings)
+    else if (!this.jsonEnabled()) process[newKeys ? 'stderr' : 'stdout'].write(`${findings}\n`)
+    if (newKeys && !this.jsonEnabled()) this.log(newKeys)
+    this.note(scanSummary(report) + (flags.out ? ` Findings written to ${flags.out} (${format}).` : ''))
+    if (report.live > 0) this.setExitCode(ExitCode.KEY_INVALID)
+    return report
+  }
+}

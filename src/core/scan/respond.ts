@@ -1,0 +1,100 @@
+import type { Readable } from 'node:stream'
+
+import { revokeKey } from '../api-keys/change-key-state.js'
+import type { RotatedKey } from '../api-keys/rotate-key.js'
+import { rotateKey } from '../api-keys/rotate-key.js'
+import type { CoreContext } from '../context.js'
+import { ConflictError } from '../errors.js'
+import { printable } from '../printable.js'
+import type { LeakFinding, LeakLocation, ScanInput, ScanResult } from './scan.js'
+import { scanForKeys } from './scan.js'
+
+export type LeakResponse = 'revoke' | 'rotate'
+
+/** What was done about one leaked key. */
+export type LeakOutcome = 'revoked' | 'rotated' | 'already_revoked' | 'not_live' | 'unknown'
+
+export interface LeakTarget {
+  keyId: string
+  name: string
+  /** Live (active or rotating) when found; a rotating key already has a successor. */
+  status: string
+  where: string
+}
+
+export interface LeakAction {
+  keyId: string
+  outcome: LeakOutcome
+  /** `rotate`: the replacement, with its secret (shown once, as `api-key rotate` does). */
+  rotated?: RotatedKey
+}
+
+/** A place as one short line for a revocation reason and the `key.leaked` event. */
+export function describeLocation(l: LeakLocation): string {
+  const at = `${l.path ?? 'stdin'}:${l.line}`
+  return printable(l.commit ? `commit ${l.commit.slice(0, 12)} ${at}` : at, 200)
+}
+
+/**
+ * Act on leaked keys, each once: revoke it (the reason names where it was found), or rotate
+ * it at once (`force`: the leaked key stops validating now; a rotating key, which already has
+ * a successor, is revoked instead). Both are audited by the key change itself, and each emits
+ * `key.leaked`. A key revoked meanwhile by someone else is reported as `already_revoked`.
+ */
+export async function respondToLeaks(ctx: CoreContext, targets: readonly LeakTarget[], response: LeakResponse): Promise<LeakAction[]> {
+  const actions: LeakAction[] = []
+  for (const t of targets) {
+    const reason = `leaked: found in ${t.where}`
+    try {
+      if (response === 'rotate' && t.status !== 'rotating') {
+        const rotated = await rotateKey(ctx, { id: t.keyId, force: true, reason })
+        actions.push({ keyId: t.keyId, outcome: 'rotated', rotated })
+        emitLeaked(ctx, t, 'rotated', rotated.key.id)
+      } else {
+        await revokeKey(ctx, { id: t.keyId, reason })
+        actions.push({ keyId: t.keyId, outcome: 'revoked' })
+        emitLeaked(ctx, t, 'revoked', null)
+      }
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error
+      actions.push({ keyId: t.keyId, outcome: 'already_revoked' })
+    }
+  }
+  return actions
+}
+
+function emitLeaked(ctx: CoreContext, t: LeakTarget, response: 'revoked' | 'rotated', newKeyId: string | null): void {
+  ctx.bus.emit({ type: 'key.leaked', keyId: t.keyId, name: t.name, where: t.where, response, newKeyId, at: ctx.clock.now().toISOString() })
+}
+
+/** A finding and what this run did about its key (`none` when no response was asked). */
+export type ActedFinding = LeakFinding & { action: LeakOutcome | 'none' }
+
+export interface LeakReport {
+  items: ActedFinding[]
+  /** Findings that were live credentials when found (the exit status counts these). */
+  live: number
+  scanned: ScanResult['scanned']
+  /** `rotate`: each replacement, with its new secret (shown once). */
+  rotated: RotatedKey[]
+}
+
+/** Scan, then (when asked) revoke or rotate every live key found, once per key. */
+export async function scanAndRespond(ctx: CoreContext, input: ScanInput, options: { response?: LeakResponse; stdin?: Readable } = {}): Promise<LeakReport> {
+  const { result } = await scanForKeys(ctx, input, options.stdin)
+  const outcomes = new Map<string, LeakAction>()
+  if (options.response) {
+    const targets = new Map<string, LeakTarget>()
+    for (const f of result.items) {
+      if (f.live && f.keyId && !targets.has(f.keyId)) targets.set(f.keyId, { keyId: f.keyId, name: f.name ?? '', status: f.status, where: describeLocation(f.location) })
+    }
+    for (const a of await respondToLeaks(ctx, [...targets.values()], options.response)) outcomes.set(a.keyId, a)
+  }
+  const items = result.items.map((f): ActedFinding => {
+    const acted = f.keyId ? outcomes.get(f.keyId) : undefined
+    const action: ActedFinding['action'] = acted ? acted.outcome : !options.response ? 'none' : f.status === 'unknown' ? 'unknown' : f.status === 'revoked' ? 'already_revoked' : 'not_live'
+    return { ...f, action }
+  })
+  const rotated = [...outcomes.values()].flatMap((a) => (a.rotated ? [a.rotated] : []))
+  return { items, live: result.live, scanned: result.scanned, rotated }
+}

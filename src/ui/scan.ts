@@ -1,0 +1,53 @@
+import type { ActedFinding, LeakReport } from '../core/scan/respond.js'
+import { renderSarif } from './sarif.js'
+import type { Column } from './table.js'
+import { renderTable } from './table.js'
+
+export const SCAN_FORMATS = ['table', 'json', 'sarif'] as const
+export type ScanFormat = (typeof SCAN_FORMATS)[number]
+
+const COLUMNS: Column[] = [
+  { head: 'where', priority: 1, shrink: 20 },
+  { head: 'commit', priority: 4 },
+  { head: 'stub', priority: 2 },
+  { head: 'id', priority: 1 },
+  { head: 'name', priority: 5, shrink: 10 },
+  { head: 'type', priority: 6 },
+  { head: 'status', priority: 1 },
+  { head: 'action', priority: 3 },
+]
+
+const where = (f: ActedFinding) => `${f.location.path ?? 'stdin'}:${f.location.line}`
+
+/** One row per place a key was found; live keys first. */
+export function renderScanTable(r: Pick<LeakReport, 'items'>, width?: number): string {
+  const rows = [...r.items]
+    .sort((a, b) => Number(b.live) - Number(a.live))
+    .map((f) => [where(f), f.location.commit?.slice(0, 12) ?? '', f.stub, f.keyId ?? '', f.name ?? '', f.type, f.status, f.action === 'none' ? '' : f.action])
+  const heads = r.items.some((f) => f.location.commit) ? COLUMNS : COLUMNS.filter((c) => c.head !== 'commit')
+  const keep = heads.map((h) => COLUMNS.indexOf(h))
+  return renderTable(heads, rows.map((row) => keep.map((i) => row[i]!)), { width })
+}
+
+/** The human summary (stderr): what was read, what was found, what was done. */
+export function scanSummary(r: LeakReport): string {
+  const s = r.scanned
+  const skipped = Object.entries(s.skipped).filter(([, n]) => n > 0).map(([why, n]) => `${n} ${why.replace('_', ' ')}`)
+  const read = `Scanned ${s.files} file(s), ${(s.bytes / 1048576).toFixed(1)} MB${skipped.length ? ` (skipped: ${skipped.join(', ')})` : ''}.`
+  if (r.items.length === 0) return `${read} No momentry key found.`
+  const acted = r.items.filter((f) => f.action === 'revoked' || f.action === 'rotated')
+  const keys = new Set(acted.map((f) => f.keyId)).size
+  const verdict = r.live > 0 ? `${r.live} live key finding(s): act now (\`momentry scan --revoke\`, or \`api-key rotate --force\`).` : 'None of them is live.'
+  return `${read} ${r.items.length} key finding(s). ${keys > 0 ? `${keys} key(s) ${acted[0]!.action} now.` : verdict}`
+}
+
+/** The report as it may be written anywhere: rotated keys without their new secrets. */
+export function withoutSecrets(r: LeakReport): Omit<LeakReport, 'rotated'> & { rotated: Omit<LeakReport['rotated'][number], 'secret'>[] } {
+  return { ...r, rotated: r.rotated.map(({ secret: _secret, ...rest }) => rest) }
+}
+
+export function renderScan(r: Parameters<typeof renderScanTable>[0], format: ScanFormat, o: { version: string; width?: number }): string {
+  if (format === 'sarif') return renderSarif(r, o.version)
+  if (format === 'json') return JSON.stringify(r, null, 2)
+  return renderScanTable(r, o.width)
+}
