@@ -21,7 +21,8 @@ Exit status: 0 when no live key was found, 3 when one was (so a CI job fails), 2
   ]
 
   static override strict = false
-  static override args = { path: Args.string({ description: 'Files and directories to scan (default: the working directory); with --git, the repository.' }) }
+  // ignoreStdin: oclif would otherwise take piped input as the first PATH (and echo it).
+  static override args = { path: Args.string({ description: 'Files and directories to scan (default: the working directory); with --git, the repository.', ignoreStdin: true }) }
   static override flags = {
     git: Flags.boolean({ summary: 'Scan the git history of the repository (PATH, default the working directory) instead of its files.' }),
     all: Flags.boolean({ summary: 'With --git: every ref (branches, tags, stashes), not only the current branch.', dependsOn: ['git'] }),

@@ -41,7 +41,7 @@ function git(repo: string, args: string[], input?: string): Promise<Buffer> {
 /** Where each blob of the history first appeared, oldest commit first. */
 async function firstAppearances(o: HistoryOptions): Promise<Map<string, { commit: string; path: string }>> {
   await git(o.repo, ['rev-parse', '--git-dir']).catch(() => {
-    throw new UsageError(`${o.repo} is not a git repository`, 'Give --repo-less PATH without --git, or run inside a repository')
+    throw new UsageError(`${o.repo} is not a git repository`, "Give the repository's directory as PATH, or scan its files without --git")
   })
   const hasHead = await git(o.repo, ['rev-parse', '--verify', '--quiet', 'HEAD']).then(
     () => true,

@@ -3,7 +3,9 @@ import path from 'node:path'
 
 import ignore, { type Ignore } from 'ignore'
 
-import { looksBinary } from './find-keys.js'
+import { UsageError } from '../errors.js'
+import { printable } from '../printable.js'
+import { findKeys, looksBinary } from './find-keys.js'
 
 /** Why a file was not read. */
 export type SkipReason = 'ignored' | 'symlink' | 'binary' | 'too_large' | 'unreadable'
@@ -65,7 +67,12 @@ async function gitignoreAt(dir: string): Promise<IgnoreLevel | undefined> {
  */
 export async function* walkFiles(root: string, o: WalkOptions): AsyncGenerator<WalkedFile> {
   const top = path.resolve(o.cwd, root)
-  const info = await stat(top)
+  const info = await stat(top).catch((error: NodeJS.ErrnoException) => {
+    if (findKeys(Buffer.from(root, 'latin1')).length > 0) {
+      throw new UsageError('a PATH given is a momentry key, not a file', 'Pipe text to scan with --stdin; never put a key in a command line')
+    }
+    throw new UsageError(`${printable(root, 120)}: cannot scan it (${error.code ?? error.message})`, 'Give files or directories that exist and that you can read')
+  })
   if (!info.isDirectory()) {
     const file = await readCounted(top, info.size, o)
     if (file) yield { display: displayPath(o.cwd, top), bytes: file }
