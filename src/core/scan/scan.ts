@@ -13,7 +13,7 @@ import { findKeys, looksBinary } from './find-keys.js'
 import { historyBlobs } from './git-history.js'
 import { findKeysByHashes } from './repo.js'
 import type { WalkStats } from './walk-files.js'
-import { emptyWalkStats, walkFiles } from './walk-files.js'
+import { displayPath, emptyWalkStats, walkFiles } from './walk-files.js'
 
 /** Files (and blobs) larger than this are skipped unless `maxFileBytes` says otherwise. */
 export const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -98,8 +98,9 @@ async function collect(i: z.output<typeof scanInputSchema>, stdin: Readable | un
     }
   }
   for (const root of i.paths) {
-    for await (const file of walkFiles(root, { cwd: i.cwd, maxFileBytes: i.maxFileBytes, stats })) {
-      at(findKeys(file.bytes), { source: 'file', path: file.display, commit: null })
+    for (const file of walkFiles(root, { cwd: i.cwd, maxFileBytes: i.maxFileBytes, stats })) {
+      const hits = findKeys(file.bytes)
+      if (hits.length > 0) at(hits, { source: 'file', path: displayPath(i.cwd, file.path), commit: null })
     }
   }
   if (i.git) {

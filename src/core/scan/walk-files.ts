@@ -1,4 +1,4 @@
-import { lstat, readdir, readFile, stat } from 'node:fs/promises'
+import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs'
 import path from 'node:path'
 
 import ignore, { type Ignore } from 'ignore'
@@ -21,8 +21,9 @@ export function emptyWalkStats(): WalkStats {
 }
 
 export interface WalkedFile {
-  /** As shown to the user: relative to the working directory when inside it, with `/`. */
-  display: string
+  /** The file's absolute path (`displayPath` gives it as shown to the user). */
+  path: string
+  /** The file's content: valid only until the walk reads the next file (copy what must be kept). */
   bytes: Buffer
 }
 
@@ -32,12 +33,16 @@ export interface WalkOptions {
   stats: WalkStats
 }
 
+/** A walk's options and the one buffer it reads every file into. */
+type WalkState = WalkOptions & { buffer: { bytes: Buffer } }
+
 interface IgnoreLevel {
   dir: string
   rules: Ignore
 }
 
-function displayPath(cwd: string, file: string): string {
+/** A path as shown to the user: relative to the working directory when inside it, with `/`. */
+export function displayPath(cwd: string, file: string): string {
   const rel = path.relative(cwd, file)
   return (rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file).split(path.sep).join('/')
 }
@@ -50,9 +55,10 @@ function isIgnored(levels: readonly IgnoreLevel[], file: string, isDir: boolean)
   return false
 }
 
-async function gitignoreAt(dir: string): Promise<IgnoreLevel | undefined> {
+function gitignoreAt(dir: string, names: ReadonlySet<string>): IgnoreLevel | undefined {
+  if (!names.has('.gitignore')) return undefined
   try {
-    return { dir, rules: ignore().add(await readFile(path.join(dir, '.gitignore'), 'utf8')) }
+    return { dir, rules: ignore().add(readFileSync(path.join(dir, '.gitignore'), 'utf8')) }
   } catch {
     return undefined
   }
@@ -63,34 +69,41 @@ async function gitignoreAt(dir: string): Promise<IgnoreLevel | undefined> {
  * `.gitignore` files are obeyed at every level (and `.git` is never entered); symbolic links
  * are not followed (one pointing inside the tree names a file the walk reaches anyway, one
  * pointing out is outside what was asked); binaries (git's NUL test) and files over
- * `maxFileBytes` are skipped and counted.
+ * `maxFileBytes` are skipped and counted. The file system is read synchronously: a scan is a
+ * batch job, and each asynchronous read costs several thread-pool round trips per file (it was
+ * most of the time over a tree of small files).
  */
-export async function* walkFiles(root: string, o: WalkOptions): AsyncGenerator<WalkedFile> {
+export function* walkFiles(root: string, options: WalkOptions): Generator<WalkedFile> {
+  const o = { ...options, buffer: { bytes: Buffer.allocUnsafe(1 << 20) } }
   const top = path.resolve(o.cwd, root)
-  const info = await stat(top).catch((error: NodeJS.ErrnoException) => {
+  let info
+  try {
+    info = statSync(top)
+  } catch (error) {
     if (findKeys(Buffer.from(root, 'latin1')).length > 0) {
       throw new UsageError('a PATH given is a momentry key, not a file', 'Pipe text to scan with --stdin; never put a key in a command line')
     }
-    throw new UsageError(`${printable(root, 120)}: cannot scan it (${error.code ?? error.message})`, 'Give files or directories that exist and that you can read')
-  })
+    const e = error as NodeJS.ErrnoException
+    throw new UsageError(`${printable(root, 120)}: cannot scan it (${e.code ?? e.message})`, 'Give files or directories that exist and that you can read')
+  }
   if (!info.isDirectory()) {
-    const file = await readCounted(top, info.size, o)
-    if (file) yield { display: displayPath(o.cwd, top), bytes: file }
+    const file = readCounted(top, o)
+    if (file) yield { path: top, bytes: file }
     return
   }
   yield* walkDir(top, [], o)
 }
 
-async function* walkDir(dir: string, parents: readonly IgnoreLevel[], o: WalkOptions): AsyncGenerator<WalkedFile> {
-  const own = await gitignoreAt(dir)
-  const levels = own ? [...parents, own] : parents
+function* walkDir(dir: string, parents: readonly IgnoreLevel[], o: WalkState): Generator<WalkedFile> {
   let entries
   try {
-    entries = await readdir(dir, { withFileTypes: true })
+    entries = readdirSync(dir, { withFileTypes: true })
   } catch {
     o.stats.skipped.unreadable++
     return
   }
+  const own = gitignoreAt(dir, new Set(entries.map((e) => e.name)))
+  const levels = own ? [...parents, own] : parents
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   for (const entry of entries) {
     const full = path.join(dir, entry.name)
@@ -105,20 +118,33 @@ async function* walkDir(dir: string, parents: readonly IgnoreLevel[], o: WalkOpt
         o.stats.skipped.ignored++
         continue
       }
-      const bytes = await readCounted(full, undefined, o)
-      if (bytes) yield { display: displayPath(o.cwd, full), bytes }
+      const bytes = readCounted(full, o)
+      if (bytes) yield { path: full, bytes }
     }
   }
 }
 
-async function readCounted(file: string, knownSize: number | undefined, o: WalkOptions): Promise<Buffer | undefined> {
+/**
+ * A file's bytes, read into the walk's one reusable buffer (grown to the largest file read):
+ * valid until the next file is read, which is all a scan needs, and no allocation per file.
+ */
+function readCounted(file: string, o: WalkState): Buffer | undefined {
+  let fd: number | undefined
   try {
-    const size = knownSize ?? (await lstat(file)).size
+    fd = openSync(file, 'r')
+    const size = fstatSync(fd).size
     if (size > o.maxFileBytes) {
       o.stats.skipped.too_large++
       return undefined
     }
-    const bytes = await readFile(file)
+    if (o.buffer.bytes.length < size) o.buffer.bytes = Buffer.allocUnsafe(Math.max(size, o.buffer.bytes.length * 2))
+    let filled = 0
+    while (filled < size) {
+      const n = readSync(fd, o.buffer.bytes, filled, size - filled, filled)
+      if (n === 0) break
+      filled += n
+    }
+    const bytes = o.buffer.bytes.subarray(0, filled)
     if (looksBinary(bytes)) {
       o.stats.skipped.binary++
       return undefined
@@ -129,5 +155,7 @@ async function readCounted(file: string, knownSize: number | undefined, o: WalkO
   } catch {
     o.stats.skipped.unreadable++
     return undefined
+  } finally {
+    if (fd !== undefined) closeSync(fd)
   }
 }
