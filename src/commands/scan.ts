@@ -1,23 +1,41 @@
+import path from 'node:path'
+
 import { Args, Flags } from '@oclif/core'
 
 import { MomentryCommand } from '../base-command.js'
 import { tableWidth, wideFlag } from '../cli/table-width.js'
 import { writeReportFile } from '../cli/write-report.js'
 import { ExitCode, UsageError } from '../core/errors.js'
+import { gitleaksConfig } from '../core/scan/gitleaks-rule.js'
+import type { InstalledHook } from '../core/scan/hook.js'
+import { installHook } from '../core/scan/hook.js'
 import type { LeakReport } from '../core/scan/respond.js'
 import { scanAndRespond } from '../core/scan/respond.js'
+import type { StagedCheck } from '../core/scan/staged.js'
+import { checkStaged } from '../core/scan/staged.js'
 import type { ScanFormat } from '../ui/scan.js'
-import { SCAN_FORMATS, renderScan, scanSummary, withoutSecrets } from '../ui/scan.js'
+import { SCAN_FORMATS, renderScan, renderStagedCheck, scanSummary, withoutSecrets } from '../ui/scan.js'
 
-export default class Scan extends MomentryCommand<LeakReport> {
+/** Modes that are not a scan of files, history or stdin: each stands alone. */
+const MODES = ['staged', 'install-hook', 'gitleaks-config'] as const
+const SCAN_ONLY = ['git', 'all', 'stdin', 'revoke', 'rotate', 'out'] as const
+const alone = (mode: (typeof MODES)[number]) => [...MODES.filter((m) => m !== mode), ...SCAN_ONLY]
+
+type ScanResult = LeakReport | StagedCheck | InstalledHook | { config: string }
+
+export default class Scan extends MomentryCommand<ScanResult> {
   static override summary = 'Find leaked momentry keys in files, git history or stdin, and revoke or rotate the live ones.'
   static override description = `Keys are recognised offline by their typed prefix and CRC32 check (no false positives), then looked up by hash: each finding names the place, the key's id, name, type and status, never the key. Files obey .gitignore; symbolic links, binaries and files over 10 MiB are skipped. --git reads every blob reachable from the current branch (--all: every ref) once, and names the oldest commit that added it.
-Exit status: 0 when no live key was found, 3 when one was (so a CI job fails), 2 for bad usage.`
+Exit status: 0 when no live key was found, 3 when one was (so a CI job fails), 2 for bad usage.
+--install-hook writes a git pre-commit hook that runs --staged: it refuses a commit adding a live key (offline check first, then the database; a key it cannot look up is refused too). --gitleaks-config prints a gitleaks rule for momentry's key format.`
   static override examples = [
     '<%= config.bin %> scan',
     '<%= config.bin %> scan src config --format json',
     '<%= config.bin %> scan --git --all --format sarif --out momentry.sarif',
     'kubectl logs deploy/api | <%= config.bin %> scan --stdin --revoke',
+    '<%= config.bin %> scan --install-hook',
+    '<%= config.bin %> scan --staged',
+    '<%= config.bin %> scan --gitleaks-config > .gitleaks.toml',
   ]
 
   static override strict = false
@@ -32,11 +50,52 @@ Exit status: 0 when no live key was found, 3 when one was (so a CI job fails), 2
     format: Flags.string({ summary: 'Output format (sarif: SARIF 2.1.0 for code-scanning UIs).', options: [...SCAN_FORMATS], default: 'table' }),
     out: Flags.string({ summary: 'Write the findings to this file instead of stdout.', helpValue: 'FILE' }),
     wide: wideFlag,
+    staged: Flags.boolean({ summary: 'Check what the index would commit (what the pre-commit hook runs): exit 3 when it adds a live key.', exclusive: alone('staged') }),
+    'install-hook': Flags.boolean({ summary: "Install a git pre-commit hook that runs --staged; never overwrites a hook that is not momentry's.", exclusive: alone('install-hook') }),
+    repo: Flags.string({ summary: 'With --install-hook or --staged: the repository (default: the working directory).', helpValue: 'DIR' }),
+    'gitleaks-config': Flags.boolean({ summary: "Print a gitleaks rule (TOML) for momentry's key format.", exclusive: alone('gitleaks-config') }),
   }
 
-  async run(): Promise<LeakReport> {
+  async run(): Promise<ScanResult> {
     const { argv, flags } = await this.parse(Scan)
     const paths = argv as string[]
+    const mode = MODES.find((m) => flags[m])
+    if (flags.repo && mode !== 'staged' && mode !== 'install-hook') throw new UsageError('--repo goes with --install-hook or --staged', 'Give the repository to scan as PATH: `momentry scan --git DIR`')
+    if (mode && paths.length > 0) throw new UsageError(`--${mode} takes no PATH`, mode === 'gitleaks-config' ? undefined : 'Give the repository with --repo DIR')
+    if (mode && flags.format !== 'table') throw new UsageError(`--format goes with a scan, not --${mode}`, mode === 'staged' ? 'Use --json for the typed result' : undefined)
+    // None of these opens the database unless a staged key needs looking up.
+    if (mode === 'gitleaks-config') return this.printGitleaksConfig()
+    if (mode === 'install-hook') return this.installHook(flags.repo ?? '.')
+    if (mode === 'staged') return this.checkStaged(flags.repo ?? '.')
+    return this.scan(paths, flags)
+  }
+
+  private printGitleaksConfig(): { config: string } {
+    const config = gitleaksConfig(this.config.version)
+    if (!this.jsonEnabled()) process.stdout.write(config)
+    return { config }
+  }
+
+  private async installHook(repo: string): Promise<InstalledHook> {
+    // This very node and momentry, by absolute path: no PATH lookup, no npx download.
+    const hook = await installHook({ repo, command: { node: process.execPath, bin: path.join(this.config.root, 'bin', 'run.js') } })
+    const done = { installed: 'Installed', updated: 'Updated', unchanged: 'Already up to date:' }[hook.outcome]
+    this.note(
+      `${done} the momentry pre-commit hook ${hook.path}. Commits adding a live momentry key are refused; \`git commit --no-verify\` skips it.` +
+        (hook.inWorkTree ? ' It is inside the work tree (core.hooksPath) and names this machine\'s paths: do not commit it.' : ''),
+    )
+    return hook
+  }
+
+  private async checkStaged(repo: string): Promise<StagedCheck> {
+    const check = await checkStaged(this.ctx, { repo })
+    const text = renderStagedCheck(check)
+    if (text) this.note(text)
+    if (check.blocked > 0) this.setExitCode(ExitCode.KEY_INVALID)
+    return check
+  }
+
+  private async scan(paths: string[], flags: { git: boolean; all: boolean; stdin: boolean; revoke: boolean; rotate: boolean; format: string; out?: string; wide?: boolean }): Promise<LeakReport> {
     if (flags.git && paths.length > 1) throw new UsageError('--git scans one repository; give at most one PATH', 'Run one scan per repository')
     const git = flags.git ? { repo: paths[0] ?? '.', allRefs: flags.all } : undefined
     const report = await scanAndRespond(

@@ -1,4 +1,6 @@
+import { printable } from '../core/printable.js'
 import type { ActedFinding, LeakReport } from '../core/scan/respond.js'
+import type { StagedCheck } from '../core/scan/staged.js'
 import { renderSarif } from './sarif.js'
 import type { Column } from './table.js'
 import { renderTable } from './table.js'
@@ -50,4 +52,22 @@ export function renderScan(r: Parameters<typeof renderScanTable>[0], format: Sca
   if (format === 'sarif') return renderSarif(r, o.version)
   if (format === 'json') return JSON.stringify(r, null, 2)
   return renderScanTable(r, o.width)
+}
+
+const BYPASS = 'commit anyway, knowingly: git commit --no-verify'
+
+/**
+ * The pre-commit hook's words (stderr): one line per key the commit would add, naming the
+ * file, line and stub (never the key), and for one that stops the commit what to do. A path
+ * is de-fanged first: a file name is the committer's text, not the terminal's.
+ */
+export function renderStagedCheck(r: StagedCheck): string {
+  const lines = r.items.map((f) => {
+    const at = `${printable(f.path, 200)}:${f.line}`
+    const key = `${f.stub}…${f.keyId ? ` (${f.keyId}${f.name ? ` "${printable(f.name, 60)}"` : ''}, ${f.status})` : ''}`
+    if (f.status === 'unchecked') return `momentry: commit refused: ${at} adds the momentry key ${key}, and ${r.offlineReason ?? 'the database cannot be asked'}, so it may be live. Take it out of the staged changes, or ${BYPASS}`
+    if (f.blocks) return `momentry: commit refused: ${at} adds the ${f.status === 'disabled' ? 'disabled (it can be enabled again)' : 'live'} key ${key}. Take it out of the staged changes (and revoke it if it left this machine), or ${BYPASS}`
+    return `momentry: ${at} adds ${f.status === 'unknown' ? `${key}, no key of this database` : `the ${f.status} key ${key}`}: allowed`
+  })
+  return lines.join('\n')
 }

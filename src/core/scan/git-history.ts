@@ -20,9 +20,10 @@ export interface HistoryOptions {
 }
 
 const NO_BLOB = /^0+$/
-const FILE_MODES = new Set(['100644', '100755'])
+export const FILE_MODES = new Set(['100644', '100755'])
 
-function git(repo: string, args: string[], input?: string): Promise<Buffer> {
+/** Run git in `repo`; a failure is a usage error naming the subcommand and git's first line. */
+export function git(repo: string, args: string[], input?: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const child = spawn('git', ['-C', repo, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
     const out: Buffer[] = []
@@ -106,7 +107,7 @@ export async function* historyBlobs(o: HistoryOptions): AsyncGenerator<HistoryBl
  * Stream `git cat-file --batch`: "<sha> <type> <size>\n<content>\n" per object. A blob's
  * bytes are copied once into a buffer of its size, however the pipe chunks them.
  */
-async function* catBlobs(repo: string, ids: string[]): AsyncGenerator<{ sha: string; bytes: Buffer }> {
+export async function* catBlobs(repo: string, ids: string[]): AsyncGenerator<{ sha: string; bytes: Buffer }> {
   if (ids.length === 0) return
   const child = spawn('git', ['-C', repo, 'cat-file', '--batch'], { stdio: ['pipe', 'pipe', 'ignore'] })
   child.stdin.end(`${ids.join('\n')}\n`)
