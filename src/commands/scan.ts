@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core'
 
 import { MomentryCommand } from '../base-command.js'
 import { tableWidth, wideFlag } from '../cli/table-width.js'
+import { driftSessions } from '../cli/integrations.js'
 import { writeReportFile } from '../cli/write-report.js'
 import { ExitCode, UsageError } from '../core/errors.js'
 import type { LeakReport } from '../core/scan/respond.js'
@@ -42,18 +43,18 @@ Exit status: 0 when no live key was found, 3 when one was (so a CI job fails), 2
     const report = await scanAndRespond(
       this.ctx,
       { paths: git ? [] : paths, git, stdin: flags.stdin, cwd: process.cwd() },
-      { response: flags.revoke ? 'revoke' : flags.rotate ? 'rotate' : undefined, stdin: process.stdin },
+      { response: flags.revoke ? 'revoke' : flags.rotate ? 'rotate' : undefined, stdin: process.stdin, sessions: driftSessions(this.ctx) },
     )
     const format = (this.jsonEnabled() ? 'json' : flags.format) as ScanFormat
     // New secrets go to stdout alone ("<new id> <key>", as `rotate --due`), never into --out
     // (a 0644 report file) nor beside the findings; --json keeps them in its one document.
-    const newKeys = report.rotated.map((r) => `${r.key.id} ${r.secret}`).join('\n')
+    const newKeys = [...report.rotated.map((r) => `${r.key.id} ${r.secret}`), ...report.rotatedServices.map((r) => `${r.credential}:${r.id} ${r.secret}`)].join('\n')
     const findings = renderScan(withoutSecrets(report), format, { version: this.config.version, width: tableWidth(flags) })
     if (flags.out) await writeReportFile(flags.out, findings)
     else if (!this.jsonEnabled()) process[newKeys ? 'stderr' : 'stdout'].write(`${findings}\n`)
     if (newKeys && !this.jsonEnabled()) this.log(newKeys)
     this.note(scanSummary(report) + (flags.out ? ` Findings written to ${flags.out} (${format}).` : ''))
-    if (report.live > 0) this.setExitCode(ExitCode.KEY_INVALID)
+    if (report.live + report.unconfirmed > 0) this.setExitCode(ExitCode.KEY_INVALID)
     return report
   }
 }
