@@ -11,9 +11,10 @@ import type { ScanFormat } from '../ui/scan.js'
 import { SCAN_FORMATS, renderScan, scanSummary, withoutSecrets } from '../ui/scan.js'
 
 export default class Scan extends MomentryCommand<LeakReport> {
-  static override summary = 'Find leaked momentry keys in files, git history or stdin, and revoke or rotate the live ones.'
+  static override summary = 'Find leaked momentry keys (and tracked Gitea tokens and n8n keys) in files, git history or stdin, and revoke or rotate the live ones.'
   static override description = `Keys are recognised offline by their typed prefix and CRC32 check (no false positives), then looked up by hash: each finding names the place, the key's id, name, type and status, never the key. Files obey .gitignore; symbolic links, binaries and files over 10 MiB are skipped. --git reads every blob reachable from the current branch (--all: every ref) once, and names the oldest commit that added it.
-Exit status: 0 when no live key was found, 3 when one was (so a CI job fails), 2 for bad usage.`
+Gitea tokens and n8n API keys momentry tracks are found by the tail it keeps (last eight / four characters) and the token's shape, and reported only once the service's own verify call accepts them (unconfirmed when it cannot be asked); --revoke deletes them and --rotate replaces them there, through the gitea/n8n commands' core.
+Exit status: 0 when no live credential was found, 3 when one was, or a Gitea/n8n one could not be confirmed (so a CI job fails), 2 for bad usage.`
   static override examples = [
     '<%= config.bin %> scan',
     '<%= config.bin %> scan src config --format json',
@@ -28,8 +29,11 @@ Exit status: 0 when no live key was found, 3 when one was (so a CI job fails), 2
     git: Flags.boolean({ summary: 'Scan the git history of the repository (PATH, default the working directory) instead of its files.' }),
     all: Flags.boolean({ summary: 'With --git: every ref (branches, tags, stashes), not only the current branch.', dependsOn: ['git'] }),
     stdin: Flags.boolean({ summary: 'Scan standard input (logs, a paste).' }),
-    revoke: Flags.boolean({ summary: 'Revoke every live key found; the reason names where it was found.', exclusive: ['rotate'] }),
-    rotate: Flags.boolean({ summary: 'Rotate every live key found, revoking it at once; the new keys are printed on stdout as "<new id> <key>".', exclusive: ['revoke'] }),
+    revoke: Flags.boolean({ summary: 'Revoke every live key found (delete a confirmed Gitea token or n8n key); the reason names where it was found.', exclusive: ['rotate'] }),
+    rotate: Flags.boolean({
+      summary: 'Rotate every live key found, revoking it at once; the new keys are printed on stdout as "<new id> <key>" (Gitea/n8n: "gitea:<id> <token>", "n8n:<id> <key>").',
+      exclusive: ['revoke'],
+    }),
     format: Flags.string({ summary: 'Output format (sarif: SARIF 2.1.0 for code-scanning UIs).', options: [...SCAN_FORMATS], default: 'table' }),
     out: Flags.string({ summary: 'Write the findings to this file instead of stdout.', helpValue: 'FILE' }),
     wide: wideFlag,
