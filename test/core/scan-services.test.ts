@@ -154,6 +154,35 @@ describe('scan: tracked Gitea tokens and n8n API keys (core, contract fakes)', f
       expect(result.candidates).to.include({ checked: 1, refused: 1 })
     })
 
+    it('given Gitea knows the token but refuses its user (403 must change password), then it is confirmed: the token exists', async () => {
+      const tracked = await createGiteaToken(ctx, admin, { user: 'alice', name: 'deploy', scopes: ['read:user'] })
+      gitea.users.get('alice')!.mustChangePassword = true
+      tree.write('a.txt', tracked.secret)
+      const { result } = await scanForKeys(ctx, { paths: ['.'], cwd: tree.dir })
+      expect(services(result.items).map((f) => [f.keyId, f.status, f.live])).to.deep.equal([[String(tracked.token.id), 'confirmed', true]])
+    })
+
+    it('given two tracked tokens of one user with the same last eight, when revoking, then the finding is ambiguous and neither is deleted', async () => {
+      const first = await createGiteaToken(ctx, admin, { user: 'alice', name: 'one', scopes: ['read:user'] })
+      const second = await createGiteaToken(ctx, admin, { user: 'alice', name: 'two', scopes: ['read:user'] })
+      await sql`update gitea_tokens set token_last_eight = ${first.secret.slice(-8)} where gitea_token_id = ${second.token.id}`
+      tree.write('a.txt', first.secret)
+      const report = await scanAndRespond(ctx, { paths: ['.'], cwd: tree.dir }, { response: 'revoke', sessions: sessions() })
+      expect(services(report.items).map((f) => [f.status, f.ambiguous, f.action])).to.deep.equal([['confirmed', true, 'ambiguous']])
+      expect(gitea.tokens).to.have.length(2)
+      expect(gitea.seen.filter((r) => r.method === 'DELETE')).to.deep.equal([])
+    })
+
+    it('given the stored Gitea login is for another server, when revoking, then the token is no_session and nothing is deleted', async () => {
+      const tracked = await createGiteaToken(ctx, admin, { user: 'alice', name: 'deploy', scopes: ['read:user'] })
+      tree.write('a.txt', tracked.secret)
+      const elsewhere = { ...admin, target: giteaTarget('http://127.0.0.1:9', 1) }
+      const report = await scanAndRespond(ctx, { paths: ['.'], cwd: tree.dir }, { response: 'revoke', sessions: { ...sessions(), gitea: async () => elsewhere } })
+      expect(report.items.map((f) => f.action)).to.deep.equal(['no_session'])
+      expect(report.items[0]!.actionError).to.include('http://127.0.0.1:9').and.include(gitea.url)
+      expect(gitea.tokens).to.have.length(1)
+    })
+
     it('given nothing tracked, then no 40-hex string is sent to any server', async () => {
       const token = gitea.addToken('alice', 'ui', ['read:user'])
       tree.write('a.txt', `${token.sha1}\n`)
