@@ -38,7 +38,7 @@ function expectNoPartOf(text: string, secret: string, tail: number): void {
   expect(text, 'a secret tail appeared').to.not.include(secret.slice(-tail))
 }
 
-const services = (items: readonly { credential: string }[]) => items.filter((f): f is ServiceTokenFinding => f.credential !== 'momentry')
+const services = <T extends { credential: string }>(items: readonly T[]) => items.filter((f): f is T & ServiceTokenFinding => f.credential !== 'momentry')
 
 describe('scan: tracked Gitea tokens and n8n API keys (core, contract fakes)', function () {
   this.timeout(30_000)
