@@ -4,6 +4,7 @@ import { Args, Flags } from '@oclif/core'
 
 import { MomentryCommand } from '../base-command.js'
 import { tableWidth, wideFlag } from '../cli/table-width.js'
+import { driftSessions } from '../cli/integrations.js'
 import { writeReportFile } from '../cli/write-report.js'
 import { ExitCode, UsageError } from '../core/errors.js'
 import { gitleaksConfig } from '../core/scan/gitleaks-rule.js'
@@ -24,9 +25,10 @@ const alone = (mode: (typeof MODES)[number]) => [...MODES.filter((m) => m !== mo
 type ScanResult = LeakReport | StagedCheck | InstalledHook | { config: string }
 
 export default class Scan extends MomentryCommand<ScanResult> {
-  static override summary = 'Find leaked momentry keys in files, git history or stdin, and revoke or rotate the live ones.'
+  static override summary = 'Find leaked momentry keys (and tracked Gitea tokens and n8n keys) in files, git history or stdin, and revoke or rotate the live ones.'
   static override description = `Keys are recognised offline by their typed prefix and CRC32 check (no false positives), then looked up by hash: each finding names the place, the key's id, name, type and status, never the key. Files obey .gitignore; symbolic links, binaries and files over 10 MiB are skipped. --git reads every blob reachable from the current branch (--all: every ref) once, and names the oldest commit that added it.
-Exit status: 0 when no live key was found, 3 when one was (so a CI job fails), 2 for bad usage.
+Gitea tokens and n8n API keys momentry tracks are found by the tail it keeps (last eight / four characters) and the token's shape, and reported only once the service's own verify call accepts them (unconfirmed when it cannot be asked); --revoke deletes them and --rotate replaces them there, through the gitea/n8n commands' core.
+Exit status: 0 when no live credential was found, 3 when one was, or a Gitea/n8n one could not be confirmed (so a CI job fails), 2 for bad usage.
 --install-hook writes a git pre-commit hook that runs --staged: it refuses a commit adding a live key (offline check first, then the database; a key it cannot look up is refused too). --gitleaks-config prints a gitleaks rule for momentry's key format.`
   static override examples = [
     '<%= config.bin %> scan',
@@ -45,8 +47,11 @@ Exit status: 0 when no live key was found, 3 when one was (so a CI job fails), 2
     git: Flags.boolean({ summary: 'Scan the git history of the repository (PATH, default the working directory) instead of its files.' }),
     all: Flags.boolean({ summary: 'With --git: every ref (branches, tags, stashes), not only the current branch.', dependsOn: ['git'] }),
     stdin: Flags.boolean({ summary: 'Scan standard input (logs, a paste).' }),
-    revoke: Flags.boolean({ summary: 'Revoke every live key found; the reason names where it was found.', exclusive: ['rotate'] }),
-    rotate: Flags.boolean({ summary: 'Rotate every live key found, revoking it at once; the new keys are printed on stdout as "<new id> <key>".', exclusive: ['revoke'] }),
+    revoke: Flags.boolean({ summary: 'Revoke every live key found (delete a confirmed Gitea token or n8n key); the reason names where it was found.', exclusive: ['rotate'] }),
+    rotate: Flags.boolean({
+      summary: 'Rotate every live key found, revoking it at once; the new keys are printed on stdout as "<new id> <key>" (Gitea/n8n: "gitea:<id> <token>", "n8n:<id> <key>").',
+      exclusive: ['revoke'],
+    }),
     format: Flags.string({ summary: 'Output format (sarif: SARIF 2.1.0 for code-scanning UIs).', options: [...SCAN_FORMATS], default: 'table' }),
     out: Flags.string({ summary: 'Write the findings to this file instead of stdout.', helpValue: 'FILE' }),
     wide: wideFlag,
@@ -101,18 +106,18 @@ Exit status: 0 when no live key was found, 3 when one was (so a CI job fails), 2
     const report = await scanAndRespond(
       this.ctx,
       { paths: git ? [] : paths, git, stdin: flags.stdin, cwd: process.cwd() },
-      { response: flags.revoke ? 'revoke' : flags.rotate ? 'rotate' : undefined, stdin: process.stdin },
+      { response: flags.revoke ? 'revoke' : flags.rotate ? 'rotate' : undefined, stdin: process.stdin, sessions: driftSessions(this.ctx) },
     )
     const format = (this.jsonEnabled() ? 'json' : flags.format) as ScanFormat
     // New secrets go to stdout alone ("<new id> <key>", as `rotate --due`), never into --out
     // (a 0644 report file) nor beside the findings; --json keeps them in its one document.
-    const newKeys = report.rotated.map((r) => `${r.key.id} ${r.secret}`).join('\n')
+    const newKeys = [...report.rotated.map((r) => `${r.key.id} ${r.secret}`), ...report.rotatedServices.map((r) => `${r.credential}:${r.id} ${r.secret}`)].join('\n')
     const findings = renderScan(withoutSecrets(report), format, { version: this.config.version, width: tableWidth(flags) })
     if (flags.out) await writeReportFile(flags.out, findings)
     else if (!this.jsonEnabled()) process[newKeys ? 'stderr' : 'stdout'].write(`${findings}\n`)
     if (newKeys && !this.jsonEnabled()) this.log(newKeys)
     this.note(scanSummary(report) + (flags.out ? ` Findings written to ${flags.out} (${format}).` : ''))
-    if (report.live > 0) this.setExitCode(ExitCode.KEY_INVALID)
+    if (report.live + report.unconfirmed > 0) this.setExitCode(ExitCode.KEY_INVALID)
     return report
   }
 }

@@ -36,16 +36,26 @@ export function scanSummary(r: LeakReport): string {
   const s = r.scanned
   const skipped = Object.entries(s.skipped).filter(([, n]) => n > 0).map(([why, n]) => `${n} ${why.replace('_', ' ')}`)
   const read = `Scanned ${s.files} file(s), ${(s.bytes / 1048576).toFixed(1)} MB${skipped.length ? ` (skipped: ${skipped.join(', ')})` : ''}.`
-  if (r.items.length === 0) return `${read} No momentry key found.`
-  const acted = r.items.filter((f) => f.action === 'revoked' || f.action === 'rotated')
-  const keys = new Set(acted.map((f) => f.keyId)).size
+  const c = r.candidates
+  const services = c.checked > 0 ? ` Asked Gitea/n8n about ${c.checked} candidate(s): ${c.confirmed} confirmed, ${c.refused} refused, ${c.unconfirmed} could not be asked.` : ''
+  if (r.items.length === 0) return `${read}${services} No momentry key found.`
+  const acted = r.items.filter((f) => f.action === 'revoked' || f.action === 'rotated' || f.action === 'deleted')
+  const keys = new Set(acted.map((f) => `${f.credential}:${f.keyId}`)).size
+  const failed = r.items.filter((f) => f.action === 'failed' || f.action === 'no_session').length
   const verdict = r.live > 0 ? `${r.live} live key finding(s): act now (\`momentry scan --revoke\`, or \`api-key rotate --force\`).` : 'None of them is live.'
-  return `${read} ${r.items.length} key finding(s). ${keys > 0 ? `${keys} key(s) ${acted[0]!.action} now.` : verdict}`
+  const unconfirmed = r.unconfirmed > 0 ? ` ${r.unconfirmed} Gitea/n8n finding(s) could not be confirmed (the service did not answer): treat them as live until checked.` : ''
+  const notDone = failed > 0 ? ` ${failed} finding(s) could not be acted on: see the action column.` : ''
+  return `${read}${services} ${r.items.length} key finding(s). ${keys > 0 ? `${keys} key(s) ${acted[0]!.action} now.` : verdict}${notDone}${unconfirmed}`
 }
 
-/** The report as it may be written anywhere: rotated keys without their new secrets. */
-export function withoutSecrets(r: LeakReport): Omit<LeakReport, 'rotated'> & { rotated: Omit<LeakReport['rotated'][number], 'secret'>[] } {
-  return { ...r, rotated: r.rotated.map(({ secret: _secret, ...rest }) => rest) }
+type Secretless<T> = Omit<T, 'secret'>
+
+/** The report as it may be written anywhere: rotated credentials without their new secrets. */
+export function withoutSecrets(r: LeakReport): Omit<LeakReport, 'rotated' | 'rotatedServices'> & {
+  rotated: Secretless<LeakReport['rotated'][number]>[]
+  rotatedServices: Secretless<LeakReport['rotatedServices'][number]>[]
+} {
+  return { ...r, rotated: r.rotated.map(({ secret: _secret, ...rest }) => rest), rotatedServices: r.rotatedServices.map(({ secret: _secret, ...rest }) => rest) }
 }
 
 export function renderScan(r: Parameters<typeof renderScanTable>[0], format: ScanFormat, o: { version: string; width?: number }): string {

@@ -33,3 +33,34 @@ export async function findKeysByHashes(q: Queryable, hashes: readonly Buffer[]):
     replacedBy: r.replaced_by,
   }))
 }
+
+/** A Gitea token or n8n API key momentry tracks and that should still work, with the tail listings show. */
+export interface TrackedServiceCredential {
+  credential: 'gitea' | 'n8n'
+  /** The server it lives on (as recorded when it was made). */
+  url: string
+  /** Gitea's numeric token id (as text) or n8n's key id. */
+  id: string
+  name: string
+  /** The Gitea user, or the n8n user's e-mail when known. */
+  user: string | null
+  /** Gitea's `token_last_eight`, or the last four characters of the n8n key. */
+  suffix: string
+}
+
+/**
+ * Every live tracked Gitea token and unexpired n8n key, with its tail: what `scan` searches
+ * for. Two small reads of tables holding one row per credential momentry made.
+ */
+export async function listTrackedSuffixes(q: Queryable, now: Date): Promise<TrackedServiceCredential[]> {
+  const gitea = await q`
+    select gitea_url, gitea_token_id::text as id, token_name, username, token_last_eight
+    from gitea_tokens where deleted_at is null and length(token_last_eight) = 8`
+  const n8n = await q`
+    select n8n_url, n8n_key_id, label, n8n_user, last4
+    from n8n_api_keys where deleted_at is null and length(last4) = 4 and (expires_at is null or expires_at > ${now})`
+  return [
+    ...gitea.map((r): TrackedServiceCredential => ({ credential: 'gitea', url: r.gitea_url, id: r.id, name: r.token_name, user: r.username, suffix: r.token_last_eight })),
+    ...n8n.map((r): TrackedServiceCredential => ({ credential: 'n8n', url: r.n8n_url, id: r.n8n_key_id, name: r.label, user: r.n8n_user, suffix: r.last4 })),
+  ]
+}

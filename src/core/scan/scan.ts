@@ -11,7 +11,11 @@ import { parseInput } from '../validate-input.js'
 import type { KeyHit } from './find-keys.js'
 import { findKeys, looksBinary } from './find-keys.js'
 import { historyBlobs } from './git-history.js'
-import { findKeysByHashes } from './repo.js'
+import type { Confirmation } from './confirm.js'
+import { candidateKey, confirmCandidates } from './confirm.js'
+import type { ServiceCandidate, ServiceCredential, SuffixIndex } from './find-service-tokens.js'
+import { findServiceTokens, serviceStub, suffixIndex } from './find-service-tokens.js'
+import { findKeysByHashes, listTrackedSuffixes } from './repo.js'
 import type { WalkStats } from './walk-files.js'
 import { displayPath, emptyWalkStats, walkFiles } from './walk-files.js'
 
@@ -44,7 +48,10 @@ export interface LeakLocation {
 }
 
 /** One credential at one place. Never the secret: only its display stub. */
-export interface LeakFinding {
+export type LeakFinding = MomentryKeyFinding | ServiceTokenFinding
+
+/** A momentry key at one place. */
+export interface MomentryKeyFinding {
   credential: 'momentry'
   location: LeakLocation
   stub: string
@@ -57,11 +64,42 @@ export interface LeakFinding {
   live: boolean
 }
 
+/**
+ * A Gitea token or n8n API key momentry tracks, at one place. Reported only once the service
+ * accepted it (`confirmed`), or when the service could not be asked (`unconfirmed`); text that
+ * merely ends like a tracked token and that the service refuses is not a finding.
+ */
+export interface ServiceTokenFinding {
+  credential: ServiceCredential
+  location: LeakLocation
+  /** The first four characters only (never the tail that `gitea list` / `n8n list` show). */
+  stub: string
+  type: 'gitea-token' | 'n8n-api-key'
+  /** The tracked record: Gitea's numeric token id (as text) or the n8n key id, its name or label. */
+  keyId: string
+  name: string
+  /** The Gitea user, or the n8n owner's e-mail (null when momentry did not record it). */
+  user: string | null
+  /** The server the credential lives on. */
+  url: string
+  status: 'confirmed' | 'unconfirmed'
+  /** Confirmed by the service: a leak to act on. */
+  live: boolean
+  /** More than one tracked record fits (same server, user and tail): none is acted on. */
+  ambiguous: boolean
+  /** `unconfirmed`: why the service could not say (one line, never the token). */
+  reason: string | null
+}
+
 export interface ScanResult {
   items: LeakFinding[]
   /** Findings that are live credentials. */
   live: number
+  /** Gitea/n8n findings whose service could not be asked (the exit status counts them too). */
+  unconfirmed: number
   scanned: WalkStats
+  /** Gitea/n8n candidates: texts with a tracked tail and the right shape, each asked about once. */
+  candidates: { checked: number; confirmed: number; refused: number; unconfirmed: number }
 }
 
 /** A hit with its raw key: kept only in memory, for the lookup and the response. */
@@ -76,16 +114,34 @@ interface Located {
   location: LeakLocation
 }
 
+/** Where a Gitea/n8n candidate sits. */
+interface LocatedCandidate {
+  candidate: ServiceCandidate
+  location: LeakLocation
+}
+
+interface Collected {
+  keys: Located[]
+  candidates: LocatedCandidate[]
+}
+
 async function readStream(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = []
   for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string))
   return Buffer.concat(chunks)
 }
 
-async function collect(i: z.output<typeof scanInputSchema>, stdin: Readable | undefined, stats: WalkStats): Promise<Located[]> {
-  const found: Located[] = []
-  const at = (hits: KeyHit[], where: Omit<LeakLocation, 'line' | 'column'>) => {
-    for (const hit of hits) found.push({ hit, location: { ...where, line: hit.line, column: hit.column } })
+async function collect(i: z.output<typeof scanInputSchema>, stdin: Readable | undefined, stats: WalkStats, tails: SuffixIndex | undefined): Promise<Collected> {
+  const found: Collected = { keys: [], candidates: [] }
+  type Where = Omit<LeakLocation, 'line' | 'column'>
+  // `where` may be a thunk: a file's display path is worked out only when something is found in it.
+  const at = (bytes: Buffer, place: Where | (() => Where)) => {
+    const hits = findKeys(bytes)
+    const candidates = tails ? findServiceTokens(bytes, tails) : []
+    if (hits.length === 0 && candidates.length === 0) return
+    const where = typeof place === 'function' ? place() : place
+    for (const hit of hits) found.keys.push({ hit, location: { ...where, line: hit.line, column: hit.column } })
+    for (const candidate of candidates) found.candidates.push({ candidate, location: { ...where, line: candidate.line, column: candidate.column } })
   }
   if (i.stdin) {
     if (!stdin) throw new UsageError('--stdin was given but there is no standard input')
@@ -94,18 +150,17 @@ async function collect(i: z.output<typeof scanInputSchema>, stdin: Readable | un
     if (looksBinary(bytes)) stats.skipped.binary++
     else {
       stats.files++
-      at(findKeys(bytes), { source: 'stdin', path: null, commit: null })
+      at(bytes, { source: 'stdin', path: null, commit: null })
     }
   }
   for (const root of i.paths) {
     for (const file of walkFiles(root, { cwd: i.cwd, maxFileBytes: i.maxFileBytes, stats })) {
-      const hits = findKeys(file.bytes)
-      if (hits.length > 0) at(hits, { source: 'file', path: displayPath(i.cwd, file.path), commit: null })
+      at(file.bytes, () => ({ source: 'file', path: displayPath(i.cwd, file.path), commit: null }))
     }
   }
   if (i.git) {
     for await (const blob of historyBlobs({ repo: i.git.repo, allRefs: i.git.allRefs, maxFileBytes: i.maxFileBytes, stats })) {
-      at(findKeys(blob.bytes), { source: 'git', path: blob.path, commit: blob.commit })
+      at(blob.bytes, { source: 'git', path: blob.path, commit: blob.commit })
     }
   }
   return found
@@ -119,13 +174,15 @@ async function collect(i: z.output<typeof scanInputSchema>, stdin: Readable | un
 export async function scanForKeys(ctx: CoreContext, input: ScanInput, stdin?: Readable): Promise<{ result: ScanResult; raw: RawFinding[] }> {
   const i = parseInput(scanInputSchema, input)
   const stats = emptyWalkStats()
-  const located = await collect({ ...i, paths: i.paths.length || i.git || i.stdin ? i.paths : ['.'] }, stdin, stats)
+  const now = ctx.clock.now()
+  // The tails of every live tracked Gitea token and n8n key, read once; none tracked → no search.
+  const tracked = await listTrackedSuffixes(ctx.sql, now)
+  const collected = await collect({ ...i, paths: i.paths.length || i.git || i.stdin ? i.paths : ['.'] }, stdin, stats, suffixIndex(tracked))
   const hashes = new Map<string, Buffer>()
-  for (const l of located) if (!hashes.has(l.hit.raw)) hashes.set(l.hit.raw, hashKey(l.hit.raw))
+  for (const l of collected.keys) if (!hashes.has(l.hit.raw)) hashes.set(l.hit.raw, hashKey(l.hit.raw))
   const records = await findKeysByHashes(ctx.sql, [...hashes.values()])
   const byHash = new Map(records.map((r) => [r.keyHash.toString('base64'), r]))
-  const now = ctx.clock.now()
-  const raw = located.map(({ hit, location }): RawFinding => {
+  const raw = collected.keys.map(({ hit, location }): RawFinding => {
     const record = byHash.get(hashes.get(hit.raw)!.toString('base64'))
     const status = record ? keyStatus(record, now) : 'unknown'
     return {
@@ -142,6 +199,39 @@ export async function scanForKeys(ctx: CoreContext, input: ScanInput, stdin?: Re
       },
     }
   })
+  const confirmations = await confirmCandidates(ctx, collected.candidates.map((c) => c.candidate), tracked)
+  for (const { candidate, location } of collected.candidates) {
+    const c = confirmations.get(candidateKey(candidate.credential, candidate.raw))
+    if (!c || c.status === 'refused') continue
+    raw.push({
+      raw: candidate.raw,
+      finding: {
+        credential: candidate.credential,
+        location,
+        stub: serviceStub(candidate.raw),
+        type: candidate.credential === 'gitea' ? 'gitea-token' : 'n8n-api-key',
+        keyId: c.record.id,
+        name: c.record.name,
+        user: c.record.user,
+        url: c.record.url,
+        status: c.status,
+        live: c.status === 'confirmed',
+        ambiguous: c.status === 'confirmed' && c.ambiguous,
+        reason: c.status === 'unconfirmed' ? c.reason : null,
+      },
+    })
+  }
   const items = raw.map((r) => r.finding)
-  return { result: { items, live: items.filter((f) => f.live).length, scanned: stats }, raw }
+  const verdicts = [...confirmations.values()]
+  const count = (status: Confirmation['status']) => verdicts.filter((v) => v.status === status).length
+  return {
+    result: {
+      items,
+      live: items.filter((f) => f.live).length,
+      unconfirmed: items.filter((f) => f.status === 'unconfirmed').length,
+      scanned: stats,
+      candidates: { checked: verdicts.length, confirmed: count('confirmed'), refused: count('refused'), unconfirmed: count('unconfirmed') },
+    },
+    raw,
+  }
 }
