@@ -23,12 +23,13 @@ import * as embedded from './figures/embedded.js'
 import * as list from './figures/list.js'
 import * as report from './figures/report.js'
 import * as revocation from './figures/revocation.js'
+import * as scan from './figures/scan.js'
 import * as serve from './figures/serve.js'
 import * as serveLatency from './figures/serve-latency.js'
 import * as soak from './figures/soak.js'
 import { adminUrl, BIN, dataDir, dbName, dbUrl, env, prefix, redisUrl, runOnce, say } from './lib.js'
 
-const FIGURES = [cacheHit, cacheMiss, list, serve, serveLatency, cliStart, embedded, revocation, anomaly, audit, report, soak]
+const FIGURES = [cacheHit, cacheMiss, list, serve, serveLatency, cliStart, embedded, revocation, anomaly, audit, report, scan, soak]
 const { closeRedis, connectPostgres, connectRedis, createKey, loadConfig, migrate, ONE_SHOT_EFFECTS, openCore } = ours
 const quick = process.argv.includes('--quick')
 const baselineArg = process.argv.find((a, i) => process.argv[i - 1] === '--baseline' || a.startsWith('--baseline='))

@@ -16,6 +16,27 @@ export type MomentryEvent =
   | { type: 'key.disabled'; keyId: string; reason: string | null; at: string }
   | { type: 'key.enabled'; keyId: string; at: string }
   | { type: 'key.rotation_due'; keyId: string; name: string; dueAt: string; at: string }
+  /**
+   * A live credential was found where it should not be (`scan --revoke|--rotate`, `POST /v1/leaks`)
+   * and acted on: `where` is the place (file:line, commit and path, a URL), never the secret
+   * nor any part of it. `credential` says what it was: a momentry key (`keyId` its id), or a
+   * tracked Gitea token / n8n API key (`keyId` the token or key id, `service` the server,
+   * `owner` its user; `deleted` when `--revoke` deleted it there).
+   */
+  | {
+      type: 'key.leaked'
+      credential: 'momentry' | 'gitea' | 'n8n'
+      keyId: string
+      name: string
+      where: string
+      response: 'revoked' | 'rotated' | 'deleted'
+      newKeyId: string | null
+      /** The Gitea or n8n URL; null for a momentry key. */
+      service: string | null
+      /** The Gitea user or n8n owner; null for a momentry key or when not recorded. */
+      owner: string | null
+      at: string
+    }
   /** A signed audit checkpoint (`note`, a C2SP-style signed note) to keep outside the database. */
   | { type: 'audit.checkpoint'; origin: string; seq: number; hash: string; note: string; vkey: string; at: string }
   | { type: 'blacklist.changed'; network: string; change: 'added' | 'removed'; at: string }

@@ -52,15 +52,19 @@ function clientError(error: NodeJS.ErrnoException, socket: Socket): void {
   socket.destroy(error)
 }
 
-/** Admin routes: a bearer key with the `admin` scope; the change is audited as `api:<key id>`. */
-async function authorize(ctx: CoreContext, req: FastifyRequest, ip: string): Promise<CoreContext> {
+/**
+ * Admin routes: a bearer key with the `admin` scope, or one of the narrower scopes the route
+ * also accepts (`leaks:report`); the change is audited as `api:<key id>`.
+ */
+async function authorize(ctx: CoreContext, req: FastifyRequest, ip: string, scopes: readonly string[] = ['admin']): Promise<CoreContext> {
+  const named = scopes.join(' or ')
   const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')
-  if (!match) throw new HttpError(401, 'UNAUTHORIZED', 'send Authorization: Bearer <a momentry key with the admin scope>')
-  const result = await verifyKey(ctx, { key: match[1]!, ip, requiredScopes: ['admin'] })
+  if (!match) throw new HttpError(401, 'UNAUTHORIZED', `send Authorization: Bearer <a momentry key with the ${named} scope>`)
+  const result = await verifyKey(ctx, { key: match[1]!, ip, anyOfScopes: scopes })
   if (result.valid) return withActor(ctx, `api:${result.key.id}`)
   switch (result.code) {
     case 'INSUFFICIENT_SCOPE':
-      throw new HttpError(403, 'FORBIDDEN', 'the key is valid but lacks the admin scope')
+      throw new HttpError(403, 'FORBIDDEN', `the key is valid but lacks the ${named} scope`)
     case 'BLACKLISTED':
       throw new HttpError(403, 'BLACKLISTED', 'requests from this address are blacklisted')
     case 'RATE_LIMITED':
@@ -106,11 +110,12 @@ export function buildApp(ctx: CoreContext, options: AppOptions = {}): FastifyIns
     app.route({
       method: r.method.toUpperCase() as 'GET',
       url: r.path.replace(/\{(\w+)\}/g, ':$1'),
+      ...(r.bodyLimit ? { bodyLimit: r.bodyLimit } : {}),
       handler: async (req, reply) => {
         const started = r === verifyRoute ? performance.now() : 0
         // Who is asking comes first: an unauthenticated caller learns nothing about inputs.
         // The admin key is judged by the connection's own address, never a body's.
-        const caller = r.admin ? await authorize(ctx, req, clientIp(req.socket.remoteAddress, undefined).ip) : ctx
+        const caller = r.admin ? await authorize(ctx, req, clientIp(req.socket.remoteAddress, undefined).ip, r.scopes) : ctx
         // No body at all reads as {} (each field is then named as missing); a JSON null is
         // refused as not an object, as the verify fast path refuses it.
         const body = r.body ? parseInput(r.body, req.body === undefined ? {} : req.body) : undefined
@@ -140,6 +145,6 @@ export function buildApp(ctx: CoreContext, options: AppOptions = {}): FastifyIns
   })
 
   app.setNotFoundHandler((req, reply) => sendError(reply, new HttpError(404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)))
-  app.setErrorHandler((error, _req, reply) => sendError(reply, toHttpError(error as FastifyError, { log: ctx.log, bodyLimit })))
+  app.setErrorHandler((error, req, reply) => sendError(reply, toHttpError(error as FastifyError, { log: ctx.log, bodyLimit: req.routeOptions.bodyLimit ?? bodyLimit })))
   return app
 }

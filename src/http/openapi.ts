@@ -7,7 +7,7 @@ import { errorSchema, healthSchema } from './schemas.js'
 const ERROR_TEXT: Record<number, string> = {
   400: 'Invalid request (body, query or path)',
   401: 'Missing or invalid admin key',
-  403: 'The key lacks the admin scope, or the source IP is blacklisted',
+  403: 'The key lacks the admin scope (or, where accepted, leaks:report), or the source IP is blacklisted',
   404: 'Not found: no such key, or the address is not locked out',
   409: 'Conflict with the key’s current state',
   413: 'Body too large',
@@ -22,7 +22,7 @@ export function buildOpenApi(routes: RouteSpec[], version: string): object {
   const bearer = registry.registerComponent('securitySchemes', 'adminKey', {
     type: 'http',
     scheme: 'bearer',
-    description: 'A momentry key with the `admin` scope',
+    description: 'A momentry key with the `admin` scope (`POST /v1/leaks` also accepts `leaks:report`)',
   })
   const json = (schema: z.ZodType) => ({ content: { 'application/json': { schema } } })
   for (const r of routes) {
@@ -32,6 +32,7 @@ export function buildOpenApi(routes: RouteSpec[], version: string): object {
       summary: r.summary,
       tags: [r.tag],
       ...(r.admin ? { security: [{ [bearer.name]: [] }] } : {}),
+      ...(r.scopes ? { description: `The bearer key needs one of the scopes ${r.scopes.map((x) => `\`${x}\``).join(', ')}.` } : {}),
       request: {
         ...(r.body ? { body: { required: true, ...json(r.body) } } : {}),
         ...(r.query ? { query: r.query as z.ZodObject } : {}),

@@ -9,6 +9,7 @@ import { rotateKey } from '../core/api-keys/rotate-key.js'
 import { listAudit } from '../core/audit/list-audit.js'
 import type { CoreContext } from '../core/context.js'
 import { parseDuration } from '../core/duration.js'
+import { reportLeaks } from '../core/scan/report-leaks.js'
 import { reportUsage } from '../core/usage/record-usage.js'
 import { clearLockouts, listLockouts } from '../core/validation/clear-lockouts.js'
 import type { VerifyInput } from '../core/validation/verify-key.js'
@@ -37,8 +38,12 @@ export interface RouteSpec {
   path: string
   summary: string
   tag: string
-  /** Requires `Authorization: Bearer <key with scope admin>`. */
+  /** Requires `Authorization: Bearer <key with scope admin>` (or one of `scopes`). */
   admin?: boolean
+  /** Admin routes: the key needs one of these scopes (default `admin` alone). */
+  scopes?: readonly string[]
+  /** A larger body limit than the server's (a batch route). */
+  bodyLimit?: number
   body?: z.ZodType
   query?: z.ZodType
   params?: z.ZodType
@@ -70,6 +75,11 @@ export const verifyRoute = {
   errors: [400, 413],
   handler: ({ ctx, body, ip, via }) => verifyKey(ctx, verifyInput(body, { ip, via })),
 } satisfies RouteSpec
+
+/** `POST /v1/leaks` is open to admin keys and to keys made only for reporting (a scanner's). */
+export const LEAK_REPORT_SCOPES = ['admin', 'leaks:report'] as const
+/** 1,000 tokens with their places fit; the server's 16 KiB would not. */
+export const LEAK_REPORT_BODY_LIMIT = 1024 * 1024
 
 /** Every route of `momentry serve`: handlers call the core, nothing else. */
 export const routes: RouteSpec[] = [
@@ -221,6 +231,21 @@ export const routes: RouteSpec[] = [
     response: s.clearedLockoutsSchema,
     errors: [400, 401, 403, 429],
     handler: ({ ctx }) => clearLockouts(ctx, { all: true }),
+  },
+  {
+    method: 'post',
+    path: '/v1/leaks',
+    summary:
+      'Report credentials an outside scanner found: every momentry key among them not yet revoked is revoked now (audited, `key.leaked` emitted), answered per token in order. Tokens are never echoed.',
+    tag: 'admin',
+    admin: true,
+    scopes: LEAK_REPORT_SCOPES,
+    bodyLimit: LEAK_REPORT_BODY_LIMIT,
+    body: s.reportLeaksBody,
+    status: 200,
+    response: s.reportLeaksResultSchema,
+    errors: [400, 401, 403, 413, 429],
+    handler: ({ ctx, body }) => reportLeaks(ctx, body),
   },
   {
     method: 'get',

@@ -3,6 +3,7 @@ import * as z from 'zod'
 import { anomalyViewSchema } from '../core/anomalies/anomaly-view.js'
 import { KEY_STATUSES, KEY_TYPES, metadataSchema, scopeSchema } from '../core/api-keys/key-types.js'
 import { keyViewSchema } from '../core/api-keys/key-view.js'
+import { reportLeaksInputSchema, reportLeaksResultSchema } from '../core/scan/report-leaks.js'
 import { isStorableTime, STORABLE_TIMES } from '../core/time-text.js'
 import { verifyResultSchema } from '../core/validation/verify-key.js'
 
@@ -153,4 +154,7 @@ export const clearedLockoutsSchema = z
 export const usageAcceptedSchema = z.object({ accepted: z.literal(true) }).meta({ id: 'UsageAccepted' })
 export const healthSchema = z.object({ status: z.string(), checks: z.record(z.string(), z.string()).optional() }).meta({ id: 'Health' })
 
-export { keyViewSchema, verifyResultSchema }
+/** `POST /v1/leaks`: the core's own input schema (bounded: 1,000 tokens of at most 512 characters). */
+export const reportLeaksBody = reportLeaksInputSchema
+
+export { keyViewSchema, reportLeaksResultSchema, verifyResultSchema }

@@ -18,6 +18,8 @@ export interface CliOptions {
   input?: string | Buffer
   /** Added to the environment for this run; `undefined` removes a variable. */
   env?: Record<string, string | undefined>
+  /** Working directory of a spawned run (in-process runs keep the test's). */
+  cwd?: string
 }
 
 /**
@@ -43,6 +45,7 @@ export function spawnCli(args: string[], options: CliOptions = {}): Promise<CliR
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env: { ...process.env, ...options.env },
+      cwd: options.cwd,
       stdio: ['pipe', 'pipe', 'pipe'],
     })
     let stdout = ''

@@ -460,7 +460,7 @@ describe('HTTP API (buildApp, fastify inject)', () => {
 
     it('given no Authorization header, when any admin route is called, then 401 UNAUTHORIZED', async () => {
       const requests = adminRequests()
-      expect(requests).to.have.length(11)
+      expect(requests).to.have.length(12)
       for (const req of requests) {
         const res = await inject(req)
         expectError(res, 401, 'UNAUTHORIZED')

@@ -59,6 +59,16 @@ describe('revocation latency across serve instances (run alone, after the parall
     })
   }
 
+  it('given a warm serve instance, when `scan --stdin --revoke` finds its key, then the server refuses it within 100 ms of the scan committing', async () => {
+    const victim = await createKey()
+    const s = await serveInProcess()
+    servers.push(s)
+    expect((await s.post('/v1/keys/verify', { key: victim.secret })).json.valid).to.equal(true)
+    const scanned = await runCli(['scan', '--stdin', '--revoke'], { input: `leaked: ${victim.secret}\n` })
+    expect(scanned.code, scanned.stderr).to.equal(3)
+    expect(await refusedWithin(s, victim.secret, performance.now())).to.be.below(100)
+  })
+
   describe('with Redis stopped', () => {
     let redis: ChildProcess | undefined
     const port = 17_400 + randomInt(0, 500)

@@ -97,7 +97,8 @@ export interface DeletedGiteaToken {
  * logged-in one) and emit `gitea.token.deleted`. A tracked token Gitea no longer has is
  * only untracked, which is how a "gone" drift is cleared.
  */
-export async function deleteGiteaToken(ctx: CoreContext, s: GiteaSession, input: { id: string; user?: string }): Promise<DeletedGiteaToken> {
+export async function deleteGiteaToken(ctx: CoreContext, s: GiteaSession, input: { id: string; user?: string; reason?: string }): Promise<DeletedGiteaToken> {
+  const why = input.reason === undefined ? {} : { reason: input.reason }
   const id = parseGiteaTokenId(input.id)
   const givenUser = input.user === undefined ? undefined : parseInput(userSchema, input.user, 'user')
   const record = await findTrackedGiteaToken(ctx.sql, s.target.url, id)
@@ -108,10 +109,10 @@ export async function deleteGiteaToken(ctx: CoreContext, s: GiteaSession, input:
     // Tracked, but Gitea (asked as its owner) no longer has it: stop tracking it, so the
     // "gone from server" drift can be cleared without creating a new credential.
     if (!(record && error instanceof RemoteNotFoundError)) throw error
-    await untrackGiteaToken(ctx, s, { id, user, name: record.name }, { alreadyGone: true })
+    await untrackGiteaToken(ctx, s, { id, user, name: record.name }, { alreadyGone: true, ...why })
     return { id, user, tracked: true, alreadyGone: true }
   }
-  const tracked = await untrackGiteaToken(ctx, s, { id, user, name: record?.name ?? null })
+  const tracked = await untrackGiteaToken(ctx, s, { id, user, name: record?.name ?? null }, why)
   return { id, user, tracked }
 }
 
@@ -127,12 +128,12 @@ export interface RotatedGiteaToken extends IssuedGiteaToken {
  * `gitea.token.created` for the new token, `gitea.token.deleted` for the old one once it is
  * gone, then `gitea.token.rotated` naming both.
  */
-export async function rotateGiteaToken(ctx: CoreContext, s: GiteaSession, input: { id: string }): Promise<RotatedGiteaToken> {
+export async function rotateGiteaToken(ctx: CoreContext, s: GiteaSession, input: { id: string; reason?: string }): Promise<RotatedGiteaToken> {
   const id = parseGiteaTokenId(input.id)
-  return withRotationLock(ctx, `Gitea token ${id}`, `gitea:${s.target.url}:${id}`, () => rotateLocked(ctx, s, id))
+  return withRotationLock(ctx, `Gitea token ${id}`, `gitea:${s.target.url}:${id}`, () => rotateLocked(ctx, s, id, input.reason))
 }
 
-async function rotateLocked(ctx: CoreContext, s: GiteaSession, id: number): Promise<RotatedGiteaToken> {
+async function rotateLocked(ctx: CoreContext, s: GiteaSession, id: number, reason: string | undefined): Promise<RotatedGiteaToken> {
   const old = await findTrackedGiteaToken(ctx.sql, s.target.url, id)
   if (!old) {
     throw new NotFoundError(`momentry does not track a Gitea token ${id} at ${s.target.url}`, 'Only tokens created with `momentry gitea create` can be rotated; `momentry gitea list` shows which are tracked')
@@ -144,7 +145,7 @@ async function rotateLocked(ctx: CoreContext, s: GiteaSession, id: number): Prom
     await deleteGiteaTokenRemote(s, old.user, id).catch((error: unknown) => {
       if (!(error instanceof RemoteNotFoundError)) throw error // already gone: the goal is reached
     })
-    await untrackGiteaToken(ctx, s, { id, user: old.user, name: old.name }, { replacedBy: created.id })
+    await untrackGiteaToken(ctx, s, { id, user: old.user, name: old.name }, { replacedBy: created.id, ...(reason === undefined ? {} : { reason }) })
     previous.deleted = true
   } catch (error) {
     previous.error = reportedFailure(error)

@@ -47,7 +47,7 @@ export async function untrackGiteaToken(
   ctx: CoreContext,
   s: GiteaSession,
   t: { id: number; user: string; name: string | null },
-  how: { alreadyGone?: boolean; replacedBy?: number } = {},
+  how: { alreadyGone?: boolean; replacedBy?: number; reason?: string } = {},
 ): Promise<boolean> {
   const at = ctx.clock.now()
   const tracked = await recordDeleted(ctx, {

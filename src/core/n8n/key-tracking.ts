@@ -63,10 +63,10 @@ export async function untrackN8nKey(
   ctx: CoreContext,
   s: N8nSession,
   key: { id: string; label: string; owner: string | null },
-  how: { alreadyGone: boolean; replacedBy: string | null; onlyIfTracked?: boolean },
+  how: { alreadyGone: boolean; replacedBy: string | null; onlyIfTracked?: boolean; reason?: string },
 ): Promise<boolean> {
   const at = ctx.clock.now()
-  const details = { n8nUrl: s.target.url, n8nKeyId: key.id, label: key.label, ...(how.alreadyGone ? { alreadyGone: true } : {}), ...(how.replacedBy ? { replacedBy: how.replacedBy } : {}) }
+  const details = { n8nUrl: s.target.url, n8nKeyId: key.id, label: key.label, ...(how.alreadyGone ? { alreadyGone: true } : {}), ...(how.replacedBy ? { replacedBy: how.replacedBy } : {}), ...(how.reason === undefined ? {} : { reason: how.reason }) }
   const tracked = await recordDeleted(ctx, {
     at,
     markDeleted: (tx) => markN8nKeyDeleted(tx, s.target.url, key.id, at),

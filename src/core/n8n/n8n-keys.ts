@@ -123,12 +123,12 @@ export interface DeletedN8nKey {
  * (RemoteNotFoundError), unless momentry tracks it as this user's: then it was deleted in
  * n8n, and momentry stops tracking it. Emits `n8n.key.deleted`.
  */
-export async function deleteN8nKey(ctx: CoreContext, s: N8nSession, input: { id: string }): Promise<DeletedN8nKey> {
-  return deleteKey(ctx, s, assertN8nKeyId(input.id), null)
+export async function deleteN8nKey(ctx: CoreContext, s: N8nSession, input: { id: string; reason?: string }): Promise<DeletedN8nKey> {
+  return deleteKey(ctx, s, assertN8nKeyId(input.id), null, input.reason)
 }
 
 /** The delete itself; a rotation passes the replacement's id, kept in the audit row and the event. */
-async function deleteKey(ctx: CoreContext, s: N8nSession, id: string, replacedBy: string | null): Promise<DeletedN8nKey> {
+async function deleteKey(ctx: CoreContext, s: N8nSession, id: string, replacedBy: string | null, reason?: string): Promise<DeletedN8nKey> {
   const listed = await listN8nKeysRemote(s)
   const before = listed.keys.find((k) => k.id === id)
   if (!before) {
@@ -136,7 +136,7 @@ async function deleteKey(ctx: CoreContext, s: N8nSession, id: string, replacedBy
     const owner = tracked ? ownerOf(tracked, s) : undefined
     if (tracked && owner === 'other') throw notTheirs(s, id, tracked)
     if (tracked && !listed.complete) throw partialList(s, id)
-    if (tracked && owner === 'mine' && (await untrackN8nKey(ctx, s, { id, label: tracked.label, owner: tracked.ownerEmail }, { alreadyGone: true, replacedBy, onlyIfTracked: true }))) {
+    if (tracked && owner === 'mine' && (await untrackN8nKey(ctx, s, { id, label: tracked.label, owner: tracked.ownerEmail }, { alreadyGone: true, replacedBy, onlyIfTracked: true, reason }))) {
       return { id, label: tracked.label, tracked: true, confirmed: true, alreadyGone: true }
     }
     throw new RemoteNotFoundError(
@@ -148,7 +148,7 @@ async function deleteKey(ctx: CoreContext, s: N8nSession, id: string, replacedBy
   if ((await listN8nKeysRemote(s)).keys.some((k) => k.id === id)) {
     throw new ExternalServiceError(`n8n answered the delete of ${id} with success but still lists the key`, { code: 'SERVICE_ERROR', status: 200, hint: 'Delete it in the n8n UI (Settings → n8n API) and check the n8n log' })
   }
-  const tracked = await untrackN8nKey(ctx, s, { id, label: before.label, owner: ownerEmail(s) }, { alreadyGone: false, replacedBy })
+  const tracked = await untrackN8nKey(ctx, s, { id, label: before.label, owner: ownerEmail(s) }, { alreadyGone: false, replacedBy, reason })
   return { id, label: before.label, tracked, confirmed: true }
 }
 
@@ -162,12 +162,12 @@ export interface RotatedN8nKey extends IssuedN8nKey {
  * then delete the old one and confirm it is gone. Emits `n8n.key.created` for the new key,
  * `n8n.key.deleted` for the old one once it is gone, then `n8n.key.rotated` naming both.
  */
-export async function rotateN8nKey(ctx: CoreContext, s: N8nSession, input: { id: string }): Promise<RotatedN8nKey> {
+export async function rotateN8nKey(ctx: CoreContext, s: N8nSession, input: { id: string; reason?: string }): Promise<RotatedN8nKey> {
   const id = assertN8nKeyId(input.id)
-  return withRotationLock(ctx, `n8n API key ${id}`, `n8n:${s.target.url}:${id}`, () => rotateLocked(ctx, s, id))
+  return withRotationLock(ctx, `n8n API key ${id}`, `n8n:${s.target.url}:${id}`, () => rotateLocked(ctx, s, id, input.reason))
 }
 
-async function rotateLocked(ctx: CoreContext, s: N8nSession, id: string): Promise<RotatedN8nKey> {
+async function rotateLocked(ctx: CoreContext, s: N8nSession, id: string, reason: string | undefined): Promise<RotatedN8nKey> {
   const old = await findTrackedN8nKey(ctx.sql, s.target.url, id)
   if (!old) throw new NotFoundError(`momentry does not track an n8n API key ${id} at ${s.target.url}`, 'Only keys created with `momentry n8n create` can be rotated; `momentry n8n list` shows which are tracked')
   // n8n lists only the logged-in user's keys and answers 200 to any delete: make sure the old
@@ -186,7 +186,7 @@ async function rotateLocked(ctx: CoreContext, s: N8nSession, id: string): Promis
   const issued = await mint(ctx, s, { label: rotatedName(old.label, now, LABEL_MAX), scopes: old.scopes, expiresAt }, id)
   const previous: RotatedN8nKey['previous'] = { id, deleted: false }
   try {
-    await deleteKey(ctx, s, id, issued.key.id)
+    await deleteKey(ctx, s, id, issued.key.id, reason)
     previous.deleted = true
   } catch (error) {
     if (!(error instanceof RemoteNotFoundError)) previous.error = reportedFailure(error)
@@ -194,7 +194,7 @@ async function rotateLocked(ctx: CoreContext, s: N8nSession, id: string): Promis
       // Already gone from n8n (it was listed as this user's a moment ago): the goal is reached;
       // stop tracking it. The new key is made and recorded, so a failure here is only reported.
       try {
-        await untrackN8nKey(ctx, s, { id, label: old.label, owner: old.ownerEmail }, { alreadyGone: true, replacedBy: issued.key.id, onlyIfTracked: true })
+        await untrackN8nKey(ctx, s, { id, label: old.label, owner: old.ownerEmail }, { alreadyGone: true, replacedBy: issued.key.id, onlyIfTracked: true, reason })
         previous.deleted = true
       } catch (markError) {
         previous.error = { message: `it is gone from n8n, but momentry could not stop tracking it: ${(markError as Error).message}` }

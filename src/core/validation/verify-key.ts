@@ -53,6 +53,16 @@ export interface VerifyInput {
    */
   via?: string
   requiredScopes?: readonly string[]
+  /** The key must also hold at least one of these (an admin route open to a narrower scope too). */
+  anyOfScopes?: readonly string[]
+}
+
+/** Whether a key holds every required scope and, when some are offered, one of those. */
+function hasScopes(scopes: readonly string[], input: VerifyInput): boolean {
+  if (input.requiredScopes) {
+    for (const scope of input.requiredScopes) if (!scopes.includes(scope)) return false
+  }
+  return !input.anyOfScopes || input.anyOfScopes.some((scope) => scopes.includes(scope))
 }
 
 /** The valid-result view of a record; frozen, because the cache hands the same one to every caller. */
@@ -172,9 +182,7 @@ function decideInMemory(ctx: CoreContext, input: VerifyInput, ip: string | undef
   const now = ctx.clock.now()
   const status = keyStatus(k, now)
   if (status !== 'active' && status !== 'rotating') return undefined
-  if (input.requiredScopes) {
-    for (const scope of input.requiredScopes) if (!k.scopes.includes(scope)) return undefined
-  }
+  if (!hasScopes(k.scopes, input)) return undefined
   v.cache.countHit()
   return accept(ctx, entry, k, ip, now)
 }
@@ -221,8 +229,6 @@ export async function verifyKey(ctx: CoreContext, input: VerifyInput): Promise<V
   if (status === 'revoked') return refuse(ctx, 'REVOKED', ip, k.keyId)
   if (status === 'disabled') return refuse(ctx, 'DISABLED', ip, k.keyId)
   if (status === 'expired') return refuse(ctx, 'EXPIRED', ip, k.keyId)
-  if (input.requiredScopes) {
-    for (const scope of input.requiredScopes) if (!k.scopes.includes(scope)) return refuse(ctx, 'INSUFFICIENT_SCOPE', ip, k.keyId)
-  }
+  if (!hasScopes(k.scopes, input)) return refuse(ctx, 'INSUFFICIENT_SCOPE', ip, k.keyId)
   return accept(ctx, entry, k, ip, now)
 }

@@ -7,6 +7,7 @@ export const WEBHOOK_EVENTS = [
   'key.rotated',
   'key.revoked',
   'key.rotation_due',
+  'key.leaked',
   'anomaly.detected',
   'ip.locked_out',
   'gitea.token.created',
