@@ -9,7 +9,7 @@ interface Result {
 
 export default class Serve extends MomentryCommand<Result> {
   static override summary = 'Serve the HTTP API: key verification, usage reports, admin, /openapi.json, /docs, /metrics.'
-  static override description = `Validation here is answered from memory for a cached key from a clean IP: the blacklist and locked-out IPs are mirrored, and revocations from any other momentry process arrive the moment they commit, over PostgreSQL LISTEN/NOTIFY in every mode (Redis, when configured, counts failed attempts and carries the public alert channel in addition). While the LISTEN connection is down, cached keys are re-read and /readyz answers 503. SIGINT/SIGTERM drain requests and flush usage before exit.`
+  static override description = `Validation here is answered from memory for a cached key from a clean IP: the blacklist and locked-out IPs are mirrored, and revocations from any other momentry process arrive the moment they commit, over PostgreSQL LISTEN/NOTIFY in every mode (Redis, when configured, counts failed attempts and carries the public alert channel in addition). While the LISTEN connection is down, cached keys are re-read and /readyz answers 503. SIGINT/SIGTERM stop accepting connections, answer every request in flight (with connection: close) within MOMENTRY_HTTP_DRAIN_TIMEOUT (default 10s), and flush usage before exit; a second signal stops waiting.`
   static override examples = [
     '<%= config.bin %> serve',
     '<%= config.bin %> serve --host 0.0.0.0 --port 9090',
@@ -33,8 +33,20 @@ export default class Serve extends MomentryCommand<Result> {
       process.once('SIGINT', resolve)
       process.once('SIGTERM', resolve)
     })
-    this.note('stopping: draining requests and flushing usage')
-    await server.close()
+    this.note('stopping: answering requests in flight, then flushing usage (a second Ctrl-C stops waiting)')
+    // A second signal cuts the drain short; usage is flushed all the same.
+    const again = () => {
+      this.note('stopping now: closing connections with requests still in flight')
+      server.forceClose()
+    }
+    process.once('SIGINT', again)
+    process.once('SIGTERM', again)
+    try {
+      await server.close()
+    } finally {
+      process.off('SIGINT', again)
+      process.off('SIGTERM', again)
+    }
     return { url: server.url }
   }
 }

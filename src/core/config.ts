@@ -5,7 +5,7 @@ import * as z from 'zod'
 import { defaultActor } from './actor.js'
 import type { TrustedProxies } from './blacklist/ip.js'
 import { parseTrustedProxies } from './blacklist/ip.js'
-import { parseDuration } from './duration.js'
+import { formatDuration, parseDuration } from './duration.js'
 import { ConfigError } from './errors.js'
 import { printable } from './printable.js'
 
@@ -28,18 +28,17 @@ const url = (protocols: string[]) =>
  * `<n>s|m|h|d|w` as parseDuration takes it, refused here (so as a ConfigError, exit 8) when
  * it is out of range — over 100 years, or zero where zero means nothing — instead of later.
  */
-const duration = (example: string, { allowZero = false } = {}) =>
+const duration = (example: string, { allowZero = false, maxSeconds }: { allowZero?: boolean; maxSeconds?: number } = {}) =>
   z
     .string()
     .regex(/^\d{1,10}[smhdw]$/, `expected a duration like ${example}`)
     .refine((v) => {
       try {
-        parseDuration(v, 'duration', { allowZero })
-        return true
+        return parseDuration(v, 'duration', { allowZero }) <= (maxSeconds ?? Infinity)
       } catch {
         return false
       }
-    }, `expected a duration ${allowZero ? '' : 'longer than zero and '}of at most 100 years, like ${example}`)
+    }, `expected a duration ${allowZero ? '' : 'longer than zero and '}of at most ${maxSeconds === undefined ? '100 years' : formatDuration(maxSeconds)}, like ${example}`)
 
 /** Every environment variable momentry reads, with its default. Names are the seed's. */
 const envSchema = z.object({
@@ -87,6 +86,10 @@ const envSchema = z.object({
   N8N_PASSWORD: z.string().min(1).optional(),
   MOMENTRY_CREDENTIAL_STORE: z.enum(['auto', 'keychain', 'file'], { message: 'expected auto, keychain or file' }).default('auto'),
   MOMENTRY_HTTP_TIMEOUT_SECONDS: int(1, 600).default(15),
+  // `serve`'s own bounds on a client: an hour is already far past any reason.
+  MOMENTRY_HTTP_HEADERS_TIMEOUT: duration('10s', { maxSeconds: 3600 }).default('10s'),
+  MOMENTRY_HTTP_REQUEST_TIMEOUT: duration('30s', { maxSeconds: 3600 }).default('30s'),
+  MOMENTRY_HTTP_DRAIN_TIMEOUT: duration('10s', { allowZero: true, maxSeconds: 3600 }).default('10s'),
   MOMENTRY_TRUSTED_PROXIES: z
     .string()
     .refine(
@@ -149,6 +152,15 @@ export interface Config {
   httpTimeoutSeconds: number
   /** Callers of `serve` whose request body may name the client's IP (proxies, gateways). */
   trustedProxies: TrustedProxies
+  /** `serve`'s bounds on its clients and on its own shutdown. */
+  serve: {
+    /** From a request's first byte to the end of its headers. */
+    headersTimeoutSeconds: number
+    /** From a request's first byte to the end of its body (at least headersTimeoutSeconds). */
+    requestTimeoutSeconds: number
+    /** On SIGINT/SIGTERM, how long requests in flight may take before their connections are closed. */
+    drainTimeoutSeconds: number
+  }
 }
 
 /**
@@ -185,6 +197,14 @@ function parseEach(env: Env): { values: Partial<EnvValues>; problems: Map<EnvNam
     const parsed = envSchema.shape[name].safeParse(isSet(env, name) ? env[name] : undefined)
     if (parsed.success) values[name] = parsed.data
     else problems.set(name, parsed.error.issues[0]!.message)
+  }
+  // Headers are part of the request: a headers timeout past the request's could never apply
+  // (Node refuses the pair). Blamed on the one that was set, so the message names what to change.
+  const { MOMENTRY_HTTP_HEADERS_TIMEOUT: headers, MOMENTRY_HTTP_REQUEST_TIMEOUT: request } = values as Partial<EnvValues>
+  if (headers !== undefined && request !== undefined && parseDuration(headers) > parseDuration(request)) {
+    const blamed = isSet(env, 'MOMENTRY_HTTP_HEADERS_TIMEOUT') || !isSet(env, 'MOMENTRY_HTTP_REQUEST_TIMEOUT') ? 'MOMENTRY_HTTP_HEADERS_TIMEOUT' : 'MOMENTRY_HTTP_REQUEST_TIMEOUT'
+    problems.set(blamed, `the headers timeout (${headers}) must not be longer than the request timeout (${request}), which includes it`)
+    delete values[blamed]
   }
   return { values: values as Partial<EnvValues>, problems }
 }
@@ -248,6 +268,11 @@ export function loadConfig(env: Env = process.env): Config {
     credentialStore: e.MOMENTRY_CREDENTIAL_STORE,
     httpTimeoutSeconds: e.MOMENTRY_HTTP_TIMEOUT_SECONDS,
     trustedProxies: parseTrustedProxies(e.MOMENTRY_TRUSTED_PROXIES),
+    serve: {
+      headersTimeoutSeconds: parseDuration(e.MOMENTRY_HTTP_HEADERS_TIMEOUT, 'MOMENTRY_HTTP_HEADERS_TIMEOUT'),
+      requestTimeoutSeconds: parseDuration(e.MOMENTRY_HTTP_REQUEST_TIMEOUT, 'MOMENTRY_HTTP_REQUEST_TIMEOUT'),
+      drainTimeoutSeconds: parseDuration(e.MOMENTRY_HTTP_DRAIN_TIMEOUT, 'MOMENTRY_HTTP_DRAIN_TIMEOUT', { allowZero: true }),
+    },
   }
 }
 

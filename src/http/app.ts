@@ -1,6 +1,7 @@
 import Fastify from 'fastify'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { STATUS_CODES, createServer } from 'node:http'
+import type { RequestListener, ServerOptions } from 'node:http'
 import type { Socket } from 'node:net'
 
 import { withActor } from '../core/actor.js'
@@ -52,6 +53,27 @@ function clientError(error: NodeJS.ErrnoException, socket: Socket): void {
   socket.destroy(error)
 }
 
+/** How long an idle keep-alive connection stays open (Node's default, said here so it is ours). */
+const KEEP_ALIVE_TIMEOUT_MS = 5000
+
+/**
+ * The bounds on a slow client: its headers within headersTimeout, its whole request within
+ * requestTimeout (then 408 and the connection closed, by clientError), an idle keep-alive
+ * connection for 5 s. Node checks them every connectionsCheckingInterval (30 s by default,
+ * which would let a 10 s bound hold a socket 40 s): here a quarter of the shorter bound, at
+ * most 1 s.
+ */
+function serverTimeouts(t: CoreContext['config']['serve']): ServerOptions {
+  const headersTimeout = t.headersTimeoutSeconds * 1000
+  const requestTimeout = t.requestTimeoutSeconds * 1000
+  return {
+    headersTimeout,
+    requestTimeout,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    connectionsCheckingInterval: Math.min(1000, Math.ceil(Math.min(headersTimeout, requestTimeout) / 4)),
+  }
+}
+
 /**
  * Admin routes: a bearer key with the `admin` scope, or one of the narrower scopes the route
  * also accepts (`leaks:report`); the change is audited as `api:<key id>`.
@@ -96,11 +118,12 @@ export function buildApp(ctx: CoreContext, options: AppOptions = {}): FastifyIns
           ? new HttpError(414, 'URI_TOO_LONG', 'a path segment is longer than 100 characters')
           : new HttpError(400, 'BAD_REQUEST', 'the URL is not valid (a malformed percent-escape)'),
       ),
-    // With fastVerify, POST /v1/keys/verify is answered before the framework (same schema,
-    // core call, metrics and error shape); inject() and every other route go through fastify.
-    ...(options.fastVerify
-      ? { serverFactory: (handler: Parameters<typeof createServer>[1]) => createServer(verifyFastPath(ctx, { metrics, bodyLimit, clientIp }, handler!)) }
-      : {}),
+    // Our own Node server, so its client timeouts are ours (with a server factory, fastify's
+    // connectionTimeout/keepAliveTimeout/requestTimeout are not applied). With fastVerify,
+    // POST /v1/keys/verify is answered before the framework (same schema, core call, metrics
+    // and error shape); inject() and every other route go through fastify.
+    serverFactory: (handler: RequestListener) =>
+      createServer(serverTimeouts(ctx.config.serve), options.fastVerify ? verifyFastPath(ctx, { metrics, bodyLimit, clientIp }, handler) : handler),
   })
   // JSON only: a text/plain body is a client mistake worth a clear 415, not a 400 later.
   app.removeContentTypeParser('text/plain')

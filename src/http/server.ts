@@ -1,14 +1,22 @@
 import type { EffectName } from '../core/effects.js'
+import { formatDuration } from '../core/duration.js'
 import { SERVER_EFFECTS } from '../core/effects.js'
 import { ConfigError } from '../core/errors.js'
 import type { Core } from '../core/open-core.js'
 import type { AppOptions } from './app.js'
 import { buildApp } from './app.js'
+import { trackConnections } from './drain.js'
 
 export interface RunningServer {
   url: string
-  /** Stop accepting, finish in-flight requests, flush usage, stop listening to Redis. */
+  /**
+   * Stop accepting, answer the requests in flight and those still arriving on open
+   * connections (with `connection: close`), close idle connections, and after
+   * MOMENTRY_HTTP_DRAIN_TIMEOUT whatever is left; then flush usage and close the core.
+   */
   close(): Promise<void>
+  /** During close(): stop waiting for requests in flight and close their connections now. */
+  forceClose(): void
 }
 
 /**
@@ -20,12 +28,13 @@ const AFTER_LISTEN: readonly EffectName[] = ['audit-checkpoints']
 /**
  * Start `serve`: the core's long-running side effects first (mirrors loaded, usage flush,
  * detection, outbox drain, rotation notices), then listen, then the audit checkpoints.
- * `close()` stops accepting, finishes requests in flight, then closes the core (usage
- * flushed, connections closed).
+ * `close()` stops accepting, drains the open connections (see drain.ts), then closes the
+ * core (usage flushed, connections closed).
  */
 export async function startServer(core: Core, options: AppOptions & { host: string; port: number }): Promise<RunningServer> {
   await core.start(SERVER_EFFECTS.filter((e) => !AFTER_LISTEN.includes(e)))
   const app = buildApp(core.ctx, { ...options, fastVerify: true })
+  const connections = trackConnections(app.server)
   let url: string
   try {
     url = await app.listen({ host: options.host, port: options.port })
@@ -40,11 +49,16 @@ export async function startServer(core: Core, options: AppOptions & { host: stri
     url,
     close() {
       closing ??= (async () => {
+        const { drainTimeoutSeconds } = core.ctx.config.serve
+        const { forced } = await connections.drain(drainTimeoutSeconds * 1000)
+        if (forced > 0) core.ctx.log.warn(`closed ${forced} connection${forced === 1 ? '' : 's'} with a request still in flight (drain timeout ${formatDuration(drainTimeoutSeconds)}, MOMENTRY_HTTP_DRAIN_TIMEOUT, or a second signal)`)
+        // No connection is left: fastify's close only runs its hooks and the server's own close.
         await app.close()
         await core.close()
       })()
       return closing
     },
+    forceClose: () => connections.force(),
   }
 }
 

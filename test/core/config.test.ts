@@ -61,6 +61,7 @@ describe('config', () => {
         credentialStore: 'auto',
         httpTimeoutSeconds: 15,
         trustedProxies: parseTrustedProxies('loopback'),
+        serve: { headersTimeoutSeconds: 10, requestTimeoutSeconds: 30, drainTimeoutSeconds: 10 },
       })
       // Loopback only: on a shared network (Docker, Kubernetes, a VPC) the neighbours are clients, not proxies.
       expect((config.trustedProxies as { cidr: string }[]).map((n) => n.cidr)).to.deep.equal(['127.0.0.0/8', '::1/128'])
@@ -179,6 +180,15 @@ describe('config', () => {
       ['MOMENTRY_AUDIT_KEY', 'not-a-key'],
       ['MOMENTRY_USAGE_RETENTION', '0d'],
       ['MOMENTRY_USAGE_RETENTION', '400 days'],
+      ['MOMENTRY_HTTP_HEADERS_TIMEOUT', '10'],
+      ['MOMENTRY_HTTP_HEADERS_TIMEOUT', '0s'],
+      ['MOMENTRY_HTTP_HEADERS_TIMEOUT', '2h'],
+      ['MOMENTRY_HTTP_HEADERS_TIMEOUT', '1m'],
+      ['MOMENTRY_HTTP_REQUEST_TIMEOUT', '0s'],
+      ['MOMENTRY_HTTP_REQUEST_TIMEOUT', '5s'],
+      ['MOMENTRY_HTTP_REQUEST_TIMEOUT', '30 s'],
+      ['MOMENTRY_HTTP_DRAIN_TIMEOUT', '-1s'],
+      ['MOMENTRY_HTTP_DRAIN_TIMEOUT', '61m'],
     ]
     for (const [name, value] of cases) {
       it(`given ${name}=${JSON.stringify(value)}, when loaded, then a ConfigError (exit 8) names ${name}`, () => {
@@ -189,6 +199,27 @@ describe('config', () => {
         expect(error.hint).to.include(name)
       })
     }
+
+    it('given serve timeouts, when loaded, then each is in seconds; a zero drain timeout means no waiting', () => {
+      expect(loadConfig({ ...BASE, MOMENTRY_HTTP_HEADERS_TIMEOUT: '5s', MOMENTRY_HTTP_REQUEST_TIMEOUT: '2m', MOMENTRY_HTTP_DRAIN_TIMEOUT: '0s' }).serve).to.deep.equal({
+        headersTimeoutSeconds: 5,
+        requestTimeoutSeconds: 120,
+        drainTimeoutSeconds: 0,
+      })
+      expect(loadConfig({ ...BASE, MOMENTRY_HTTP_HEADERS_TIMEOUT: '1h', MOMENTRY_HTTP_REQUEST_TIMEOUT: '1h' }).serve.headersTimeoutSeconds).to.equal(3600)
+    })
+
+    it('given a headers timeout longer than the request timeout, then the error names the variable that was set and both values', () => {
+      expect(configErrorOf({ ...BASE, MOMENTRY_HTTP_HEADERS_TIMEOUT: '1m' }).reason).to.equal(
+        'MOMENTRY_HTTP_HEADERS_TIMEOUT is invalid: the headers timeout (1m) must not be longer than the request timeout (30s), which includes it',
+      )
+      expect(configErrorOf({ ...BASE, MOMENTRY_HTTP_REQUEST_TIMEOUT: '5s' }).reason).to.match(/^MOMENTRY_HTTP_REQUEST_TIMEOUT is invalid: the headers timeout \(10s\)/)
+      expect(configErrorOf({ ...BASE, MOMENTRY_HTTP_HEADERS_TIMEOUT: '20s', MOMENTRY_HTTP_REQUEST_TIMEOUT: '15s' }).reason).to.match(/^MOMENTRY_HTTP_HEADERS_TIMEOUT is invalid/)
+      const described = describeConfig({ ...BASE, MOMENTRY_HTTP_REQUEST_TIMEOUT: '5s' })
+      expect(entry(described, 'MOMENTRY_HTTP_REQUEST_TIMEOUT')).to.include({ value: '5s', source: 'env' })
+      expect(entry(described, 'MOMENTRY_HTTP_REQUEST_TIMEOUT').problem).to.match(/must not be longer than the request timeout/)
+      expect(entry(described, 'MOMENTRY_HTTP_HEADERS_TIMEOUT')).to.deep.equal({ name: 'MOMENTRY_HTTP_HEADERS_TIMEOUT', value: '10s', source: 'default' })
+    })
 
     it('given an invalid MOMENTRY_AUDIT_KEY, when rejected, then the error does not echo the key material', () => {
       const secret = Buffer.alloc(31, 9).toString('base64')
