@@ -24,6 +24,45 @@ const url = (protocols: string[]) =>
     }
   }, `expected a ${protocols.map((p) => `${p}//…`).join(' or ')} URL`)
 
+const decodes = (part: string) => {
+  try {
+    decodeURIComponent(part)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * A connection URL as its client reads it. postgres.js and node-redis percent-decode the user,
+ * password, host and database with decodeURIComponent, which throws on a `%` not followed by
+ * two hex digits; that came out later as "unexpected error: URI malformed" (exit 1). Checked
+ * here instead, so it is a ConfigError naming the variable. The messages never hold the value:
+ * the URL may carry a password.
+ */
+const connectionUrl = (protocols: string[]) =>
+  z.string().superRefine((value, ctx) => {
+    let u: URL | undefined
+    try {
+      u = new URL(value)
+    } catch {
+      u = undefined
+    }
+    if (!u || !protocols.includes(u.protocol)) {
+      ctx.addIssue({ code: 'custom', message: `expected a ${protocols.map((p) => `${p}//…`).join(' or ')} URL` })
+      return
+    }
+    // postgres.js also decodes the host as written, before the WHATWG parser touches it.
+    const authority = value.slice(value.indexOf('://') + 3).split(/[?/]/)[0]!
+    if (![u.username, u.password, u.pathname, authority.slice(authority.indexOf('@') + 1)].every(decodes)) {
+      ctx.addIssue({ code: 'custom', message: 'a "%" in it is not followed by two hex digits: percent-encode the user, password and database name (% as %25, @ as %40)' })
+      return
+    }
+    if (u.protocol.startsWith('redis') && !/^(\/\d*)?$/.test(u.pathname)) {
+      ctx.addIssue({ code: 'custom', message: 'the path must be a database number, as in redis://host:6379/0' })
+    }
+  })
+
 /**
  * `<n>s|m|h|d|w` as parseDuration takes it, refused here (so as a ConfigError, exit 8) when
  * it is out of range — over 100 years, or zero where zero means nothing — instead of later.
@@ -42,8 +81,8 @@ const duration = (example: string, { allowZero = false, maxSeconds }: { allowZer
 
 /** Every environment variable momentry reads, with its default. Names are the seed's. */
 const envSchema = z.object({
-  DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
-  REDIS_URL: url(['redis:', 'rediss:']).optional(),
+  DATABASE_URL: connectionUrl(['postgres:', 'postgresql:']).optional(),
+  REDIS_URL: connectionUrl(['redis:', 'rediss:']).optional(),
   MOMENTRY_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'expected letters, digits and _.:- only').default('momentry:'),
   CACHE_TTL_SECONDS: int(1, 86_400).default(300),
   CACHE_MAX_CAPACITY: int(1, 10_000_000).default(10_000),
@@ -299,7 +338,7 @@ export function describeConfig(env: Env = process.env): ConfigEntry[] {
   const typed = ENV_NAMES.map((name): ConfigEntry => {
     const fromEnv = isSet(env, name)
     const problem = problems.get(name)
-    if (problem) return { name, value: shownValue(name, printable(env[name]!, 80)), source: 'env', problem, fix: fixOf(name) }
+    if (problem) return { name, value: printable(shownValue(name, env[name]!), 80), source: 'env', problem, fix: fixOf(name) }
     let value: unknown = values[name]
     if (name === 'MOMENTRY_DATA_DIR' && value === undefined) value = defaultDataDir(env)
     if (value === undefined) return { name, value: null, source: 'unset' }

@@ -9,6 +9,7 @@ import type { ExitCodeValue } from './errors.js'
 import { ExitCode, MomentryError } from './errors.js'
 import { checkGiteaLogin, giteaTarget } from './gitea/gitea-client.js'
 import { loginN8n, n8nTarget } from './n8n/n8n-client.js'
+import { countPlainSecrets } from './webhooks/repo.js'
 
 export interface DoctorCheck {
   name: string
@@ -95,10 +96,23 @@ async function checkPostgres(ctx: CoreContext): Promise<DoctorCheck[]> {
       checks.push({ name: 'migrations', status: 'fail', detail: `${pending.length} pending (${pending.map((s) => s.name).join(', ')})`, fix: 'Run `momentry db migrate`' })
     } else {
       checks.push({ name: 'migrations', status: 'ok', detail: `${states.length} applied, none pending` })
+      checks.push(await checkWebhookSecrets(ctx))
     }
     return checks
   } catch (error) {
     return [failure('postgres', error, databaseLabel(ctx.config))]
+  }
+}
+
+/** Webhook signing secrets are sealed at rest (sql/0013); one still in the clear is a warning until `db migrate` seals it. */
+async function checkWebhookSecrets(ctx: CoreContext): Promise<DoctorCheck> {
+  const plain = await countPlainSecrets(ctx.sql)
+  if (plain === 0) return { name: 'webhooks', status: 'ok', detail: 'every webhook signing secret is sealed under the audit key' }
+  return {
+    name: 'webhooks',
+    status: 'warn',
+    detail: `${plain} webhook signing secret${plain === 1 ? ' is' : 's are'} stored in the clear (written before sealing at rest)`,
+    fix: 'Run `momentry db migrate`, which seals them under the audit key',
   }
 }
 

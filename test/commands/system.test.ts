@@ -48,6 +48,7 @@ describe('db, doctor and config commands', () => {
       ['config', 'ok'],
       ['postgres', 'ok'],
       ['migrations', 'ok'],
+      ['webhooks', 'ok'],
       ['redis', 'ok'],
       ['keychain', 'ok'],
       ['gitea', 'warn'],

@@ -172,6 +172,12 @@ describe('config', () => {
       ['REDIS_URL', '127.0.0.1:6379'],
       ['DATABASE_URL', 'mysql://u:p@h/db'],
       ['DATABASE_URL', 'not a url'],
+      // A "%" that is no percent-encoding: the clients' decodeURIComponent throws on it.
+      ['DATABASE_URL', 'postgres://%zz'],
+      ['DATABASE_URL', 'postgres://app:pa%zzss@db.example/momentry'],
+      ['DATABASE_URL', 'postgresql://app@db.example/mom%zzentry'],
+      ['REDIS_URL', 'redis://:pa%zzss@127.0.0.1:6379'],
+      ['REDIS_URL', 'redis://127.0.0.1:6379/zero'],
       ['GITEA_URL', 'ftp://git.example'],
       ['N8N_URL', 'localhost:5678'],
       ['MOMENTRY_REDIS_PREFIX', 'has space'],
@@ -230,6 +236,24 @@ describe('config', () => {
     it('given an invalid DATABASE_URL with a password, when rejected, then the error does not echo the password', () => {
       const error = configErrorOf({ ...BASE, DATABASE_URL: 'mysql://admin:hunter2secret@h/db' })
       expect(`${error.message} ${error.hint}`).not.to.include('hunter2secret')
+    })
+
+    it('given a DATABASE_URL or REDIS_URL whose password holds a "%" that is no encoding, when rejected, then the error says how to encode it and does not echo the password', () => {
+      for (const [name, value] of [
+        ['DATABASE_URL', 'postgres://app:hunter%zz2secret@db.example/momentry'],
+        ['REDIS_URL', 'rediss://:hunter%zz2secret@r.example:6380'],
+      ] as const) {
+        const error = configErrorOf({ ...BASE, [name]: value })
+        expect(error.reason).to.equal(`${name} is invalid: a "%" in it is not followed by two hex digits: percent-encode the user, password and database name (% as %25, @ as %40)`)
+        expect(`${error.message} ${error.hint}`).not.to.include('hunter')
+        const described = entry(describeConfig({ ...BASE, [name]: value }), name)
+        expect(described.problem).to.include('percent-encode')
+        expect(JSON.stringify(described)).not.to.include('hunter')
+      }
+    })
+
+    it('given a well-encoded password with %25 and %40 in DATABASE_URL, when loaded, then it is accepted as is', () => {
+      expect(loadConfig({ ...BASE, DATABASE_URL: 'postgres://app:p%25a%40ss@db.example:5432/momentry' }).databaseUrl).to.equal('postgres://app:p%25a%40ss@db.example:5432/momentry')
     })
 
     it('given two invalid variables, when loaded, then the error names one of them and is a single line', () => {

@@ -1,6 +1,6 @@
 // One scenario that makes every kind of secret momentry handles — keys of all five types
 // (rotated, revoked, disabled, refused), the admin key of a spawned `serve` and its traffic, a
-// webhook's signing secret, Gitea tokens and n8n keys from the fakes, the audit key — and then
+// webhook's signing secret (sealed at rest, so in no row of the dump), Gitea tokens and n8n keys from the fakes, the audit key — and then
 // looks for each of them wherever it must not be: a pg_dump of the database, every Redis key
 // and value under the run's prefix, serve's stdout and stderr, every CLI stderr, every stdout
 // but the one that prints that secret once, the webhook deliveries, and every process's argv.
@@ -251,19 +251,14 @@ describe('secrets sweep: every secret a full scenario makes, searched for wherev
     expect(rx.got.length, 'webhook deliveries').to.be.above(10)
     expect(runs.length).to.be.above(25)
 
-    // The one place a secret is kept by design: a webhook's signing secret is symmetric, so
-    // momentry must hold it to sign (sql/0003_webhooks.sql). It is in its own row once, and
-    // the rest of the dump is searched for it like for every other secret.
+    // A webhook's signing secret is symmetric, so momentry must keep it to sign; it keeps it
+    // sealed under the audit key (sql/0013), so the dump holds it nowhere, its own row included.
     const webhookRows = dump.split('\n').filter((line) => line.startsWith('INSERT INTO public.webhooks '))
     expect(webhookRows).to.have.length(1)
-    expect(webhookRows[0]!.split(hook.printed!).length - 1, 'the signing secret in its webhook row').to.equal(1)
-    const dumpElsewhere = dump
-      .split('\n')
-      .filter((line) => !line.startsWith('INSERT INTO public.webhooks '))
-      .join('\n')
+    expect(webhookRows[0]!.split(hook.printed!).length - 1, 'the signing secret in its webhook row').to.equal(0)
 
     const places: [string, string][] = [
-      ['pg_dump', dumpElsewhere],
+      ['pg_dump', dump],
       ['Redis', redis.text],
       ["serve's logs", serveLogs],
       ['the audit checkpoint', checkpoint],

@@ -25,6 +25,11 @@ function aad(seq: string, action: string, target: string | null): Buffer {
   return Buffer.from(`${seq}\n${action}\n${target ?? ''}`, 'utf8')
 }
 
+/** The associated data of a sealed secret: who it belongs to, in a namespace no audit row's can take. */
+function secretAad(owner: string): Buffer {
+  return Buffer.from(`momentry-secret\n${owner}`, 'utf8')
+}
+
 export interface Sealed {
   keyId: string
   nonce: Buffer
@@ -52,35 +57,62 @@ export class AuditKeyring {
 
   /** Encrypt `details` for row `seq` under the current key. */
   async seal(seq: string, action: string, target: string | null, details: Record<string, unknown>): Promise<Sealed> {
-    const { current, keys } = await this.load(true)
-    const nonce = randomBytes(12)
-    const cipher = createCipheriv('aes-256-gcm', keys.get(current)!, nonce)
-    cipher.setAAD(aad(seq, action, target))
-    const ciphertext = Buffer.concat([cipher.update(JSON.stringify(details), 'utf8'), cipher.final(), cipher.getAuthTag()])
-    return { keyId: current, nonce, ciphertext }
+    return this.encrypt(aad(seq, action, target), JSON.stringify(details))
   }
 
   /** Decrypt a row's details; a key that is absent or wrong (or a row altered) is one clear error naming the key id. */
   async open(seq: string, action: string, target: string | null, sealed: Sealed): Promise<Record<string, unknown>> {
+    const text = await this.decrypt(aad(seq, action, target), sealed, {
+      missing: `audit row ${seq} is encrypted under audit key ${sealed.keyId}, which is not available here`,
+      wrong: `audit row ${seq} does not decrypt under audit key ${sealed.keyId}: the key is not the one it was written with, or the row was altered`,
+      wrongHint: 'Check MOMENTRY_AUDIT_KEY; `momentry audit verify` tells whether the row was altered',
+    })
+    return JSON.parse(text) as Record<string, unknown>
+  }
+
+  /**
+   * Seal one of momentry's own secrets that it must keep to use (a webhook's signing secret)
+   * under the current audit key. `owner` (e.g. `webhook/whk_…`) is the associated data: the
+   * ciphertext opens only for the row it was written for, never for another.
+   */
+  async sealSecret(owner: string, secret: string): Promise<Sealed> {
+    return this.encrypt(secretAad(owner), secret)
+  }
+
+  /** Open a secret sealed by `sealSecret`; `what` names it in the one-line error of a missing or wrong key. */
+  async openSecret(owner: string, sealed: Sealed, what: string): Promise<string> {
+    return this.decrypt(secretAad(owner), sealed, {
+      missing: `${what} is sealed under audit key ${sealed.keyId}, which is not available here`,
+      wrong: `${what} does not open under audit key ${sealed.keyId}: the key is not the one it was sealed with, or the row was altered`,
+      wrongHint: 'Set MOMENTRY_AUDIT_KEY (or the credential-store entry audit-keys) to the keys it was written with',
+    })
+  }
+
+  private async encrypt(associated: Buffer, text: string): Promise<Sealed> {
+    const { current, keys } = await this.load(true)
+    const nonce = randomBytes(12)
+    const cipher = createCipheriv('aes-256-gcm', keys.get(current)!, nonce)
+    cipher.setAAD(associated)
+    const ciphertext = Buffer.concat([cipher.update(text, 'utf8'), cipher.final(), cipher.getAuthTag()])
+    return { keyId: current, nonce, ciphertext }
+  }
+
+  private async decrypt(associated: Buffer, sealed: Sealed, say: { missing: string; wrong: string; wrongHint: string }): Promise<string> {
     const { keys, source } = await this.load(false)
     const key = keys.get(sealed.keyId)
     if (!key) {
       throw new AuditKeyError(
-        `audit row ${seq} is encrypted under audit key ${sealed.keyId}, which is not available here`,
+        say.missing,
         source === 'env' ? `Add that key to MOMENTRY_AUDIT_KEY (comma-separated, current first)` : `Restore the credential-store entry ${AUDIT_KEYS_ACCOUNT} that holds it, or set MOMENTRY_AUDIT_KEY`,
       )
     }
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, sealed.nonce)
-      decipher.setAAD(aad(seq, action, target))
+      decipher.setAAD(associated)
       decipher.setAuthTag(sealed.ciphertext.subarray(-16))
-      const text = Buffer.concat([decipher.update(sealed.ciphertext.subarray(0, -16)), decipher.final()]).toString('utf8')
-      return JSON.parse(text) as Record<string, unknown>
+      return Buffer.concat([decipher.update(sealed.ciphertext.subarray(0, -16)), decipher.final()]).toString('utf8')
     } catch {
-      throw new AuditKeyError(
-        `audit row ${seq} does not decrypt under audit key ${sealed.keyId}: the key is not the one it was written with, or the row was altered`,
-        'Check MOMENTRY_AUDIT_KEY; `momentry audit verify` tells whether the row was altered',
-      )
+      throw new AuditKeyError(say.wrong, say.wrongHint)
     }
   }
 

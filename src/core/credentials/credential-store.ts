@@ -1,12 +1,13 @@
 // Over 250 lines for a reason: the one owner of credentials.json and its keychain twin — env
 // precedence, the file fallback notice, login credentials and stored key secrets share one read
 // and one atomic write, and splitting them would let two writers of the same file drift apart.
-import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
 import * as z from 'zod'
 
 import type { Config } from '../config.js'
+import { secureDataDir } from '../data-dir.js'
 import { ConfigError, UsageError } from '../errors.js'
 import type { Logger } from '../log.js'
 import { parseInput } from '../validate-input.js'
@@ -81,6 +82,7 @@ export class CredentialStore {
   readonly file: string
   private readonly keyring: KeyringBackend
   private fallbackNoticeGiven = false
+  private dirChecked?: Promise<void>
 
   constructor(private readonly options: CredentialStoreOptions) {
     this.file = join(options.config.dataDir, 'credentials.json')
@@ -245,7 +247,18 @@ export class CredentialStore {
     else await this.keyring.delete(INDEX_ACCOUNT)
   }
 
+  /** The data directory checked (`secureDataDir`) once per store: reads of both services at once warn once. */
+  private secureDir(create: boolean): Promise<void> {
+    const check = create || !this.dirChecked ? secureDataDir(this.options.config.dataDir, { create, log: this.options.log }) : this.dirChecked
+    this.dirChecked = check
+    check.catch(() => {
+      if (this.dirChecked === check) this.dirChecked = undefined
+    })
+    return check
+  }
+
   private async readFile(): Promise<FileEntries> {
+    await this.secureDir(false)
     let text: string
     try {
       text = await readFile(this.file, 'utf8')
@@ -264,8 +277,7 @@ export class CredentialStore {
     const entries = await this.readFile()
     if (entry !== undefined) entries[account] = entry
     else delete entries[account]
-    const dir = this.options.config.dataDir
-    await mkdir(dir, { recursive: true, mode: 0o700 })
+    await this.secureDir(true)
     if (Object.keys(entries).length === 0) {
       await rm(this.file, { force: true })
       return

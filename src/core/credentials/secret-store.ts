@@ -3,6 +3,7 @@ import { link, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } fro
 import { join } from 'node:path'
 
 import type { Config } from '../config.js'
+import { secureDataDir } from '../data-dir.js'
 import { ConfigError } from '../errors.js'
 import type { Logger } from '../log.js'
 import type { KeyringBackend } from './keyring.js'
@@ -64,6 +65,7 @@ export function openSecretStore(options: SecretStoreOptions): SecretStore {
     })())
 
   const readSecretFile = async (account: string): Promise<string | undefined> => {
+    await secureDataDir(options.config.dataDir, { create: false, log: options.log })
     try {
       return (await readFile(fileName(account), 'utf8')).trim()
     } catch (error) {
@@ -73,6 +75,7 @@ export function openSecretStore(options: SecretStoreOptions): SecretStore {
   }
   /** A complete 0600 temporary file, then link (create: fails if present) or rename (set). */
   const writeSecretFile = async (account: string, value: string, exclusive: boolean): Promise<boolean> => {
+    await secureDataDir(options.config.dataDir, { create: true, log: options.log })
     await mkdir(dir, { recursive: true, mode: 0o700 })
     const tmp = join(dir, `.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
     await writeFile(tmp, `${value}\n`, { mode: 0o600, flag: 'wx' })
@@ -129,6 +132,7 @@ export function openSecretStore(options: SecretStoreOptions): SecretStore {
       return names.filter((n) => n.endsWith('.secret')).map((n) => ({ account: n.slice(0, -'.secret'.length).replaceAll('%2F', '/'), store: 'file' as const }))
     },
     async withLock(fn) {
+      await secureDataDir(options.config.dataDir, { create: true, log: options.log })
       await mkdir(dir, { recursive: true, mode: 0o700 })
       const lock = join(dir, '.lock')
       const deadline = Date.now() + 10_000

@@ -18,6 +18,7 @@ import { resumeAfterCopy } from './connect.js'
 import { ExportFormatError, ExportReader, ExportWriter, MAGIC_V1, MAGIC_V2, TRAILER } from './export-format.js'
 import { appliedMigrations } from './migrate.js'
 import { migrateDatabase } from './migrate-database.js'
+import { sealPlainWebhookSecrets } from '../webhooks/webhook-secret.js'
 
 /**
  * What `db export` moves, in an order that loads cleanly: every momentry table but the
@@ -90,7 +91,7 @@ function fileError(error: unknown, verb: 'read' | 'write', file: string, default
 }
 
 /**
- * Write everything momentry holds to `file` (0600: webhook signing secrets are in it), from
+ * Write everything momentry holds to `file` (0600, although its secrets are sealed), from
  * one consistent snapshot, as PostgreSQL COPY text per table between a header that counts
  * the rows and a trailer that sums the bytes (export-format.ts). The file appears whole or
  * not at all: it is written beside the target, synced, then renamed over it.
@@ -268,6 +269,8 @@ export async function importDatabase(ctx: CoreContext, file: string, options: { 
       await tx`select pg_notify(${PG_CHANNELS.keyChanged}, ${FLUSH_ALL}), pg_notify(${PG_CHANNELS.blacklistChanged}, ${FLUSH_ALL})`
       return loaded
     })
+    // An export from before sql/0013 holds webhook secrets in the clear: sealed as they arrive.
+    await sealPlainWebhookSecrets(ctx)
     return { file, rows, replaced: replace }
   } catch (error) {
     if (error instanceof MomentryError) throw error

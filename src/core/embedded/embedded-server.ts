@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import postgres from 'postgres'
 
 import type { Config } from '../config.js'
+import { secureDataDir } from '../data-dir.js'
 import type { Sql } from '../db/connect.js'
 import { ConfigError, ConnectionError } from '../errors.js'
 import { processIs } from '../file-lock.js'
@@ -65,6 +66,7 @@ export async function embeddedStatus(config: Pick<Config, 'dataDir'>): Promise<E
 export async function ensureEmbeddedServer(config: Pick<Config, 'dataDir' | 'embeddedIdleSeconds'>, log: Logger): Promise<EmbeddedPaths> {
   const p = embeddedPaths(config.dataDir)
   if ((await runningPostmaster(p.pgDir))?.ready) {
+    await secureDataDir(p.dataDir, { create: false, log })
     await ensureIdleWatch(p, config.embeddedIdleSeconds)
     return p
   }
@@ -72,7 +74,7 @@ export async function ensureEmbeddedServer(config: Pick<Config, 'dataDir' | 'emb
     throw new ConfigError(`MOMENTRY_DATA_DIR is too long for the embedded server's socket (${Buffer.byteLength(p.socketPath)} bytes; at most ${MAX_SOCKET_PATH})`, 'Use a shorter MOMENTRY_DATA_DIR')
   }
   const user = await serverUser()
-  await prepareDataDir(p.dataDir, user)
+  await prepareDataDir(p.dataDir, user, log)
   await withFileLock(p.lockFile, async () => {
     // Read again under the lock: another process may have started (or be stopping) it meanwhile.
     const pm = await runningPostmaster(p.pgDir)
@@ -91,13 +93,14 @@ export async function ensureEmbeddedServer(config: Pick<Config, 'dataDir' | 'emb
 }
 
 /**
- * MOMENTRY_DATA_DIR, made if missing: 0700 for the user alone; as root 0711, so that the
- * server's user can pass through it to its own pg/ (it cannot list the directory or read
- * root's files in it, such as the 0600 credentials file).
+ * MOMENTRY_DATA_DIR, made if missing (a loose one tightened or refused: `secureDataDir`):
+ * 0700 for the user alone; as root 0711, so that the server's user can pass through it to
+ * its own pg/ (it cannot list the directory or read root's files in it, such as the 0600
+ * credentials file).
  */
-async function prepareDataDir(dir: string, user: ServerUser): Promise<void> {
+async function prepareDataDir(dir: string, user: ServerUser, log: Logger): Promise<void> {
   const mode = user.dedicated ? 0o711 : 0o700
-  await mkdir(dir, { recursive: true, mode })
+  await secureDataDir(dir, { create: true, mode, log })
   const st = await stat(dir)
   if (user.dedicated && st.uid === 0 && (st.mode & 0o777) !== mode && (st.mode & 0o077) === 0) await chmod(dir, mode)
 }

@@ -1,4 +1,5 @@
 import type { CoreContext } from '../context.js'
+import { MomentryError } from '../errors.js'
 import type { Disposer } from '../events.js'
 import { deliverDue } from './outbox.js'
 
@@ -8,9 +9,18 @@ import { deliverDue } from './outbox.js'
  */
 export function drainOutbox(ctx: CoreContext, everyMs = 1000): Disposer {
   let draining: Promise<unknown> | undefined
+  // A lasting failure (an audit key missing, the database down) is said once, not every second.
+  let lastWarning: string | undefined
   const drain = () =>
     (draining ??= deliverDue(ctx, { limit: 100 })
-      .catch((e: Error) => ctx.log.warn(`webhook outbox: ${e.message}`))
+      .then(
+        () => (lastWarning = undefined),
+        (e: Error) => {
+          const line = `webhook outbox: ${e instanceof MomentryError ? e.line : e.message}`
+          if (line !== lastWarning) ctx.log.warn(line)
+          lastWarning = line
+        },
+      )
       .finally(() => (draining = undefined)))
   const timer = setInterval(() => void drain(), everyMs)
   timer.unref()

@@ -8,9 +8,10 @@ import type { DeliveryView } from './repo.js'
 import { claimDue, insertDeliveries, markAttemptFailed, markDelivered, subscribers } from './repo.js'
 import { signWebhook } from './signature.js'
 import { sendsWebhook } from './webhook-events.js'
+import { openWebhookSecret } from './webhook-secret.js'
 
-/** What the outbox needs of a context. */
-export type OutboxDeps = Pick<CoreContext, 'sql' | 'clock' | 'log'>
+/** What the outbox needs of a context (the audit keyring opens the signing secrets). */
+export type OutboxDeps = Pick<CoreContext, 'sql' | 'clock' | 'log' | 'audit'>
 
 /** After this many failed attempts a delivery is marked failed (redeliver resets it). */
 export const MAX_ATTEMPTS = 8
@@ -52,7 +53,8 @@ export async function enqueueTest(deps: OutboxDeps, webhookId: string): Promise<
  * Attempt due deliveries (or just `ids`), one at a time, each under its row lock with
  * SKIP LOCKED: two drainers never send the same delivery, and a delivery answered 2xx is
  * marked delivered in the same transaction, so it is never sent again. Failures are
- * retried with exponential backoff up to MAX_ATTEMPTS.
+ * retried with exponential backoff up to MAX_ATTEMPTS. Rejects with an AuditKeyError (exit 8)
+ * when a signing secret cannot be opened, leaving that delivery as it was.
  */
 export async function deliverDue(deps: OutboxDeps, options: { ids?: string[]; limit?: number; timeoutMs?: number } = {}): Promise<DeliveryView[]> {
   const done: DeliveryView[] = []
@@ -61,7 +63,10 @@ export async function deliverDue(deps: OutboxDeps, options: { ids?: string[]; li
     const result = await deps.sql.begin(async (tx) => {
       const due = await claimDue(tx, deps.clock.now(), options.ids)
       if (!due) return undefined
-      const outcome = await send(due.url, due.secret, due.deliveryId, due.payload, options.timeoutMs ?? 5000, deps.clock)
+      // A secret that cannot be opened (audit key missing or wrong) throws here: the delivery
+      // stays pending, untouched, and the error says which key to restore.
+      const secret = await openWebhookSecret(deps, due.webhookId, due.secret)
+      const outcome = await send(due.url, secret, due.deliveryId, due.payload, options.timeoutMs ?? 5000, deps.clock)
       const attempts = due.attempts + 1
       return outcome.ok
         ? markDelivered(tx, due.rowId, attempts, outcome.status!, deps.clock.now())

@@ -1,4 +1,5 @@
 import type { CoreContext } from '../context.js'
+import { MomentryError } from '../errors.js'
 import type { Disposer } from '../events.js'
 import { deliverDue, enqueueEvent } from './outbox.js'
 
@@ -21,6 +22,6 @@ export function queueWebhooks(ctx: CoreContext, options: { finalTimeoutMs?: numb
     off()
     if (own.length === 0) return
     const ids = own.splice(0)
-    await deliverDue(ctx, { ids, timeoutMs: options.finalTimeoutMs ?? 2000 }).catch((e: Error) => ctx.log.warn(`webhook delivery: ${e.message}`))
+    await deliverDue(ctx, { ids, timeoutMs: options.finalTimeoutMs ?? 2000 }).catch((e: Error) => ctx.log.warn(`webhook delivery: ${e instanceof MomentryError ? e.line : e.message}`))
   }
 }

@@ -1,3 +1,5 @@
+import type { Sealed } from '../audit/audit-keys.js'
+import { redactUrl } from '../config.js'
 import type { Queryable } from '../db/connect.js'
 
 export interface WebhookView {
@@ -21,19 +23,30 @@ export interface DeliveryView {
   deliveredAt: string | null
 }
 
+/**
+ * A webhook's signing secret as stored: sealed under the audit keyring (sql/0013), or, in a row
+ * written before that and not sealed yet, in the clear.
+ */
+export type StoredSecret = { sealed: Sealed } | { plain: string }
+
 /** A delivery claimed for sending: what to send, where, and with which secret. */
 export interface DueDelivery {
   rowId: string
   deliveryId: string
+  webhookId: string
   url: string
-  secret: string
+  secret: StoredSecret
   payload: unknown
   attempts: number
 }
 
+const storedSecret = (r: Record<string, any>): StoredSecret =>
+  r.secret_sealed ? { sealed: { keyId: r.secret_key_id, nonce: r.secret_nonce, ciphertext: r.secret_sealed } } : { plain: r.secret }
+
 const toWebhookView = (r: Record<string, any>): WebhookView => ({
   id: r.webhook_id,
-  url: r.url,
+  // A row added before URLs with credentials were refused: listed without its password.
+  url: redactUrl(r.url),
   events: r.events,
   createdAt: r.created_at.toISOString(),
   createdBy: r.created_by,
@@ -54,12 +67,32 @@ const toDeliveryView = (r: Record<string, any>): DeliveryView => ({
 
 // ---- webhooks ----
 
-export async function insertWebhook(q: Queryable, w: { id: string; url: string; events: string[]; secret: string; at: Date; by: string }): Promise<WebhookView> {
+export async function insertWebhook(q: Queryable, w: { id: string; url: string; events: string[]; secret: Sealed; at: Date; by: string }): Promise<WebhookView> {
   const [row] = await q`
-    insert into webhooks (webhook_id, url, events, secret, created_at, created_by)
-    values (${w.id}, ${w.url}, ${w.events}::text[], ${w.secret}, ${w.at}, ${w.by})
+    insert into webhooks (webhook_id, url, events, secret_key_id, secret_nonce, secret_sealed, created_at, created_by)
+    values (${w.id}, ${w.url}, ${w.events}::text[], ${w.secret.keyId}, ${w.secret.nonce}, ${w.secret.ciphertext}, ${w.at}, ${w.by})
     returning *`
   return toWebhookView(row!)
+}
+
+/** Webhooks whose secret is still in the clear (rows from before sql/0013), with it. */
+export async function selectPlainSecrets(q: Queryable): Promise<Array<{ webhookId: string; secret: string }>> {
+  return (await q`select webhook_id, secret from webhooks where secret is not null order by id`).map((r) => ({ webhookId: r.webhook_id as string, secret: r.secret as string }))
+}
+
+export async function countPlainSecrets(q: Queryable): Promise<number> {
+  return ((await q`select count(*)::int as n from webhooks where secret is not null`)[0] as { n: number }).n
+}
+
+/**
+ * Replace a webhook's clear secret by its sealed form. Only while the row still holds that very
+ * secret: a concurrent sealer (or a changed row) makes it a no-op. True when this call sealed it.
+ */
+export async function storeSealedSecret(q: Queryable, webhookId: string, plain: string, sealed: Sealed): Promise<boolean> {
+  const rows = await q`
+    update webhooks set secret = null, secret_key_id = ${sealed.keyId}, secret_nonce = ${sealed.nonce}, secret_sealed = ${sealed.ciphertext}
+    where webhook_id = ${webhookId} and secret = ${plain} returning 1`
+  return rows.length > 0
 }
 
 export async function selectWebhooks(q: Queryable): Promise<WebhookView[]> {
@@ -96,13 +129,13 @@ export async function insertDeliveries(q: Queryable, d: { ids: string[]; webhook
  */
 export async function claimDue(q: Queryable, now: Date, ids?: string[]): Promise<DueDelivery | undefined> {
   const [row] = await q`
-    select d.id::text as row_id, d.delivery_id, d.payload, d.attempts, w.url, w.secret
+    select d.id::text as row_id, d.delivery_id, d.webhook_id, d.payload, d.attempts, w.url, w.secret, w.secret_key_id, w.secret_nonce, w.secret_sealed
     from webhook_deliveries d join webhooks w using (webhook_id)
     where d.status = 'pending' and d.next_attempt_at <= ${now}
       ${ids ? q`and d.delivery_id = any(${ids}::text[])` : q``}
     order by d.id limit 1
     for update of d skip locked`
-  return row && { rowId: row.row_id, deliveryId: row.delivery_id, url: row.url, secret: row.secret, payload: row.payload, attempts: row.attempts }
+  return row && { rowId: row.row_id, deliveryId: row.delivery_id, webhookId: row.webhook_id, url: row.url, secret: storedSecret(row), payload: row.payload, attempts: row.attempts }
 }
 
 export async function markDelivered(q: Queryable, rowId: string, attempts: number, status: number, at: Date): Promise<DeliveryView> {

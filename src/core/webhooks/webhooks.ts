@@ -10,16 +10,25 @@ import type { DeliveryView, WebhookView } from './repo.js'
 import { deleteWebhook, findDelivery, insertWebhook, resetDelivery, selectDeliveries, selectWebhooks, webhookExists } from './repo.js'
 import { newWebhookSecret, WEBHOOK_SECRET } from './signature.js'
 import { WEBHOOK_EVENTS } from './webhook-events.js'
+import { sealWebhookSecret } from './webhook-secret.js'
+
+const USERINFO_REFUSED =
+  'must not hold a user or password (https://user:pass@…): momentry would not send them. Deliveries are signed: have the receiver check the webhook-signature header with the webhook\'s secret (your own with --secret-env) instead'
 
 const addInput = z
   .object({
-    url: z.string().refine((u) => {
+    url: z.string().superRefine((u, ctx) => {
+      let url: URL | undefined
       try {
-        return ['http:', 'https:'].includes(new URL(u).protocol)
+        url = new URL(u)
       } catch {
-        return false
+        url = undefined
       }
-    }, 'must be an http:// or https:// URL'),
+      if (!url || !['http:', 'https:'].includes(url.protocol)) ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' })
+      // Credentials in the URL are not sent (undici drops them), and would be stored and listed
+      // in full: refused, never echoed. Deliveries are authenticated by their signature instead.
+      else if (url.username || url.password) ctx.addIssue({ code: 'custom', message: USERINFO_REFUSED })
+    }),
     events: z.array(z.enum(WEBHOOK_EVENTS)).min(1, 'must name at least one event'),
     secret: z.string().regex(WEBHOOK_SECRET, 'must look like whsec_ followed by base64').optional(),
   })
@@ -28,12 +37,15 @@ const addInput = z
 /**
  * Register an endpoint. A generated signing secret is returned, this once; a secret the caller
  * gave is not (`secret: null`): it is theirs already, and echoing it would only put it in
- * another terminal, log or file.
+ * another terminal, log or file. Stored sealed under the audit keyring, never in the clear.
  */
 export async function addWebhook(ctx: CoreContext, input: z.input<typeof addInput>): Promise<{ webhook: WebhookView; secret: string | null }> {
   const i = parseInput(addInput, input)
   const secret = i.secret ?? newWebhookSecret()
-  const webhook = await insertWebhook(ctx.sql, { id: newPublicId('whk_'), url: i.url, events: [...new Set(i.events)], secret, at: ctx.clock.now(), by: ctx.actor })
+  const id = newPublicId('whk_')
+  // Sealed before it reaches the database (sql/0013): only the delivery path opens it again.
+  const sealed = await sealWebhookSecret(ctx.audit, id, secret)
+  const webhook = await insertWebhook(ctx.sql, { id, url: i.url, events: [...new Set(i.events)], secret: sealed, at: ctx.clock.now(), by: ctx.actor })
   return { webhook, secret: i.secret ? null : secret }
 }
 
