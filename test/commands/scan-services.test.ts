@@ -3,12 +3,9 @@
 // deleting at the fake, --rotate printing the new secret alone, an unanswering Gitea.
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import AjvDraft04 from 'ajv-draft-04'
-import addFormatsModule from 'ajv-formats'
 import { expect } from 'chai'
 
 import type { CliResult } from '../helpers/cli.js'
@@ -18,17 +15,8 @@ import type { FakeGitea } from '../helpers/fake-gitea.js'
 import { startFakeGitea } from '../helpers/fake-gitea.js'
 import type { FakeN8n } from '../helpers/fake-n8n.js'
 import { startFakeN8n } from '../helpers/fake-n8n.js'
+import { sarifValidator } from '../helpers/sarif.js'
 import { scratchDir } from '../helpers/seed-tree.js'
-
-function sarifValidator() {
-  const require = createRequire(import.meta.url)
-  const schema = JSON.parse(readFileSync(require.resolve('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json'), 'utf8'))
-  const Ajv = AjvDraft04 as unknown as typeof AjvDraft04.default
-  const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default
-  const ajv = new Ajv({ allErrors: true, strict: false, unicodeRegExp: false })
-  addFormats(ajv)
-  return ajv.compile(schema)
-}
 
 describe('momentry scan with tracked Gitea tokens and n8n keys (CLI, contract fakes)', function () {
   this.timeout(60_000)

@@ -1,8 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 
-import AjvDraft04 from 'ajv-draft-04'
-import addFormatsModule from 'ajv-formats'
 import { expect } from 'chai'
 
 import { generateRawKey } from '../../src/core/api-keys/key-format.js'
@@ -10,22 +7,11 @@ import { expectOneLineError } from '../helpers/assert.js'
 import type { CliResult } from '../helpers/cli.js'
 import { runCli, runJson, spawnCli } from '../helpers/cli.js'
 import { openTestSql, truncateAll } from '../helpers/db.js'
+import { sarifValidator } from '../helpers/sarif.js'
 import { commitAll, git, mutate, scratchDir } from '../helpers/seed-tree.js'
 import { serveInProcess } from '../helpers/serve.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/** The SARIF 2.1.0 schema as published by OASIS (shipped in @microsoft/jest-sarif). */
-function sarifValidator() {
-  const require = createRequire(import.meta.url)
-  const schema = JSON.parse(readFileSync(require.resolve('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json'), 'utf8'))
-  // The published schema's language-tag pattern is not valid under the `u` flag.
-  const Ajv = AjvDraft04 as unknown as typeof AjvDraft04.default
-  const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default
-  const ajv = new Ajv({ allErrors: true, strict: false, unicodeRegExp: false })
-  addFormats(ajv)
-  return ajv.compile(schema)
-}
 
 describe('momentry scan (CLI)', function () {
   this.timeout(60_000)

@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 
-import { revokeKey } from '../../src/core/api-keys/change-key-state.js'
+import { disableKey, revokeKey } from '../../src/core/api-keys/change-key-state.js'
 import { createKey } from '../../src/core/api-keys/create-key.js'
 import { generateRawKey } from '../../src/core/api-keys/key-format.js'
 import type { Sql } from '../../src/core/db/connect.js'
@@ -144,13 +144,15 @@ describe('scan (core)', () => {
     let tree: ReturnType<typeof scratchDir>
     afterEach(() => tree?.remove())
 
-    it('given a live key found twice, a revoked and an unknown one, when revoking, then the live key is revoked once with the place as reason, audited, and one key.leaked event says so', async () => {
+    it('given a live key found twice, a disabled, a revoked and an unknown one, when revoking, then the live and the disabled keys are revoked once each with the place as reason, audited, and key.leaked says so', async () => {
       const live = await issue('leaky')
       const dead = await issue('dead')
+      const off = await issue('switched-off')
       await revokeKey(testContext(sql), { id: dead.key.id })
+      await disableKey(testContext(sql), { id: off.key.id })
       tree = scratchDir('scan-revoke')
       tree.write('a.txt', `${live.secret}\n`)
-      tree.write('b.txt', `\n${live.secret}\n${dead.secret}\n${generateRawKey('user')}\n`)
+      tree.write('b.txt', `\n${live.secret}\n${dead.secret}\n${generateRawKey('user')}\n${off.secret}\n`)
       const ctx = testContext(sql)
       const events: MomentryEvent[] = []
       ctx.bus.on('key.leaked', (e) => void events.push(e))
@@ -161,14 +163,16 @@ describe('scan (core)', () => {
         ['b.txt', 2, 'revoked'],
         ['b.txt', 3, 'already_revoked'],
         ['b.txt', 4, 'unknown'],
+        ['b.txt', 5, 'revoked'],
       ])
       expect(report.live).to.equal(2)
+      expect(await verifyKey(testContext(sql), { key: off.secret })).to.include({ valid: false, code: 'REVOKED' })
       const verdict = await verifyKey(testContext(sql), { key: live.secret })
       expect(verdict).to.include({ valid: false, code: 'REVOKED' })
       const audits = await auditRows(sql, { action: 'key.revoke', keyId: live.key.id })
       expect(audits).to.have.length(1)
       expect(audits[0]!.details).to.deep.equal({ reason: 'leaked: found in a.txt:1' })
-      expect(events).to.have.length(1)
+      expect(events.map((e) => (e as { keyId: string }).keyId)).to.deep.equal([live.key.id, off.key.id])
       expect(events[0]).to.include({ type: 'key.leaked', keyId: live.key.id, name: 'leaky', where: 'a.txt:1', response: 'revoked', newKeyId: null })
     })
 

@@ -17,7 +17,7 @@ export type { LeakOutcome, LeakResponse } from './outcomes.js'
 export interface LeakTarget {
   keyId: string
   name: string
-  /** Live (active or rotating) when found; a rotating key already has a successor. */
+  /** Its status when found: only an active key is rotated (a rotating one has its successor already). */
   status: string
   where: string
 }
@@ -33,8 +33,9 @@ export { describeLocation } from './location.js'
 
 /**
  * Act on leaked keys, each once: revoke it (the reason names where it was found), or rotate
- * it at once (`force`: the leaked key stops validating now; a rotating key, which already has
- * a successor, is revoked instead). Both are audited by the key change itself, and each emits
+ * it at once (`force`: the leaked key stops validating now). Only an active key is rotated: a
+ * rotating key already has its successor, and a disabled or expired one is not in use, so those
+ * are revoked (a disabled key could otherwise be enabled again). Both are audited by the key change itself, and each emits
  * `key.leaked`. A key revoked meanwhile by someone else is reported as `already_revoked`.
  */
 export async function respondToLeaks(ctx: CoreContext, targets: readonly LeakTarget[], response: LeakResponse): Promise<LeakAction[]> {
@@ -42,7 +43,7 @@ export async function respondToLeaks(ctx: CoreContext, targets: readonly LeakTar
   for (const t of targets) {
     const reason = `leaked: found in ${t.where}`
     try {
-      if (response === 'rotate' && t.status !== 'rotating') {
+      if (response === 'rotate' && t.status === 'active') {
         const rotated = await rotateKey(ctx, { id: t.keyId, force: true, reason })
         actions.push({ keyId: t.keyId, outcome: 'rotated', rotated })
         emitLeaked(ctx, t, 'rotated', rotated.key.id)
@@ -84,7 +85,7 @@ export interface LeakReport {
   rotatedServices: RotatedServiceCredential[]
 }
 
-/** Scan, then (when asked) revoke or rotate every live credential found, once per credential. */
+/** Scan, then (when asked) revoke or rotate every credential found that still can be, once per credential. */
 export async function scanAndRespond(
   ctx: CoreContext,
   input: ScanInput,
@@ -96,7 +97,9 @@ export async function scanAndRespond(
   if (options.response) {
     const targets = new Map<string, LeakTarget>()
     for (const f of result.items) {
-      if (f.credential === 'momentry' && f.live && f.keyId && !targets.has(f.keyId)) targets.set(f.keyId, { keyId: f.keyId, name: f.name ?? '', status: f.status, where: describeLocation(f.location) })
+      // Every key found that is not revoked yet, live or not: a leak is on its record either way,
+      // and a disabled key must not come back with `api-key enable` (as POST /v1/leaks does).
+      if (f.credential === 'momentry' && f.keyId && f.status !== 'revoked' && !targets.has(f.keyId)) targets.set(f.keyId, { keyId: f.keyId, name: f.name ?? '', status: f.status, where: describeLocation(f.location) })
     }
     for (const a of await respondToLeaks(ctx, [...targets.values()], options.response)) outcomes.set(a.keyId, a)
     services = await respondToServiceLeaks(ctx, result.items.filter((f): f is ServiceTokenFinding => f.credential !== 'momentry'), options.response, options.sessions ?? NO_SESSIONS)
