@@ -107,7 +107,7 @@ describe('momentry scan (CLI)', function () {
 
   it('given a live key piped on stdin with --revoke, then a running serve refuses it, the reason names the line, and the exit status is still 3', async () => {
     const live = await issue('piped')
-    const s = await serveInProcess()
+    const s = await serveInProcess({ RATE_LIMIT_MAX_ATTEMPTS: '1000000' })
     try {
       expect((await s.post('/v1/keys/verify', { key: live.secret })).json.valid).to.equal(true)
       const r = await runJson(['scan', '--stdin', '--revoke'], { input: `GET /x\nx-api-key: ${live.secret}\n` })

@@ -22,7 +22,7 @@ describe('POST /v1/leaks (serve)', function () {
   let s: InProcessServe
   before(async () => {
     sql = openTestSql()
-    s = await serveInProcess()
+    s = await serveInProcess({ RATE_LIMIT_MAX_ATTEMPTS: '1000000' })
   })
   after(async () => {
     await s.stop()
