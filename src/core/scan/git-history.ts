@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { StringDecoder } from 'node:string_decoder'
 
 import { UsageError } from '../errors.js'
 import { looksBinary } from './find-keys.js'
@@ -39,67 +40,140 @@ export function git(repo: string, args: string[], input?: string): Promise<Buffe
   })
 }
 
-/** Where each blob of the history first appeared, oldest commit first. */
-async function firstAppearances(o: HistoryOptions): Promise<Map<string, { commit: string; path: string }>> {
-  await git(o.repo, ['rev-parse', '--git-dir']).catch(() => {
-    throw new UsageError(`${o.repo} is not a git repository`, "Give the repository's directory as PATH, or scan its files without --git")
+/** A usage error unless `repo` is a git repository; whether it has a commit yet. */
+async function openRepo(repo: string): Promise<{ hasHead: boolean }> {
+  await git(repo, ['rev-parse', '--git-dir']).catch(() => {
+    throw new UsageError(`${repo} is not a git repository`, "Give the repository's directory as PATH, or scan its files without --git")
   })
-  const hasHead = await git(o.repo, ['rev-parse', '--verify', '--quiet', 'HEAD']).then(
-    () => true,
-    () => false,
-  )
-  const seen = new Map<string, { commit: string; path: string }>()
-  if (!hasHead && !o.allRefs) return seen
-  const log = await git(o.repo, [
-    'log', '--reverse', '--format=%x01%H', '--raw', '--no-abbrev', '--no-renames', '--root',
-    '--diff-merges=first-parent', '-z', o.allRefs ? '--all' : 'HEAD', '--',
-  ])
-  let commit = ''
-  // With -z, a raw entry is ":modes shas status\0path\0"; commit headers start with \x01.
-  const fields = log.toString('utf8').split('\0')
-  for (let i = 0; i < fields.length; i++) {
-    let field = fields[i]!
-    const header = field.lastIndexOf('\x01')
-    if (header !== -1) {
-      commit = field.slice(header + 1, header + 41)
-      field = field.slice(header + 41)
-    }
-    field = field.replace(/^\n+/, '')
-    if (!field.startsWith(':')) continue
-    const [, newMode, , newSha, status] = field.slice(1).split(' ')
-    const file = fields[++i] ?? ''
-    if (!newSha || status === 'D' || NO_BLOB.test(newSha) || !FILE_MODES.has(newMode ?? '')) continue
-    if (!seen.has(newSha)) seen.set(newSha, { commit, path: file })
+  return {
+    hasHead: await git(repo, ['rev-parse', '--verify', '--quiet', 'HEAD']).then(
+      () => true,
+      () => false,
+    ),
   }
-  return seen
+}
+
+/**
+ * Reads `git log --raw -z` as it streams and calls `onBlob` for each blob the first time it
+ * appears (oldest commit first). With -z, a raw entry is ":modes shas status\0path\0" and a
+ * commit header "\x01<id>\0".
+ */
+function logParser(onBlob: (sha: string, commit: string, path: string) => void) {
+  const decoder = new StringDecoder('utf8')
+  const seen = new Set<string>()
+  let rest = ''
+  let commit = ''
+  let entry: { sha: string; keep: boolean } | undefined
+  const field = (text: string) => {
+    if (entry) {
+      if (entry.keep && !seen.has(entry.sha)) {
+        seen.add(entry.sha)
+        onBlob(entry.sha, commit, text)
+      }
+      entry = undefined
+      return
+    }
+    let f = text
+    const header = f.lastIndexOf('\x01')
+    if (header !== -1) {
+      commit = f.slice(header + 1, header + 41)
+      f = f.slice(header + 41)
+    }
+    f = f.replace(/^\n+/, '')
+    if (!f.startsWith(':')) return
+    const [, newMode, , newSha, status] = f.slice(1).split(' ')
+    entry = { sha: newSha ?? '', keep: Boolean(newSha) && status !== 'D' && !NO_BLOB.test(newSha!) && FILE_MODES.has(newMode ?? '') }
+  }
+  return {
+    write(chunk: Buffer) {
+      const parts = (rest + decoder.write(chunk)).split('\0')
+      rest = parts.pop()!
+      for (const p of parts) field(p)
+    },
+    end() {
+      const last = rest + decoder.end()
+      if (last) field(last)
+    },
+  }
 }
 
 /**
  * Every file blob reachable from the current branch (or every ref), each read exactly once,
- * attributed to the oldest commit that added it. Sizes are asked first so that huge blobs are
- * never read; binaries are skipped as in a tree walk.
+ * attributed to the oldest commit that added it; binaries are skipped as in a tree walk. Three
+ * git processes run as a pipeline, so reading blobs overlaps walking the history: `git log`
+ * names each new blob, `cat-file --batch-check` sizes it (a huge blob is never read), and one
+ * `cat-file --batch` streams the contents.
  */
 export async function* historyBlobs(o: HistoryOptions): AsyncGenerator<HistoryBlob> {
-  const blobs = await firstAppearances(o)
-  if (blobs.size === 0) return
-  const ids = [...blobs.keys()]
-  const sizes = (await git(o.repo, ['cat-file', '--batch-check=%(objectname) %(objectsize)'], `${ids.join('\n')}\n`)).toString('latin1').split('\n')
-  const wanted: string[] = []
-  for (const line of sizes) {
-    const [sha, size] = line.split(' ')
-    if (!sha || !size) continue
-    if (Number(size) > o.maxFileBytes) o.stats.skipped.too_large++
-    else wanted.push(sha)
-  }
-  for await (const { sha, bytes } of catBlobs(o.repo, wanted)) {
-    if (looksBinary(bytes)) {
-      o.stats.skipped.binary++
-      continue
+  const { hasHead } = await openRepo(o.repo)
+  if (!hasHead && !o.allRefs) return
+  const where = new Map<string, { commit: string; path: string }>()
+  const spawnGit = (args: string[]) => spawn('git', ['-C', o.repo, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+  const log = spawnGit([
+    'log', '--reverse', '--format=%x01%H', '--raw', '--no-abbrev', '--no-renames', '--root',
+    '--diff-merges=first-parent', '-z', o.allRefs ? '--all' : 'HEAD', '--',
+  ])
+  // --buffer: output in full pipe-sized writes, not one flush per object (thousands of tiny reads).
+  const checker = spawnGit(['cat-file', '--buffer', '--batch-check=%(objectname) %(objectsize)'])
+  const reader = spawnGit(['cat-file', '--buffer', '--batch'])
+  const children = [log, checker, reader]
+  let logError = ''
+  const failed = new Promise<void>((resolve) => {
+    log.stderr.on('data', (b: Buffer) => (logError += b.toString('utf8')))
+    log.on('error', (e) => ((logError ||= `cannot run git: ${e.message}`), resolve()))
+    log.on('close', (code) => {
+      if (code !== 0) logError ||= `git log exited ${code}`
+      resolve()
+    })
+  })
+  // Ids are passed on one write per chunk read (a write per id costs more than git's work on it).
+  let toCheck = ''
+  const parser = logParser((sha, commit, path) => {
+    where.set(sha, { commit, path })
+    toCheck += `${sha}\n`
+  })
+  log.stdout.on('data', (b: Buffer) => {
+    parser.write(b)
+    if (toCheck) checker.stdin.write(toCheck)
+    toCheck = ''
+  })
+  log.stdout.on('end', () => {
+    parser.end()
+    checker.stdin.end(toCheck)
+  })
+  let sizes = ''
+  checker.stdout.setEncoding('latin1')
+  checker.stdout.on('data', (text: string) => {
+    const lines = (sizes + text).split('\n')
+    sizes = lines.pop()!
+    let toRead = ''
+    for (const line of lines) {
+      const [sha, size] = line.split(' ')
+      if (!sha || !size || size === 'missing') continue
+      if (Number(size) > o.maxFileBytes) o.stats.skipped.too_large++
+      else toRead += `${sha}\n`
     }
-    o.stats.files++
-    o.stats.bytes += bytes.length
-    const where = blobs.get(sha)!
-    yield { commit: where.commit, path: where.path, bytes }
+    if (toRead) reader.stdin.write(toRead)
+  })
+  checker.stdout.on('end', () => reader.stdin.end())
+  for (const child of children) {
+    child.stdin.on('error', () => {}) // a child that has exited early: its error is git log's
+    child.on('error', () => {})
+  }
+  try {
+    for await (const { sha, bytes } of parseBatch(reader.stdout as AsyncIterable<Buffer>)) {
+      if (looksBinary(bytes)) {
+        o.stats.skipped.binary++
+        continue
+      }
+      o.stats.files++
+      o.stats.bytes += bytes.length
+      yield { ...where.get(sha)!, bytes }
+    }
+    await failed
+    if (logError) throw new UsageError(`git log failed in ${o.repo}: ${logError.trim().split('\n')[0]}`)
+  } finally {
+    for (const child of children) if (child.exitCode === null) child.kill()
   }
 }
 
@@ -111,10 +185,15 @@ export async function* catBlobs(repo: string, ids: string[]): AsyncGenerator<{ s
   if (ids.length === 0) return
   const child = spawn('git', ['-C', repo, 'cat-file', '--batch'], { stdio: ['pipe', 'pipe', 'ignore'] })
   child.stdin.end(`${ids.join('\n')}\n`)
+  yield* parseBatch(child.stdout as AsyncIterable<Buffer>)
+}
+
+/** The objects in a `git cat-file --batch` output stream. */
+async function* parseBatch(stdout: AsyncIterable<Buffer>): AsyncGenerator<{ sha: string; bytes: Buffer }> {
   let head: Buffer = Buffer.alloc(0)
   let body: { sha: string; bytes: Buffer; filled: number } | undefined
   let skipNewline = false
-  for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+  for await (const chunk of stdout) {
     let rest: Buffer = chunk
     while (rest.length > 0) {
       if (body) {
