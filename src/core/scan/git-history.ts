@@ -5,11 +5,14 @@ import { UsageError } from '../errors.js'
 import { looksBinary } from './find-keys.js'
 import type { WalkStats } from './walk-files.js'
 
-/** A blob of the history, read once, with the first commit (oldest) and path that added it. */
+/** A blob of the history, read once. */
 export interface HistoryBlob {
-  commit: string
-  path: string
   bytes: Buffer
+  /**
+   * The oldest commit that added the blob, and its path there: known once the history has
+   * been read to its end (the log streams newest first, so blobs are read while it runs).
+   */
+  origin(): { commit: string; path: string }
 }
 
 export interface HistoryOptions {
@@ -54,11 +57,11 @@ async function openRepo(repo: string): Promise<{ hasHead: boolean }> {
 }
 
 /**
- * Reads `git log --raw -z` as it streams and calls `onBlob` for each blob the first time it
- * appears (oldest commit first). With -z, a raw entry is ":modes shas status\0path\0" and a
- * commit header "\x01<id>\0".
+ * Reads `git log --raw -z` as it streams and calls `onBlob` for every appearance of a blob
+ * (newest commit first), saying whether it is the first. With -z, a raw entry is
+ * ":modes shas status\0path\0" and a commit header "\x01<id>\0".
  */
-function logParser(onBlob: (sha: string, commit: string, path: string) => void) {
+function logParser(onBlob: (sha: string, commit: string, path: string, first: boolean) => void) {
   const decoder = new StringDecoder('utf8')
   const seen = new Set<string>()
   let rest = ''
@@ -66,9 +69,10 @@ function logParser(onBlob: (sha: string, commit: string, path: string) => void) 
   let entry: { sha: string; keep: boolean } | undefined
   const field = (text: string) => {
     if (entry) {
-      if (entry.keep && !seen.has(entry.sha)) {
-        seen.add(entry.sha)
-        onBlob(entry.sha, commit, text)
+      if (entry.keep) {
+        const first = !seen.has(entry.sha)
+        if (first) seen.add(entry.sha)
+        onBlob(entry.sha, commit, text, first)
       }
       entry = undefined
       return
@@ -101,8 +105,9 @@ function logParser(onBlob: (sha: string, commit: string, path: string) => void) 
  * Every file blob reachable from the current branch (or every ref), each read exactly once,
  * attributed to the oldest commit that added it; binaries are skipped as in a tree walk. Three
  * git processes run as a pipeline, so reading blobs overlaps walking the history: `git log`
- * names each new blob, `cat-file --batch-check` sizes it (a huge blob is never read), and one
- * `cat-file --batch` streams the contents.
+ * (newest first: `--reverse` would walk it all before the first line) names each new blob,
+ * `cat-file --batch-check` sizes it (a huge blob is never read), and one `cat-file --batch`
+ * streams the contents. Each later (older) appearance moves the blob's origin back.
  */
 export async function* historyBlobs(o: HistoryOptions): AsyncGenerator<HistoryBlob> {
   const { hasHead } = await openRepo(o.repo)
@@ -110,7 +115,7 @@ export async function* historyBlobs(o: HistoryOptions): AsyncGenerator<HistoryBl
   const where = new Map<string, { commit: string; path: string }>()
   const spawnGit = (args: string[]) => spawn('git', ['-C', o.repo, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
   const log = spawnGit([
-    'log', '--reverse', '--format=%x01%H', '--raw', '--no-abbrev', '--no-renames', '--root',
+    'log', '--format=%x01%H', '--raw', '--no-abbrev', '--no-renames', '--root',
     '--diff-merges=first-parent', '-z', o.allRefs ? '--all' : 'HEAD', '--',
   ])
   // --buffer: output in full pipe-sized writes, not one flush per object (thousands of tiny reads).
@@ -128,9 +133,9 @@ export async function* historyBlobs(o: HistoryOptions): AsyncGenerator<HistoryBl
   })
   // Ids are passed on one write per chunk read (a write per id costs more than git's work on it).
   let toCheck = ''
-  const parser = logParser((sha, commit, path) => {
+  const parser = logParser((sha, commit, path, first) => {
     where.set(sha, { commit, path })
-    toCheck += `${sha}\n`
+    if (first) toCheck += `${sha}\n`
   })
   log.stdout.on('data', (b: Buffer) => {
     parser.write(b)
@@ -168,7 +173,7 @@ export async function* historyBlobs(o: HistoryOptions): AsyncGenerator<HistoryBl
       }
       o.stats.files++
       o.stats.bytes += bytes.length
-      yield { ...where.get(sha)!, bytes }
+      yield { bytes, origin: () => where.get(sha)! }
     }
     await failed
     if (logError) throw new UsageError(`git log failed in ${o.repo}: ${logError.trim().split('\n')[0]}`)

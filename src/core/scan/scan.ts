@@ -159,9 +159,20 @@ async function collect(i: z.output<typeof scanInputSchema>, stdin: Readable | un
     }
   }
   if (i.git) {
+    // A blob's oldest commit is known only once the whole history is read: hits are placed then.
+    const placed: { keys: number; candidates: number; origin: () => { commit: string; path: string } }[] = []
     for await (const blob of historyBlobs({ repo: i.git.repo, allRefs: i.git.allRefs, maxFileBytes: i.maxFileBytes, stats })) {
-      at(blob.bytes, { source: 'git', path: blob.path, commit: blob.commit })
+      const keys = found.keys.length
+      const candidates = found.candidates.length
+      at(blob.bytes, { source: 'git', path: null, commit: null })
+      if (found.keys.length > keys || found.candidates.length > candidates) placed.push({ keys, candidates, origin: blob.origin })
     }
+    placed.forEach((p, n) => {
+      const { commit, path } = p.origin()
+      const next = placed[n + 1]
+      for (const l of found.keys.slice(p.keys, next?.keys)) Object.assign(l.location, { commit, path })
+      for (const l of found.candidates.slice(p.candidates, next?.candidates)) Object.assign(l.location, { commit, path })
+    })
   }
   return found
 }
