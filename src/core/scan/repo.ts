@@ -1,3 +1,4 @@
+import { hashKey } from '../api-keys/key-format.js'
 import type { KeyType } from '../api-keys/key-types.js'
 import type { Queryable } from '../db/connect.js'
 
@@ -32,6 +33,24 @@ export async function findKeysByHashes(q: Queryable, hashes: readonly Buffer[]):
     revokedAt: r.revoked_at,
     replacedBy: r.replaced_by,
   }))
+}
+
+/**
+ * The records of raw keys found somewhere, by each raw key (kept in memory only): each
+ * distinct key hashed once, all looked up in one `findKeysByHashes`. A key with no record is
+ * absent from the map.
+ */
+export async function findKeysByRaw(q: Queryable, raws: Iterable<string>): Promise<Map<string, LeakedKeyRecord>> {
+  const hashes = new Map<string, string>()
+  for (const raw of raws) if (!hashes.has(raw)) hashes.set(raw, hashKey(raw).toString('base64'))
+  const records = await findKeysByHashes(q, [...new Set(hashes.values())].map((h) => Buffer.from(h, 'base64')))
+  const byHash = new Map(records.map((r) => [r.keyHash.toString('base64'), r]))
+  const byRaw = new Map<string, LeakedKeyRecord>()
+  for (const [raw, hash] of hashes) {
+    const record = byHash.get(hash)
+    if (record) byRaw.set(raw, record)
+  }
+  return byRaw
 }
 
 /** A Gitea token or n8n API key momentry tracks and that should still work, with the tail listings show. */

@@ -1,12 +1,12 @@
 import * as z from 'zod'
 
-import { hashKey, keyStub, parseRawKey } from '../api-keys/key-format.js'
+import { keyStub, parseRawKey } from '../api-keys/key-format.js'
 import { keyStatus } from '../api-keys/status.js'
 import type { CoreContext } from '../context.js'
 import { printable } from '../printable.js'
 import { parseInput } from '../validate-input.js'
 import { findKeys } from './find-keys.js'
-import { findKeysByHashes } from './repo.js'
+import { findKeysByRaw } from './repo.js'
 import type { LeakTarget } from './respond.js'
 import { respondToLeaks } from './respond.js'
 
@@ -75,16 +75,13 @@ export function reportedWhere(leak: { url?: string; source?: string }): string {
 export async function reportLeaks(ctx: CoreContext, input: ReportLeaksInput): Promise<ReportLeaksResult> {
   const { leaks } = parseInput(reportLeaksInputSchema, input)
   const candidates = leaks.map((l) => (parseRawKey(l.token) ? l.token : undefined))
-  const hashes = new Map<string, Buffer>()
-  for (const raw of candidates) if (raw && !hashes.has(raw)) hashes.set(raw, hashKey(raw))
-  const records = await findKeysByHashes(ctx.sql, [...hashes.values()])
-  const byHash = new Map(records.map((r) => [r.keyHash.toString('base64'), r]))
+  const records = await findKeysByRaw(ctx.sql, candidates.filter((raw) => raw !== undefined))
   const now = ctx.clock.now()
 
   const targets = new Map<string, LeakTarget>()
   const plan = candidates.map((raw, index) => {
     if (!raw) return { index, outcome: 'not_momentry' as const }
-    const record = byHash.get(hashes.get(raw)!.toString('base64'))
+    const record = records.get(raw)
     const stub = keyStub(raw)
     if (!record) return { index, outcome: 'unknown' as const, stub }
     const status = keyStatus(record, now)

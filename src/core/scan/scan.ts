@@ -2,7 +2,6 @@ import type { Readable } from 'node:stream'
 
 import * as z from 'zod'
 
-import { hashKey } from '../api-keys/key-format.js'
 import type { KeyStatus, KeyType } from '../api-keys/key-types.js'
 import { keyStatus } from '../api-keys/status.js'
 import type { CoreContext } from '../context.js'
@@ -15,7 +14,7 @@ import type { Confirmation } from './confirm.js'
 import { candidateKey, confirmCandidates } from './confirm.js'
 import type { ServiceCandidate, ServiceCredential, SuffixIndex } from './find-service-tokens.js'
 import { findServiceTokens, serviceStub, suffixIndex } from './find-service-tokens.js'
-import { findKeysByHashes, listTrackedSuffixes } from './repo.js'
+import { findKeysByRaw, listTrackedSuffixes } from './repo.js'
 import type { WalkStats } from './walk-files.js'
 import { displayPath, emptyWalkStats, walkFiles } from './walk-files.js'
 
@@ -189,12 +188,9 @@ export async function scanForKeys(ctx: CoreContext, input: ScanInput, stdin?: Re
   // The tails of every live tracked Gitea token and n8n key, read once; none tracked → no search.
   const tracked = await listTrackedSuffixes(ctx.sql, now)
   const collected = await collect({ ...i, paths: i.paths.length || i.git || i.stdin ? i.paths : ['.'] }, stdin, stats, suffixIndex(tracked))
-  const hashes = new Map<string, Buffer>()
-  for (const l of collected.keys) if (!hashes.has(l.hit.raw)) hashes.set(l.hit.raw, hashKey(l.hit.raw))
-  const records = await findKeysByHashes(ctx.sql, [...hashes.values()])
-  const byHash = new Map(records.map((r) => [r.keyHash.toString('base64'), r]))
+  const records = await findKeysByRaw(ctx.sql, collected.keys.map((l) => l.hit.raw))
   const raw = collected.keys.map(({ hit, location }): RawFinding => {
-    const record = byHash.get(hashes.get(hit.raw)!.toString('base64'))
+    const record = records.get(hit.raw)
     const status = record ? keyStatus(record, now) : 'unknown'
     return {
       raw: hit.raw,

@@ -1,7 +1,6 @@
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 
-import { hashKey } from '../api-keys/key-format.js'
 import type { KeyStatus, KeyType } from '../api-keys/key-types.js'
 import { keyStatus } from '../api-keys/status.js'
 import type { CoreContext } from '../context.js'
@@ -10,7 +9,7 @@ import { embeddedPaths } from '../embedded/paths.js'
 import { ConfigError, ConnectionError, UsageError } from '../errors.js'
 import { findKeys, looksBinary } from './find-keys.js'
 import { FILE_MODES, catBlobs, git } from './git-history.js'
-import { findKeysByHashes } from './repo.js'
+import { findKeysByRaw } from './repo.js'
 import { DEFAULT_MAX_FILE_BYTES } from './scan.js'
 import type { WalkStats } from './walk-files.js'
 import { emptyWalkStats } from './walk-files.js'
@@ -132,7 +131,7 @@ const BLOCKING = new Set<StagedFinding['status']>(['active', 'rotating', 'disabl
  * data directory that already holds a database: a commit hook must not create one (that
  * would be a first run in the middle of `git commit`), and an empty one knows no keys.
  */
-async function recordsIfReachable(ctx: CoreContext, hashes: Buffer[]) {
+async function recordsIfReachable(ctx: CoreContext, raws: string[]) {
   if (!ctx.config.databaseUrl) {
     const p = embeddedPaths(ctx.config.dataDir)
     const made = await stat(join(p.pgDir, 'PG_VERSION')).then(
@@ -142,7 +141,7 @@ async function recordsIfReachable(ctx: CoreContext, hashes: Buffer[]) {
     if (!made) return { reason: `there is no momentry database in ${ctx.config.dataDir} (set DATABASE_URL, or MOMENTRY_DATA_DIR)` }
   }
   try {
-    return { records: await findKeysByHashes(ctx.sql, hashes) }
+    return { records: await findKeysByRaw(ctx.sql, raws) }
   } catch (error) {
     const e = classifyPostgresError(error, databaseLabel(ctx.config))
     if (e instanceof ConnectionError || e instanceof ConfigError) return { reason: e.reason }
@@ -161,12 +160,10 @@ export async function checkStaged(ctx: CoreContext, o: { repo: string; maxFileBy
   const scanned = emptyWalkStats()
   const keys = await stagedKeys({ ...o, stats: scanned })
   if (keys.length === 0) return { items: [], lookup: 'none', offlineReason: null, blocked: 0, scanned }
-  const hashes = new Map(keys.map((k) => [k.raw, hashKey(k.raw)]))
-  const found = await recordsIfReachable(ctx, [...new Set(hashes.values())])
-  const byHash = new Map((found.records ?? []).map((r) => [r.keyHash.toString('base64'), r]))
+  const found = await recordsIfReachable(ctx, keys.map((k) => k.raw))
   const now = ctx.clock.now()
   const items = keys.map((k): StagedFinding => {
-    const record = found.records ? byHash.get(hashes.get(k.raw)!.toString('base64')) : undefined
+    const record = found.records?.get(k.raw)
     const status = !found.records ? 'unchecked' : record ? keyStatus(record, now) : 'unknown'
     return { path: k.path, line: k.line, column: k.column, stub: k.stub, type: record?.type ?? k.type, keyId: record?.keyId ?? null, name: record?.name ?? null, status, blocks: BLOCKING.has(status) }
   })
