@@ -82,6 +82,12 @@ const plainWords: z.core.$ZodErrorMap = (issue) => {
  * when it is one value rather than an object (`account`).
  */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, label?: string): z.output<S> {
+  // Parsed without the error map first: zod takes a slower path for a parse given options,
+  // and with the map a valid verify body took 4.6 µs instead of 1.4 (under load in `serve`,
+  // about a fifth of its CPU per request). The map changes only the messages of a failure,
+  // so only a failure is parsed again, for them.
+  const parsed = schema.safeParse(input)
+  if (parsed.success) return parsed.data
   const result = schema.safeParse(input, { error: plainWords })
   if (result.success) return result.data
   const issue = result.error.issues[0]!

@@ -1,4 +1,4 @@
-import type { Server, ServerResponse } from 'node:http'
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http'
 import { Server as NetServer } from 'node:net'
 import type { Socket } from 'node:net'
 
@@ -15,6 +15,7 @@ export const DRAIN_IDLE_GRACE_MS = 500
 const DRAIN_TICK_MS = 25
 
 interface Connection {
+  socket: Socket
   /** Requests read and not yet answered (more than one only when pipelined). */
   inFlight: Set<ServerResponse>
   /** When the last answer ended (or the connection opened). */
@@ -40,6 +41,10 @@ export interface ConnectionDrain {
   force(): void
 }
 
+/** On a tracked response: the connection it is answered on. */
+const CONNECTION = Symbol('connection')
+type TrackedResponse = ServerResponse & { [CONNECTION]?: Connection }
+
 /** What a request cut off by the drain timeout is told, when its answer had not started. */
 const cutOff = () => errorResponse(new HttpError(503, 'SHUTTING_DOWN', 'the server is shutting down; retry the request'))
 
@@ -55,20 +60,32 @@ export function trackConnections(server: Server, now: () => number = () => perfo
   let forceNow: (() => void) | undefined
 
   server.on('connection', (socket: Socket) => {
-    connections.set(socket, { inFlight: new Set(), idleSince: now(), bytesAtIdle: 0 })
+    connections.set(socket, { socket, inFlight: new Set(), idleSince: now(), bytesAtIdle: 0 })
     socket.once('close', () => connections.delete(socket))
   })
-  // First of the request listeners, so the header is set before any handler answers.
-  server.prependListener('request', (req, res: ServerResponse) => {
+  // Every request is tracked, so this is on the hot path: one listener function for all the
+  // answers (the connection rides on the response), rather than a closure and a once-wrapper each.
+  function answered(this: TrackedResponse): void {
+    const c = this[CONNECTION]!
+    c.inFlight.delete(this)
+    c.idleSince = now()
+    c.bytesAtIdle = c.socket.bytesRead
+  }
+  const track = (req: IncomingMessage, res: TrackedResponse) => {
     if (draining) res.setHeader('connection', 'close')
     const c = connections.get(req.socket)
     if (!c) return
     c.inFlight.add(res)
-    res.once('close', () => {
-      c.inFlight.delete(res)
-      c.idleSince = now()
-      c.bytesAtIdle = req.socket.bytesRead
-    })
+    res[CONNECTION] = c
+    res.on('close', answered)
+  }
+  // Tracked before the server's own listeners run, so the header is set before any handler
+  // answers: one listener that calls them, since with two every emit would copy the list.
+  const handlers = server.listeners('request') as RequestListener[]
+  server.removeAllListeners('request')
+  server.on('request', function (this: Server, req: IncomingMessage, res: ServerResponse) {
+    track(req, res)
+    for (const handler of handlers) handler.call(this, req, res)
   })
 
   const closeIdle = () => {
