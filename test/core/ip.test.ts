@@ -3,7 +3,7 @@ import { isIP } from 'node:net'
 import { expect } from 'chai'
 import fc from 'fast-check'
 
-import { buildBlockList, failureKey, normaliseIp, parseNetwork } from '../../src/core/blacklist/ip.js'
+import { LOOPBACK_NETWORKS, PRIVATE_NETWORKS, buildBlockList, failureKey, normaliseIp, parseNetwork } from '../../src/core/blacklist/ip.js'
 import { UsageError } from '../../src/core/errors.js'
 
 /** The eight 16-bit groups of an IPv6 address, by hand (no shared code with the subject). */
@@ -25,6 +25,11 @@ function spellings(ip: string): string[] {
 }
 
 describe('IP addresses and networks (untrusted input)', () => {
+  it('given the named sets of MOMENTRY_TRUSTED_PROXIES (written out, not parsed), then each network is what parseNetwork makes of its CIDR', () => {
+    for (const n of [...LOOPBACK_NETWORKS, ...PRIVATE_NETWORKS]) expect(n, n.cidr).to.deep.equal(parseNetwork(n.cidr))
+    expect(PRIVATE_NETWORKS.map((n) => n.cidr)).to.include.members(LOOPBACK_NETWORKS.map((n) => n.cidr))
+  })
+
   it('given any IPv6 address, when written differently, then every spelling normalises to one lower-case, valid form', () => {
     fc.assert(
       fc.property(fc.ipV6(), (ip) => {

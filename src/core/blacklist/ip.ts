@@ -75,8 +75,23 @@ export function ipFamily(ip: string): 'ipv4' | 'ipv6' | undefined {
 }
 
 /** Addresses of this host and of private networks (the `private` keyword, asked for explicitly). */
-const PRIVATE_NETWORKS = ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', 'fc00::/7', 'fe80::/10']
-const LOOPBACK_NETWORKS = ['127.0.0.0/8', '::1/128']
+const v4 = (address: string, prefix: number): Network => Object.freeze({ cidr: `${address}/${prefix}`, address, prefix, family: 'ipv4' })
+const v6 = (address: string, prefix: number): Network => Object.freeze({ cidr: `${address}/${prefix}`, address, prefix, family: 'ipv6' })
+/**
+ * The named sets, written out as parseNetwork would return them (a test holds them to it):
+ * every command loads the config, and parsing `::1` compiled Node's IPv6 pattern, a few
+ * milliseconds of each start.
+ */
+export const LOOPBACK_NETWORKS: readonly Network[] = [v4('127.0.0.0', 8), v6('::1', 128)]
+export const PRIVATE_NETWORKS: readonly Network[] = [
+  ...LOOPBACK_NETWORKS,
+  v4('10.0.0.0', 8),
+  v4('172.16.0.0', 12),
+  v4('192.168.0.0', 16),
+  v4('169.254.0.0', 16),
+  v6('fc00::', 7),
+  v6('fe80::', 10),
+]
 
 /** Which callers may name the client's IP in a request body: everyone, nobody, or these networks. */
 export type TrustedProxies = 'any' | Network[]
@@ -90,7 +105,7 @@ export function parseTrustedProxies(text: string): TrustedProxies {
   const entries = text.split(',').map((e) => e.trim()).filter(Boolean)
   if (entries.length === 1 && entries[0] === 'any') return 'any'
   if (entries.length === 1 && entries[0] === 'none') return []
-  return entries.flatMap((e) => (e === 'private' ? PRIVATE_NETWORKS : e === 'loopback' ? LOOPBACK_NETWORKS : [e]).map((n) => parseNetwork(n)))
+  return entries.flatMap((e) => (e === 'private' ? PRIVATE_NETWORKS : e === 'loopback' ? LOOPBACK_NETWORKS : [parseNetwork(e)]))
 }
 
 /**
