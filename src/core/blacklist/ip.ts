@@ -74,7 +74,6 @@ export function ipFamily(ip: string): 'ipv4' | 'ipv6' | undefined {
   return v === 4 ? 'ipv4' : v === 6 ? 'ipv6' : undefined
 }
 
-/** Addresses of this host and of private networks (the `private` keyword, asked for explicitly). */
 const v4 = (address: string, prefix: number): Network => Object.freeze({ cidr: `${address}/${prefix}`, address, prefix, family: 'ipv4' })
 const v6 = (address: string, prefix: number): Network => Object.freeze({ cidr: `${address}/${prefix}`, address, prefix, family: 'ipv6' })
 /**
@@ -83,6 +82,7 @@ const v6 = (address: string, prefix: number): Network => Object.freeze({ cidr: `
  * milliseconds of each start.
  */
 export const LOOPBACK_NETWORKS: readonly Network[] = [v4('127.0.0.0', 8), v6('::1', 128)]
+/** Addresses of this host and of private networks (the `private` keyword, asked for explicitly). */
 export const PRIVATE_NETWORKS: readonly Network[] = [
   ...LOOPBACK_NETWORKS,
   v4('10.0.0.0', 8),
