@@ -4,6 +4,4 @@
 // 18) is below the project's own (>= 20.15, which npm warns of at install), so the check can
 // never say more: it is turned off, before oclif is imported (hence the dynamic import).
 process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1'
-const { execute } = await import('@oclif/core')
-
-await execute({ dir: import.meta.url })
+await import('../dist/run.js')

@@ -1,7 +1,10 @@
 // Bundle dist/ with esbuild: one file per command plus shared chunks, so a command loads a
 // handful of files instead of hundreds (zod alone is ~100 modules). This is what keeps
-// `momentry api-key validate` within its start-time bar. Packages with native parts, their
-// own file lookups, or a role as shared singletons (oclif) stay external.
+// `momentry api-key validate` within its start-time bar. oclif and postgres.js are bundled too
+// (src/run.ts is the CLI's entry, so commands and oclif share one copy of it): loading them
+// from node_modules was about 190 files and a third of that start. Packages with native
+// parts, their own file lookups (swagger-ui's assets, plugin-help's manifest) or that load
+// only for `serve` and the dashboard stay external.
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -13,7 +16,7 @@ const walk = (dir) =>
   )
 
 await build({
-  entryPoints: [...walk('src/commands'), ...walk('src/hooks'), 'src/index.ts', 'src/embedded-watchdog.ts'],
+  entryPoints: [...walk('src/commands'), ...walk('src/hooks'), 'src/index.ts', 'src/run.ts', 'src/embedded-watchdog.ts'],
   outdir: 'dist',
   outbase: 'src',
   bundle: true,
@@ -23,9 +26,11 @@ await build({
   target: 'node20',
   jsx: 'automatic',
   external: [
-    '@oclif/core',
     '@oclif/plugin-help',
-    'postgres',
+    // oclif's support for running a TypeScript tree; never used from dist (bundled, 10 MB)
+    'typescript',
+    'ts-node',
+    'tsx',
     '@redis/client',
     'rate-limiter-flexible',
     'fastify',
@@ -38,5 +43,7 @@ await build({
     'react/jsx-runtime',
     '@napi-rs/keyring',
   ],
+  // oclif is CommonJS: in an ESM bundle its require() of Node's own modules needs a real require.
+  banner: { js: "import { createRequire as __momentryRequire } from 'node:module'; const require = __momentryRequire(import.meta.url);" },
   logLevel: 'warning',
 })
