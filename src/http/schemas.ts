@@ -1,7 +1,7 @@
 import * as z from 'zod'
 
 import { anomalyViewSchema } from '../core/anomalies/anomaly-view.js'
-import { KEY_STATUSES, KEY_TYPES, metadataSchema, scopeSchema } from '../core/api-keys/key-types.js'
+import { KEY_STATUSES, KEY_TYPES, SCOPE_PATTERN, metadataSchema, scopeSchema } from '../core/api-keys/key-types.js'
 import { keyViewSchema } from '../core/api-keys/key-view.js'
 import { reportLeaksInputSchema, reportLeaksResultSchema } from '../core/scan/report-leaks.js'
 import { isStorableTime, STORABLE_TIMES } from '../core/time-text.js'
@@ -12,14 +12,39 @@ import { verifyResultSchema } from '../core/validation/verify-key.js'
 const duration = z.string().regex(/^\d{1,10}[smhdw]$/, 'a duration like 30d or 12h').meta({ example: '30d' })
 const ip = z.union([z.ipv4(), z.ipv6()]).meta({ description: 'IPv4 or IPv6 address', example: '203.0.113.7' })
 
+const KEY_MAX = 4096
+const SCOPES_MAX = 64
+
 export const verifyBody = z
   .object({
-    key: z.string().max(4096).meta({ description: 'The raw key, e.g. mtry_svc_…' }),
+    key: z.string().max(KEY_MAX).meta({ description: 'The raw key, e.g. mtry_svc_…' }),
     ip: ip.optional().meta({ description: 'Source IP of the original request (from a trusted proxy); defaults to the socket address' }),
-    requiredScopes: z.array(scopeSchema).max(64).optional(),
+    requiredScopes: z.array(scopeSchema).max(SCOPES_MAX).optional(),
   })
   .strict()
   .meta({ id: 'VerifyRequest' })
+export type VerifyBody = z.output<typeof verifyBody>
+
+/**
+ * `verifyBody`'s parse of a body in its everyday shape — a key, perhaps an IPv4 address,
+ * perhaps up to 64 scopes, nothing else — without zod's machinery, which was the largest
+ * part of the verify route's own work per request. Returns exactly what the schema's parse
+ * returns, or undefined for any other input: the schema then decides, with its messages (an
+ * IPv6 address, say, or anything it refuses). Held to the schema by a property test
+ * (test/http/verify-body.test.ts); the limits and patterns are the schema's own.
+ */
+export function everydayVerifyBody(json: unknown): VerifyBody | undefined {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return undefined
+  const body = json as Record<string, unknown>
+  for (const name in body) if (name !== 'key' && name !== 'ip' && name !== 'requiredScopes') return undefined
+  const { key, ip, requiredScopes } = body
+  if (typeof key !== 'string' || key.length > KEY_MAX) return undefined
+  if (ip !== undefined && (typeof ip !== 'string' || !z.regexes.ipv4.test(ip))) return undefined
+  if (requiredScopes === undefined) return ip === undefined ? { key } : { key, ip }
+  if (!Array.isArray(requiredScopes) || requiredScopes.length > SCOPES_MAX) return undefined
+  for (const scope of requiredScopes) if (typeof scope !== 'string' || !SCOPE_PATTERN.test(scope)) return undefined
+  return ip === undefined ? { key, requiredScopes: [...(requiredScopes as string[])] } : { key, ip, requiredScopes: [...(requiredScopes as string[])] }
+}
 
 export const usageBody = z
   .object({

@@ -42,9 +42,8 @@ export const keyNameSchema = plainText(100)
 export const ownerSchema = plainText(200)
 
 /** `admin`, `keys:read`, `read:repository`, `billing.export` … lower-case, no spaces. */
-export const scopeSchema = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_.:*-]{0,63}$/, 'a scope is 1–64 lower-case letters, digits and _ . : * -, e.g. keys:read')
+export const SCOPE_PATTERN = /^[a-z0-9][a-z0-9_.:*-]{0,63}$/
+export const scopeSchema = z.string().regex(SCOPE_PATTERN, 'a scope is 1–64 lower-case letters, digits and _ . : * -, e.g. keys:read')
 
 export const scopesSchema = z
   .array(scopeSchema)
