@@ -30,6 +30,19 @@ interface Connection {
  */
 const owed = (socket: Socket): ServerResponse | null | undefined => (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
 
+/**
+ * Connections whose next request has begun to arrive, its headers not yet complete (and, to
+ * Node, connections that have sent nothing yet). Read from the server's own list of
+ * connections, the one `closeIdleConnections` asks; empty where a Node lacks it (then such a
+ * request counts as idle from the drain's start, like a silent connection).
+ */
+function arriving(server: Server): Set<Socket> {
+  const list = Object.getOwnPropertySymbols(server).find((s) => s.description === 'http.server.connections')
+  const connections = list && (server as unknown as Record<symbol, { active?: () => Array<{ socket?: Socket }> } | undefined>)[list]
+  if (typeof connections?.active !== 'function') return new Set()
+  return new Set(connections.active().flatMap((parser) => (parser.socket ? [parser.socket] : [])))
+}
+
 export interface DrainResult {
   /** Connections closed with a request still in flight (the drain timeout, or `force()`). */
   forced: number
@@ -123,11 +136,13 @@ export function trackConnections(server: Server, now: () => number = () => perfo
   return {
     drain(timeoutMs) {
       draining = true
-      // Idle connections get their grace from now; busy ones from their answer's end.
+      // Idle connections get their grace from now; busy ones from their answer's end. One
+      // whose request is half here is not idle: no byte count can match until it is answered.
       const started = now()
+      const halfHere = arriving(server)
       for (const c of connections.values()) {
         c.idleSince = started
-        c.bytesAtIdle = c.socket.bytesRead
+        c.bytesAtIdle = halfHere.has(c.socket) && c.socket.bytesRead > 0 ? -1 : c.socket.bytesRead
         const res = owed(c.socket)
         if (res) watch(res, c)
       }
