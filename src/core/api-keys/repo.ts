@@ -128,29 +128,17 @@ const MAX_CHAIN = 64
 
 /**
  * Look a key up by its SHA-256 through the unique index; returns the stored hash to compare.
- * A rotated key's chain of successors is followed in the same query (only for a key with a
- * successor), so the record names the live end of it without another round trip; `now`
- * decides which successors have expired.
+ * A rotated key's chain of successors is followed by a second query, only for a key with a
+ * successor, so that the record names the live end of it; `now` decides which successors
+ * have expired. (In one query, the chain's subquery made every cache miss dearer to plan
+ * and run, rotated or not: 54 µs more at the median than the plain lookup.)
  */
 export async function findKeyByHash(q: Queryable, hash: Buffer, now: Date): Promise<{ keyHash: Buffer; record: ValidationRecord } | undefined> {
   const [r] = await q`
-    select key_hash, key_id, name, key_type, scopes, owner, enabled, expires_at, grace_expires_at, revoked_at,
-      case when api_keys.replaced_by is null then null else (
-        with recursive chain (key_id, replaced_by, usable, depth) as (
-          select s.key_id, s.replaced_by, s.revoked_at is null and s.enabled and (s.expires_at is null or s.expires_at > ${now}), 1
-          from api_keys s where s.key_id = api_keys.replaced_by
-          union all
-          select s.key_id, s.replaced_by, s.revoked_at is null and s.enabled and (s.expires_at is null or s.expires_at > ${now}), c.depth + 1
-          from api_keys s join chain c on s.key_id = c.replaced_by where c.depth < ${MAX_CHAIN}
-        )
-        select json_build_object(
-          'ids', json_agg(key_id order by depth),
-          'live', (array_agg(key_id) filter (where replaced_by is null and usable))[1])
-        from chain
-      ) end as chain
+    select key_hash, key_id, name, key_type, scopes, owner, enabled, expires_at, grace_expires_at, revoked_at, replaced_by
     from api_keys where key_hash = ${hash}`
   if (!r) return undefined
-  const chain = r.chain as { ids: string[] | null; live: string | null } | null
+  const chain = r.replaced_by === null ? null : await successorChain(q, r.replaced_by as string, now)
   return {
     keyHash: r.key_hash,
     record: {
@@ -164,9 +152,25 @@ export async function findKeyByHash(q: Queryable, hash: Buffer, now: Date): Prom
       graceExpiresAt: r.grace_expires_at,
       revokedAt: r.revoked_at,
       replacedBy: chain?.live ?? null,
-      ...(chain ? { successors: chain.ids ?? [] } : {}),
+      ...(chain ? { successors: chain.ids } : {}),
     },
   }
+}
+
+/** The successors of a rotated key from `first` on, in order, and the live end of the chain (the last, when usable at `now`). */
+async function successorChain(q: Queryable, first: string, now: Date): Promise<{ ids: string[]; live: string | null }> {
+  const [r] = await q`
+    with recursive chain (key_id, replaced_by, usable, depth) as (
+      select s.key_id, s.replaced_by, s.revoked_at is null and s.enabled and (s.expires_at is null or s.expires_at > ${now}), 1
+      from api_keys s where s.key_id = ${first}
+      union all
+      select s.key_id, s.replaced_by, s.revoked_at is null and s.enabled and (s.expires_at is null or s.expires_at > ${now}), c.depth + 1
+      from api_keys s join chain c on s.key_id = c.replaced_by where c.depth < ${MAX_CHAIN}
+    )
+    select coalesce(json_agg(key_id order by depth), '[]'::json) as ids,
+      (array_agg(key_id) filter (where replaced_by is null and usable))[1] as live
+    from chain`
+  return { ids: (r?.ids as string[] | null) ?? [], live: (r?.live as string | null) ?? null }
 }
 
 export interface ListFilter {
