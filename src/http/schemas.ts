@@ -40,10 +40,12 @@ export function everydayVerifyBody(json: unknown): VerifyBody | undefined {
   const { key, ip, requiredScopes } = body
   if (typeof key !== 'string' || key.length > KEY_MAX) return undefined
   if (ip !== undefined && (typeof ip !== 'string' || !z.regexes.ipv4.test(ip))) return undefined
-  if (requiredScopes === undefined) return ip === undefined ? { key } : { key, ip }
+  const parsed: VerifyBody = ip === undefined ? { key } : { key, ip }
+  if (requiredScopes === undefined) return parsed
   if (!Array.isArray(requiredScopes) || requiredScopes.length > SCOPES_MAX) return undefined
   for (const scope of requiredScopes) if (typeof scope !== 'string' || !SCOPE_PATTERN.test(scope)) return undefined
-  return ip === undefined ? { key, requiredScopes: [...(requiredScopes as string[])] } : { key, ip, requiredScopes: [...(requiredScopes as string[])] }
+  parsed.requiredScopes = [...(requiredScopes as string[])] // a copy, as the schema's parse gives
+  return parsed
 }
 
 export const usageBody = z

@@ -16,6 +16,7 @@ const CHAIN_COPY = `copy (
 const HASHED_FIELDS = 11
 const DOMAIN = Buffer.from('momentry-audit-v1\n', 'utf8')
 export const GENESIS = Buffer.alloc(32)
+const EMPTY = Buffer.alloc(0)
 
 export interface BrokenLink {
   /** The first sequence number whose link does not hold. */
@@ -40,39 +41,36 @@ export interface VerifyReport {
   broken: BrokenLink | null
 }
 
+/** Where a field of a COPY row sits in it. */
+const SEQ = 0
+const AT = 1
+const ACTION = 3
+const PREV = HASHED_FIELDS
+const HASH = HASHED_FIELDS + 1
+const FIELDS = HASHED_FIELDS + 2
+
 /**
- * One row as COPY sent it, as places in the buffer that holds it (no field is copied or
- * sliced: at a million rows, each allocation per row shows). One view is reused for every row.
+ * One row as COPY sent it, as places in the buffer that holds it: field `f` is
+ * buf[starts[f], ends[f]) (a NULL is empty), and the bytes the hash covers run from
+ * `hashedStart` to the length word of the stored previous hash. Nothing is copied or sliced
+ * (at a million rows every allocation per row shows): one view is reused for every row.
  */
 interface ChainRow {
   buf: Buffer
   seq: number
-  /** The bytes the hash covers: [hashedStart, hashedEnd). */
   hashedStart: number
-  hashedEnd: number
-  /** The stored previous hash and the row's own hash: where their bytes start and end. */
-  prevStart: number
-  prevEnd: number
-  hashStart: number
-  hashEnd: number
-  /** `action`, and `created_at` in microseconds since the epoch, as text. */
-  actionStart: number
-  actionEnd: number
-  atStart: number
-  atEnd: number
+  readonly starts: Int32Array
+  readonly ends: Int32Array
 }
-
-const FIELDS = HASHED_FIELDS + 2
 
 /**
  * Parses PostgreSQL binary COPY output into rows, across chunk boundaries, handing each
  * complete row to `visit` (which returns false to stop reading this chunk).
  */
 class CopyRows {
-  private pending: Buffer = Buffer.alloc(0)
+  private pending: Buffer = EMPTY
   private headerDone = false
-  private readonly offsets = new Int32Array(FIELDS)
-  private readonly row: ChainRow = { buf: this.pending, seq: 0, hashedStart: 0, hashedEnd: 0, prevStart: 0, prevEnd: 0, hashStart: 0, hashEnd: 0, actionStart: 0, actionEnd: 0, atStart: 0, atEnd: 0 }
+  private readonly row: ChainRow = { buf: EMPTY, seq: 0, hashedStart: 0, starts: new Int32Array(FIELDS), ends: new Int32Array(FIELDS) }
 
   push(chunk: Buffer, visit: (row: ChainRow) => boolean): void {
     const buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk
@@ -85,8 +83,8 @@ class CopyRows {
       at = 19 + buf.readUInt32BE(15) // signature (11), flags (4), extension length (4) + extension
       this.headerDone = true
     }
-    const offsets = this.offsets
     const row = this.row
+    const { starts, ends } = row
     row.buf = buf
     for (;;) {
       if (buf.length - at < 2) break
@@ -103,22 +101,18 @@ class CopyRows {
           complete = false
           break
         }
-        offsets[f] = p
         const len = buf.readInt32BE(p)
+        starts[f] = p + 4
         p += 4 + (len > 0 ? len : 0)
+        ends[f] = p
         if (p > buf.length) {
           complete = false
           break
         }
       }
       if (!complete) break
-      row.seq = digits(buf, offsets[0]!)
+      row.seq = digits(buf, starts[SEQ]!, ends[SEQ]!)
       row.hashedStart = at + 2
-      row.hashedEnd = offsets[HASHED_FIELDS]!
-      fieldAt(buf, offsets[1]!, row, 'atStart', 'atEnd')
-      fieldAt(buf, offsets[3]!, row, 'actionStart', 'actionEnd')
-      fieldAt(buf, offsets[HASHED_FIELDS]!, row, 'prevStart', 'prevEnd')
-      fieldAt(buf, offsets[HASHED_FIELDS + 1]!, row, 'hashStart', 'hashEnd')
       at = p
       if (!visit(row)) break
     }
@@ -126,21 +120,11 @@ class CopyRows {
   }
 }
 
-const EMPTY = Buffer.alloc(0)
-
-/** Where the field whose length word is at `o` starts and ends (a NULL is empty). */
-function fieldAt(buf: Buffer, o: number, row: ChainRow, start: 'atStart' | 'actionStart' | 'prevStart' | 'hashStart', end: 'atEnd' | 'actionEnd' | 'prevEnd' | 'hashEnd'): void {
-  const len = buf.readInt32BE(o)
-  row[start] = o + 4
-  row[end] = o + 4 + (len > 0 ? len : 0)
-}
-
-/** The decimal number in the text field whose length word is at `o` (`seq::text`: digits only). */
-function digits(buf: Buffer, o: number): number {
-  const len = buf.readInt32BE(o)
+/** The decimal number in buf[start, end) (`seq::text`: digits only). */
+function digits(buf: Buffer, start: number, end: number): number {
   let n = 0
-  for (let i = o + 4; i < o + 4 + len; i++) n = n * 10 + (buf[i]! - 48)
-  return len > 0 ? n : NaN
+  for (let i = start; i < end; i++) n = n * 10 + (buf[i]! - 48)
+  return end > start ? n : NaN
 }
 
 const RESEAL = Buffer.from('audit.reseal', 'utf8')
@@ -170,13 +154,14 @@ class RowHasher {
   }
 
   hash(prev: Buffer, row: ChainRow): Buffer {
-    const size = 32 + DOMAIN.length + (row.hashedEnd - row.hashedStart)
+    const hashedEnd = row.starts[PREV]! - 4 // up to the previous hash's length word
+    const size = 32 + DOMAIN.length + (hashedEnd - row.hashedStart)
     if (size > this.scratch.length) {
       this.scratch = Buffer.alloc(size * 2)
       DOMAIN.copy(this.scratch, 32)
     }
     prev.copy(this.scratch, 0)
-    row.buf.copy(this.scratch, 32 + DOMAIN.length, row.hashedStart, row.hashedEnd)
+    row.buf.copy(this.scratch, 32 + DOMAIN.length, row.hashedStart, hashedEnd)
     return hash('sha256', this.scratch.subarray(0, size), 'buffer')
   }
 }
@@ -203,22 +188,22 @@ async function walk(tx: Queryable, given: Array<{ source: string; checkpoint: Ch
   const parser = new CopyRows()
   const hasher = new RowHasher()
   const visit = (row: ChainRow): boolean => {
-    const { buf, seq } = row
+    const { buf, seq, starts, ends } = row
     if (seq !== expected) {
       broken = { seq: expected, problem: expected < seq ? `row ${expected} is missing${seq > expected + 1 ? ` (rows ${expected}–${seq - 1})` : ''}: the chain goes on at ${seq}` : `row ${seq} appears twice` }
       return false
     }
-    if (!sameBytes(buf, row.prevStart, row.prevEnd, prev)) {
+    if (!sameBytes(buf, starts[PREV]!, ends[PREV]!, prev)) {
       broken = { seq, problem: `its previous-row hash is not row ${seq - 1}'s hash: a row was inserted before it, or rows were reordered` }
       return false
     }
     const own = hasher.hash(prev, row)
-    if (!sameBytes(buf, row.hashStart, row.hashEnd, own)) {
+    if (!sameBytes(buf, starts[HASH]!, ends[HASH]!, own)) {
       broken = { seq, problem: 'its contents do not match its hash: a field or the ciphertext was edited' }
       return false
     }
-    if (sameBytes(buf, row.actionStart, row.actionEnd, RESEAL)) {
-      const micros = BigInt(buf.toString('latin1', row.atStart, row.atEnd))
+    if (sameBytes(buf, starts[ACTION]!, ends[ACTION]!, RESEAL)) {
+      const micros = BigInt(buf.toString('latin1', starts[AT]!, ends[AT]!))
       epochs.push({ seq, at: new Date(Number(micros / 1000n)).toISOString() })
     }
     if (wanted.has(seq)) wanted.set(seq, own)
