@@ -118,10 +118,79 @@ describe('KeyCache', () => {
     expect(loader.reads).to.equal(2)
   })
 
-  it('given any sequence of lookups, invalidations and evictions, then a cached entry always holds what the loader last said for its hash, and invalidating a key always drops it', async () => {
+  it('given a cached key, when refreshed by id, then its new state is read once at once and the next lookup finds it without a read or a miss', async () => {
+    const rows = new Map([['h1', record('key_1', 'before')]])
+    const loader = gatedLoader(rows)
+    const cache = new KeyCache({ max: 100, ttlSeconds: 60, load: loader.load })
+    await cache.lookup('h1')
+    rows.set('h1', record('key_1', 'after'))
+    cache.refreshKey('key_1')
+    expect(cache.find('h1')).to.equal(undefined) // the old state is gone at once
+    await tick()
+    expect(loader.reads).to.equal(2)
+    expect((await cache.lookup('h1'))!.record!.name).to.equal('after')
+    expect(loader.reads).to.equal(2)
+    expect(cache.misses).to.equal(1) // the first lookup's; the refresh is not a caller's miss
+  })
+
+  it('given a refresh under way, when the key is looked up, then the lookup joins the refresh: one read, the new state', async () => {
+    const rows = new Map([['h1', record('key_1', 'before')]])
+    const loader = gatedLoader(rows)
+    const cache = new KeyCache({ max: 100, ttlSeconds: 60, load: loader.load })
+    await cache.lookup('h1')
+    rows.set('h1', record('key_1', 'after'))
+    loader.gated = true
+    cache.refreshKey('key_1')
+    const pending = cache.lookup('h1')
+    await loader.release()
+    expect((await pending)!.record!.name).to.equal('after')
+    expect(loader.reads).to.equal(2)
+  })
+
+  it('given a key that was not cached, when refreshed, then nothing is read', async () => {
+    const loader = gatedLoader(new Map([['h1', record('key_1')]]))
+    const cache = new KeyCache({ max: 100, ttlSeconds: 60, load: loader.load })
+    cache.refreshKey('key_1')
+    await tick()
+    expect(loader.reads).to.equal(0)
+  })
+
+  it('given a refresh whose read fails, then nothing is cached, no rejection goes unhandled, and the next lookup reads again', async () => {
+    let fail = false
+    let reads = 0
+    const cache = new KeyCache({
+      max: 100,
+      ttlSeconds: 60,
+      load: async () => {
+        reads++
+        if (fail) throw new Error('connection reset')
+        return record('key_1')
+      },
+    })
+    const unhandled: unknown[] = []
+    const onUnhandled = (e: unknown) => unhandled.push(e)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      await cache.lookup('h1')
+      fail = true
+      cache.refreshKey('key_1')
+      await tick()
+      await tick()
+      expect(cache.find('h1')).to.equal(undefined)
+      fail = false
+      expect((await cache.lookup('h1'))!.record!.keyId).to.equal('key_1')
+      expect(reads).to.equal(3)
+      expect(unhandled).to.deep.equal([])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+  })
+
+  it('given any sequence of lookups, invalidations, refreshes and evictions, then a cached entry always holds what the loader last said for its hash, and invalidating or refreshing a key always drops its old state at once', async () => {
     const op = fc.oneof(
       fc.record({ kind: fc.constant('lookup' as const), h: fc.integer({ min: 0, max: 5 }) }),
       fc.record({ kind: fc.constant('rename' as const), h: fc.integer({ min: 0, max: 5 }), name: fc.string({ maxLength: 3 }) }),
+      fc.record({ kind: fc.constant('refresh' as const), h: fc.integer({ min: 0, max: 5 }), name: fc.string({ maxLength: 3 }) }),
     )
     await fc.assert(
       fc.asyncProperty(fc.array(op, { maxLength: 60 }), async (ops) => {
@@ -135,8 +204,14 @@ describe('KeyCache', () => {
           } else {
             // A change in the database is always followed by its invalidation, as in momentry.
             rows.set(`h${o.h}`, record(`key_${o.h}`, o.name))
-            cache.invalidateKey(`key_${o.h}`)
+            if (o.kind === 'rename') cache.invalidateKey(`key_${o.h}`)
+            else cache.refreshKey(`key_${o.h}`)
             expect(cache.find(`h${o.h}`)).to.equal(undefined)
+            if (o.kind === 'refresh') await tick()
+          }
+          for (let h = 0; h < 6; h++) {
+            const cached = cache.find(`h${h}`)
+            if (cached) expect(cached.record!.name).to.equal(rows.get(`h${h}`)!.name)
           }
           expect(cache.size).to.be.at.most(3)
         }

@@ -89,6 +89,11 @@ export class KeyCache {
     // remembered miss still counts.
     if (hit && !(options.fresh && hit.record)) return Promise.resolve(hit)
     this.misses++
+    return this.reading(hash)
+  }
+
+  /** The read of `hash` under way, or a new one. */
+  private reading(hash: string): Promise<CachedLookup | undefined> {
     let read = this.inflight.get(hash)
     if (!read) {
       read = this.read(hash).finally(() => this.inflight.delete(hash))
@@ -123,14 +128,28 @@ export class KeyCache {
     return entry
   }
 
-  invalidateKey(keyId: string): void {
+  /** Drop the key's entry (and those of rotated keys whose chain runs through it); the hashes dropped. */
+  invalidateKey(keyId: string): string[] {
     this.epoch++
+    const dropped: string[] = []
     const hash = this.hashesById.get(keyId)
-    if (hash !== undefined) this.cache.delete(hash)
+    if (hash !== undefined && this.cache.delete(hash)) dropped.push(hash)
     this.hashesById.delete(keyId)
     // Rotated keys that name the end of a chain through this key name it no more, perhaps.
-    for (const dependent of [...(this.hashesBySuccessor.get(keyId) ?? [])]) this.cache.delete(dependent)
+    for (const dependent of [...(this.hashesBySuccessor.get(keyId) ?? [])]) if (this.cache.delete(dependent)) dropped.push(dependent)
     this.hashesBySuccessor.delete(keyId)
+    return dropped
+  }
+
+  /**
+   * `invalidateKey`, then read what it dropped again at once, in the background: a key that
+   * was in use is in use still, and the next request for it (often already on its way: a
+   * revocation's NOTIFY arrives as the change commits) finds its new state, or joins the read
+   * under way, instead of starting a read of its own then. A read that fails is left to the
+   * next lookup, which reads again.
+   */
+  refreshKey(keyId: string): void {
+    for (const hash of this.invalidateKey(keyId)) this.reading(hash).catch(() => {})
   }
 
   /** Forget everything, remembered misses included (e.g. after keys were created elsewhere). */

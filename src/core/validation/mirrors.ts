@@ -23,7 +23,8 @@ export interface MirrorOptions extends Pick<ListenOptions, 'heartbeatMs' | 'hear
 /**
  * Side effect of a long-running process: keep `ctx.validation` in step with every other
  * process, over PostgreSQL LISTEN/NOTIFY in every mode (Redis or not). Key changes drop the
- * key from the cache (a flush-all, after a TRUNCATE or an import, the whole cache) and
+ * key from the cache and read its new state back at once (a flush-all, after a TRUNCATE or an
+ * import, drops the whole cache) and
  * blacklist changes reload the blacklist the moment they commit (triggers send them from
  * the changing transaction); lockouts arrive from the process that
  * counted them. Only once the blacklist and the lockouts are loaded does validation decide
@@ -108,7 +109,7 @@ export async function mirrorValidationState(ctx: CoreContext, options: MirrorOpt
       if (channel === PG_CHANNELS.keyChanged) {
         const keyId = keyChangedMessage.parse(payload)
         if (keyId === FLUSH_ALL) state.cache.clear()
-        else state.cache.invalidateKey(keyId)
+        else state.cache.refreshKey(keyId)
       } else if (channel === PG_CHANNELS.blacklistChanged) void reloadBlacklist().catch(warn('blacklist reload failed'))
       else if (channel === PG_CHANNELS.lockout) {
         const m = lockoutMessage.parse(JSON.parse(payload))
