@@ -277,6 +277,24 @@ describe('verifyKey', () => {
       await counted.end()
     })
 
+    it('given a started runtime, then failure counting is loaded before any refusal; a runtime not started loads it at its first refusal', async () => {
+      // In Redis (the run's own prefix) and, without Redis, in PostgreSQL.
+      for (const options of [{ redis: true }, { env: { REDIS_URL: '' } }]) {
+        const started = testCore(sql, { clock, ...options })
+        try {
+          await started.start()
+          const deadline = Date.now() + 5_000
+          while (!started.ctx.validation.failureCountingReady && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+          expect(started.ctx.validation.failureCountingReady, JSON.stringify(options)).to.equal(true)
+        } finally {
+          await started.close()
+        }
+      }
+      expect(ctx.validation.failureCountingReady).to.equal(false)
+      expect(await verifyKey(ctx, { key: generateRawKey('service'), ip: '192.0.2.9' })).to.include({ valid: false, code: 'NOT_FOUND' })
+      expect(ctx.validation.failureCountingReady).to.equal(true)
+    })
+
     it('given a runtime that was not started, when asked about a cached key, then it defers (undefined)', async () => {
       const { secret } = await createKey(ctx, { name: 'cold', type: 'service' })
       expect((await verifyKey(ctx, { key: secret })).valid).to.equal(true)

@@ -201,6 +201,7 @@ export async function mirrorValidationState(ctx: CoreContext, options: MirrorOpt
           if (stopped) return
           if (!redis?.isReady) return tryRedis()
           state.resetCounting()
+          prepareCounting()
           ctx.log.info('Redis is reachable: failed attempts are counted there again')
         },
         () => !stopped && tryRedis(),
@@ -208,10 +209,12 @@ export async function mirrorValidationState(ctx: CoreContext, options: MirrorOpt
     }, REDIS_RETRY_MS)
     redisTimer.unref()
   }
+  // Failure counting is made ready now, so that the first refusal does not wait for it.
+  const prepareCounting = () => void state.prepareFailureCounting().catch(warn('preparing failed-attempt counting failed'))
   if (withRedis && !(await ctx.redis().catch(() => undefined))?.isReady) {
     ctx.log.warn(`Redis is unavailable: failed attempts are counted in this process until it is back (retrying every ${REDIS_RETRY_MS / 1000} s)`)
     tryRedis()
-  }
+  } else prepareCounting()
 
   return async () => {
     stopped = true

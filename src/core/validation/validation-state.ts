@@ -41,6 +41,7 @@ export class ValidationState {
   readonly cache: KeyCache
   readonly usage: UsageRecorder
   private lockoutP?: Promise<Lockout>
+  private countingReady = false
   private blocklist?: BlockList
   private blacklistSize = 0
   /** Blacklist answers per IP, valid until the list is next replaced. */
@@ -92,8 +93,24 @@ export class ValidationState {
     return (await this.cache.lookup(hash, { fresh: !this.trusted })) ?? { record: (await this.load(hash)) ?? null }
   }
 
+  /**
+   * Load failure counting now rather than at the first refusal (a long-running process calls
+   * this at start): rate-limiter-flexible's import alone is ~25 ms, which the first revoked
+   * or wrong key after a start would otherwise wait for.
+   */
+  async prepareFailureCounting(): Promise<void> {
+    await this.lockout()
+  }
+
+  /** True once failure counting is loaded, so that a refusal waits for nothing but the count itself. */
+  get failureCountingReady(): boolean {
+    return this.countingReady
+  }
+
   private lockout(): Promise<Lockout> {
-    this.lockoutP ??= this.deps.redis()
+    if (this.lockoutP) return this.lockoutP
+    const loading = this.deps
+      .redis()
       .catch((error: unknown) => {
         this.deps.log.warn(`Redis is unavailable (${(error as Error).message}): failed attempts are counted in this process only`)
         return undefined
@@ -109,7 +126,10 @@ export class ValidationState {
           log: this.deps.log,
         }),
       )
-    return this.lockoutP
+    this.lockoutP = loading
+    // Ready unless counting was reset (Redis came back) while it loaded.
+    loading.then(() => void (this.countingReady = this.lockoutP === loading), () => {})
+    return loading
   }
 
   /** Is `ip` inside a blacklisted network? From the mirror when live, else one query. */
@@ -205,6 +225,7 @@ export class ValidationState {
   /** Count failures afresh on the next one (Redis came back: counting moves there again). */
   resetCounting(): void {
     this.lockoutP = undefined
+    this.countingReady = false
   }
 
   /** Start (or stop) deciding from the mirrors; call only once they are loaded. */
