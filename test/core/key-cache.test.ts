@@ -2,7 +2,7 @@ import { expect } from 'chai'
 import fc from 'fast-check'
 
 import type { ValidationRecord } from '../../src/core/api-keys/repo.js'
-import { KeyCache } from '../../src/core/validation/key-cache.js'
+import { KeyCache, REFRESH_READS_MAX } from '../../src/core/validation/key-cache.js'
 import { fixedClock } from '../../src/core/clock.js'
 
 // The cache's own rules, against a loader the test controls (the database read behind it is
@@ -145,6 +145,22 @@ describe('KeyCache', () => {
     await loader.release()
     expect((await pending)!.record!.name).to.equal('after')
     expect(loader.reads).to.equal(2)
+  })
+
+  it('given a bulk change of more cached keys than REFRESH_READS_MAX, when refreshed, then only that many are read at once, every old state is gone, and the rest are read on their next lookup', async () => {
+    const n = REFRESH_READS_MAX + 20
+    const rows = new Map(Array.from({ length: n }, (_, i) => [`h${i}`, record(`key_${i}`, 'before')] as const))
+    const loader = gatedLoader(rows)
+    const cache = new KeyCache({ max: 1000, ttlSeconds: 60, load: loader.load })
+    for (let i = 0; i < n; i++) await cache.lookup(`h${i}`)
+    for (let i = 0; i < n; i++) rows.set(`h${i}`, record(`key_${i}`, 'after'))
+    loader.gated = true
+    for (let i = 0; i < n; i++) cache.refreshKey(`key_${i}`)
+    expect(loader.reads).to.equal(n + REFRESH_READS_MAX)
+    for (let i = 0; i < n; i++) expect(cache.find(`h${i}`)).to.equal(undefined)
+    loader.gated = false
+    await loader.release()
+    for (let i = 0; i < n; i++) expect((await cache.lookup(`h${i}`))!.record!.name).to.equal('after')
   })
 
   it('given a key that was not cached, when refreshed, then nothing is read', async () => {

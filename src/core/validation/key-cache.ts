@@ -4,6 +4,9 @@ import type { ValidationRecord } from '../api-keys/repo.js'
 import type { Clock } from '../clock.js'
 import { systemClock } from '../clock.js'
 
+/** Background re-reads (`refreshKey`) are started only while fewer reads than this are under way. */
+export const REFRESH_READS_MAX = 32
+
 /** A cached lookup: the key's record, or a remembered miss (no such hash). */
 export type CachedLookup = { record: ValidationRecord; /** The valid-result view, built on first success. */ view?: unknown } | { record: null }
 
@@ -146,10 +149,14 @@ export class KeyCache {
    * was in use is in use still, and the next request for it (often already on its way: a
    * revocation's NOTIFY arrives as the change commits) finds its new state, or joins the read
    * under way, instead of starting a read of its own then. A read that fails is left to the
-   * next lookup, which reads again.
+   * next lookup, which reads again. While REFRESH_READS_MAX reads are already under way (a
+   * bulk change: `rotate --due`, an import) a key is only dropped, so a burst of changes
+   * never queues thousands of reads ahead of the requests' own.
    */
   refreshKey(keyId: string): void {
-    for (const hash of this.invalidateKey(keyId)) this.reading(hash).catch(() => {})
+    for (const hash of this.invalidateKey(keyId)) {
+      if (this.inflight.size < REFRESH_READS_MAX) this.reading(hash).catch(() => {})
+    }
   }
 
   /** Forget everything, remembered misses included (e.g. after keys were created elsewhere). */

@@ -24,10 +24,9 @@ export interface MirrorOptions extends Pick<ListenOptions, 'heartbeatMs' | 'hear
  * Side effect of a long-running process: keep `ctx.validation` in step with every other
  * process, over PostgreSQL LISTEN/NOTIFY in every mode (Redis or not). Key changes drop the
  * key from the cache and read its new state back at once (a flush-all, after a TRUNCATE or an
- * import, drops the whole cache) and
- * blacklist changes reload the blacklist the moment they commit (triggers send them from
- * the changing transaction); lockouts arrive from the process that
- * counted them. Only once the blacklist and the lockouts are loaded does validation decide
+ * import, drops the whole cache) and blacklist changes reload the blacklist the moment they
+ * commit (triggers send them from the changing transaction); lockouts arrive from the process
+ * that counted them. Only once the blacklist and the lockouts are loaded does validation decide
  * from memory. While the LISTEN connection is down (closed, or silent: see `listenTo`'s
  * heartbeat) nothing can be heard, so the cache's positive entries are re-read and the
  * mirrors are not used; when it is back the cache starts afresh and the mirrors are
