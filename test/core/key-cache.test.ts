@@ -141,6 +141,7 @@ describe('KeyCache', () => {
     rows.set('h1', record('key_1', 'after'))
     loader.gated = true
     cache.refreshKey('key_1')
+    expect(loader.reads).to.equal(2) // the refresh's read, before anyone asked
     const pending = cache.lookup('h1')
     await loader.release()
     expect((await pending)!.record!.name).to.equal('after')

@@ -4,8 +4,11 @@ import type { ValidationRecord } from '../api-keys/repo.js'
 import type { Clock } from '../clock.js'
 import { systemClock } from '../clock.js'
 
-/** Background re-reads (`refreshKey`) are started only while fewer reads than this are under way. */
-export const REFRESH_READS_MAX = 32
+/**
+ * Background re-reads (`refreshKey`) under way at once, at most: about twice the pool's
+ * connections, so that a bulk change never queues many reads ahead of the requests' own.
+ */
+export const REFRESH_READS_MAX = 8
 
 /** A cached lookup: the key's record, or a remembered miss (no such hash). */
 export type CachedLookup = { record: ValidationRecord; /** The valid-result view, built on first success. */ view?: unknown } | { record: null }
@@ -38,6 +41,8 @@ export class KeyCache {
   /** Successor key id → hashes of cached rotated keys whose chain runs through it. */
   private readonly hashesBySuccessor = new Map<string, Set<string>>()
   private readonly inflight = new Map<string, Promise<CachedLookup | undefined>>()
+  /** Background re-reads started by `refreshKey` and not yet done. */
+  private refreshing = 0
   private readonly negativeTtlMs: number
   private epoch = 0
   hits = 0
@@ -149,13 +154,17 @@ export class KeyCache {
    * was in use is in use still, and the next request for it (often already on its way: a
    * revocation's NOTIFY arrives as the change commits) finds its new state, or joins the read
    * under way, instead of starting a read of its own then. A read that fails is left to the
-   * next lookup, which reads again. While REFRESH_READS_MAX reads are already under way (a
+   * next lookup, which reads again. While REFRESH_READS_MAX re-reads are already under way (a
    * bulk change: `rotate --due`, an import) a key is only dropped, so a burst of changes
    * never queues thousands of reads ahead of the requests' own.
    */
   refreshKey(keyId: string): void {
     for (const hash of this.invalidateKey(keyId)) {
-      if (this.inflight.size < REFRESH_READS_MAX) this.reading(hash).catch(() => {})
+      if (this.refreshing >= REFRESH_READS_MAX || this.inflight.has(hash)) continue
+      this.refreshing++
+      this.reading(hash)
+        .catch(() => {})
+        .finally(() => this.refreshing--)
     }
   }
 

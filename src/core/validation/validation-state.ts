@@ -128,7 +128,12 @@ export class ValidationState {
       )
     this.lockoutP = loading
     // Ready unless counting was reset (Redis came back) while it loaded.
-    loading.then(() => void (this.countingReady = this.lockoutP === loading), () => {})
+    loading.then(
+      () => {
+        if (this.lockoutP === loading) this.countingReady = true
+      },
+      () => {},
+    )
     return loading
   }
 
