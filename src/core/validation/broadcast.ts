@@ -6,10 +6,10 @@ import type { Disposer, MomentryEvent } from '../events.js'
  * Side effect: keep this process and every other one in step with a change made here. A
  * key's revoke, rotate, disable or enable drops it from this process's cache at once, to be
  * read on its next use (other processes drop it and read its new state back when they hear
- * the change's own NOTIFY, sent by a trigger when it commits). A lockout — counted in Redis or `ip_failures`, outside
- * any transaction — is announced with a NOTIFY of its own, so every server refuses the
- * address from memory at once; a lockout lifted early (`lockout clear`) is announced the same
- * way, so every server forgets it at once.
+ * the change's own NOTIFY, sent by a trigger when it commits). A lockout — counted in Redis
+ * or `ip_failures`, outside any transaction — is announced with a NOTIFY of its own, so every
+ * server refuses the address from memory at once; a lockout lifted early (`lockout clear`) is
+ * announced the same way, so every server forgets it at once.
  */
 export function broadcastChanges(ctx: CoreContext): Disposer {
   const onEvent = async (event: MomentryEvent): Promise<void> => {
