@@ -43,6 +43,16 @@ function gatedLoader(rows: Map<string, ValidationRecord>) {
 
 const tick = () => new Promise((r) => setImmediate(r))
 
+/** A cache holding key_1 as "before", whose row has since become "after" (one read made). */
+async function cachedThenRenamed() {
+  const rows = new Map([['h1', record('key_1', 'before')]])
+  const loader = gatedLoader(rows)
+  const cache = new KeyCache({ max: 100, ttlSeconds: 60, load: loader.load })
+  await cache.lookup('h1')
+  rows.set('h1', record('key_1', 'after'))
+  return { loader, cache }
+}
+
 describe('KeyCache', () => {
   it('given 50 concurrent misses for one hash, when they resolve, then one read was made, all got the same entry, and 50 misses were counted', async () => {
     const loader = gatedLoader(new Map([['h1', record('key_1')]]))
@@ -119,11 +129,7 @@ describe('KeyCache', () => {
   })
 
   it('given a cached key, when refreshed by id, then its new state is read once at once and the next lookup finds it without a read or a miss', async () => {
-    const rows = new Map([['h1', record('key_1', 'before')]])
-    const loader = gatedLoader(rows)
-    const cache = new KeyCache({ max: 100, ttlSeconds: 60, load: loader.load })
-    await cache.lookup('h1')
-    rows.set('h1', record('key_1', 'after'))
+    const { loader, cache } = await cachedThenRenamed()
     cache.refreshKey('key_1')
     expect(cache.find('h1')).to.equal(undefined) // the old state is gone at once
     await tick()
@@ -134,11 +140,7 @@ describe('KeyCache', () => {
   })
 
   it('given a refresh under way, when the key is looked up, then the lookup joins the refresh: one read, the new state', async () => {
-    const rows = new Map([['h1', record('key_1', 'before')]])
-    const loader = gatedLoader(rows)
-    const cache = new KeyCache({ max: 100, ttlSeconds: 60, load: loader.load })
-    await cache.lookup('h1')
-    rows.set('h1', record('key_1', 'after'))
+    const { loader, cache } = await cachedThenRenamed()
     loader.gated = true
     cache.refreshKey('key_1')
     expect(loader.reads).to.equal(2) // the refresh's read, before anyone asked

@@ -191,6 +191,9 @@ export async function mirrorValidationState(ctx: CoreContext, options: MirrorOpt
   }, REFRESH_MS)
   refresh.unref()
 
+  // Failure counting is made ready at start (and when it moves back to Redis), so that the
+  // first refusal does not wait for it to load.
+  const prepareCounting = () => void state.prepareFailureCounting().catch(warn('preparing failed-attempt counting failed'))
   // A configured Redis that is away at start: failures are counted in this process's memory
   // meanwhile; once it answers, counting moves back to it.
   const tryRedis = () => {
@@ -208,8 +211,6 @@ export async function mirrorValidationState(ctx: CoreContext, options: MirrorOpt
     }, REDIS_RETRY_MS)
     redisTimer.unref()
   }
-  // Failure counting is made ready now, so that the first refusal does not wait for it.
-  const prepareCounting = () => void state.prepareFailureCounting().catch(warn('preparing failed-attempt counting failed'))
   if (withRedis && !(await ctx.redis().catch(() => undefined))?.isReady) {
     ctx.log.warn(`Redis is unavailable: failed attempts are counted in this process until it is back (retrying every ${REDIS_RETRY_MS / 1000} s)`)
     tryRedis()
