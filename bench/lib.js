@@ -52,15 +52,6 @@ export function runOnce(args, input, extraEnv = {}) {
   })
 }
 
-/**
- * autocannon at a fixed offered rate (`overallRate` requests/s over `connections`), for
- * `seconds`: the latency a client sees at that rate, p99 and p99.9 included.
- */
-export async function loadAtRate(url, body, seconds, rate, connections = 10) {
-  const r = await autocannon({ url, method: 'POST', connections, pipelining: 1, duration: seconds, overallRate: rate, headers: { 'content-type': 'application/json' }, body })
-  return { rps: Math.round(r.requests.average), p99: r.latency.p99, p999: r.latency.p99_9, errors: r.errors + r.non2xx + r.timeouts }
-}
-
 /** Resident memory of a process, in MB (Linux /proc). */
 export function rssMb(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))

@@ -1,7 +1,8 @@
 // `serve` for 10 minutes at half its maximum rate (SPEC §14): RSS growth ≤ 10% after the first
 // minute's warm-up, and the last minute's p99 ≤ 1.2× the first's. Runs only when named
 // (`npm run bench -- --only soak`): it takes the whole 10 minutes (1 with --quick).
-import { load, loadAtRate, median, rssMb, spawnServe } from '../lib.js'
+import { load, median, rssMb, spawnServe } from '../lib.js'
+import { loadAtRate } from '../open-loop.js'
 
 export const name = 'soak'
 export const onlyWhenNamed = true
