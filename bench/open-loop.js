@@ -52,7 +52,7 @@ function offer(url, body, seconds, rate, connections) {
   const interval = 1000 / rate
   const latencies = new Float64Array(total - warm)
   let measured = 0 // measured requests answered 2xx
-  let settled = 0 // requests answered, whatever the status
+  let settled = 0 // requests answered (whatever the status) or lost with their connection
   let next = 0 // the next request to send, in due order
   let t0 = 0
   let timer
