@@ -27,7 +27,7 @@ export function loadAtRate(url, body, seconds, rate, connections = 50) {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
     child.stdout.on('data', (d) => (out += d))
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`open-loop load exited ${code}`))))
+    child.once('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`open-loop load exited ${code}`))))
   })
 }
 
@@ -62,6 +62,11 @@ function offer(url, body, seconds, rate, connections) {
 
   return new Promise((resolve, reject) => {
     let over = false
+    const fail = (e) => {
+      over = true
+      conns.forEach((o) => o.socket.destroy())
+      reject(e)
+    }
     const open = (c) => {
       const socket = (c.socket = net.connect(Number(port), hostname))
       c.buf = Buffer.alloc(0)
@@ -69,22 +74,26 @@ function offer(url, body, seconds, rate, connections) {
       socket.setNoDelay(true)
       socket.on('data', (chunk) => {
         c.buf = c.buf.length ? Buffer.concat([c.buf, chunk]) : chunk
-        const head = c.buf.indexOf('\r\n\r\n')
-        if (head < 0) return
-        const headers = c.buf.subarray(0, head).toString('latin1')
-        const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(headers)?.[1] ?? 0)
-        if (c.buf.length < head + 4 + length) return
-        c.buf = c.buf.subarray(head + 4 + length)
-        if (settle(c, headers.startsWith('HTTP/1.1 2'))) {
+        while (c.busy) {
+          const head = c.buf.indexOf('\r\n\r\n')
+          if (head < 0) return
+          const headers = c.buf.subarray(0, head).toString('latin1')
+          const length = /\r\ncontent-length:\s*(\d+)/i.exec(headers)?.[1]
+          // Every server the bench measures says how long its answer is; one that does not
+          // (a chunked answer) would be misread here, so it ends the run rather than skew it.
+          if (length === undefined) return fail(new Error(`${url} answered without content-length`))
+          const end = head + 4 + Number(length)
+          if (c.buf.length < end) return
+          c.buf = c.buf.subarray(end)
+          if (!settle(c, /^HTTP\/1\.[01] 2/.test(headers))) return
+          // An answer that closes its connection: the 'close' below opens another.
+          if (/\r\nconnection:\s*close/i.test(headers)) return void socket.end()
           idle.push(c)
           dispatch()
         }
       })
       socket.on('error', (e) => {
-        if (t0) return // its 'close' follows
-        over = true
-        conns.forEach((o) => o.socket.destroy())
-        reject(new Error(`${url}: ${e.message}`))
+        if (!t0) fail(new Error(`${url}: ${e.message}`)) // else its 'close' follows
       })
       socket.on('connect', () => {
         idle.push(c)
@@ -92,16 +101,22 @@ function offer(url, body, seconds, rate, connections) {
         else if (idle.length === conns.length) start()
       })
       // A connection the server ended (its keep-alive timeout, say) loses the request it
-      // carried, which counts as an error; a new connection takes its place.
+      // carried, which counts as an error; a new connection takes its place (once, before
+      // the run starts: a server that drops every connection ends the run).
       socket.on('close', () => {
-        if (over || !t0 || c.socket !== socket) return
+        if (over || c.socket !== socket) return
         const at = idle.indexOf(c)
         if (at >= 0) idle.splice(at, 1)
+        if (!t0) {
+          if (c.reopened) return fail(new Error(`${url} closed a connection before the run started, twice`))
+          c.reopened = true
+          return open(c)
+        }
         if (c.busy && !settle(c, false)) return
         open(c)
       })
     }
-    const conns = Array.from({ length: Math.max(1, Math.min(connections, total)) }, () => ({ socket: null, i: 0, busy: false, buf: null }))
+    const conns = Array.from({ length: Math.max(1, Math.min(connections, total)) }, () => ({ socket: null, i: 0, busy: false, buf: null, reopened: false }))
     conns.forEach(open)
 
     const start = () => {
@@ -144,7 +159,7 @@ function offer(url, body, seconds, rate, connections) {
       clearImmediate(immediate)
       clearTimeout(deadline)
       for (const c of conns) c.socket.destroy()
-      const elapsed = (performance.now() - t0) / 1000 - WARM_SECONDS
+      const elapsed = ((total - warm) * interval) / 1000 // the measured window, however late its last answer
       const sorted = latencies.subarray(0, measured).sort()
       const at = (p) => Math.round(sorted[Math.min(measured - 1, Math.floor(measured * p))] * 100) / 100
       resolve({ rps: Math.round(measured / elapsed), p99: at(0.99), p999: at(0.999), errors: total - warm - measured })

@@ -3,8 +3,8 @@
 // halved, offered open-loop (bench/open-loop.js: evenly spaced, latency from when each request
 // was due) over the same 50 connections, in three 5 s runs that alternate with the floor
 // node:http server at the same rate, so the machine's own share of the tail is visible. The
-// verdict takes the median run: one hypervisor stall of a few ms moves a single 5 s run's
-// p99.9 on its own.
+// verdict takes the median of the three runs' p99s and, separately, of their p99.9s: one
+// hypervisor stall of a few ms moves a single 5 s run's p99.9 on its own.
 import { load, median, spawnServe } from '../lib.js'
 import { loadAtRate } from '../open-loop.js'
 import { FLOOR, nodeServer } from './serve.js'
