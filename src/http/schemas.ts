@@ -48,6 +48,34 @@ export function everydayVerifyBody(json: unknown): VerifyBody | undefined {
   return parsed
 }
 
+/** JSON string content that JSON.parse returns as it is: printable ASCII, no quote, no backslash. */
+const PLAIN_JSON_TEXT = String.raw`[\x20\x21\x23-\x5b\x5d-\x7e]`
+const KEY_TEXT = `(${PLAIN_JSON_TEXT}{0,${KEY_MAX}})`
+const IPV4_TEXT = '([0-9.]{7,15})'
+/** `{"key":"…"}`, `{"key":"…","ip":"…"}` or `{"ip":"…","key":"…"}`, as clients' JSON serialisers write them. */
+const EVERYDAY_TEXT = new RegExp(String.raw`^\{(?:"key":"${KEY_TEXT}"(?:,"ip":"${IPV4_TEXT}")?|"ip":"${IPV4_TEXT}","key":"${KEY_TEXT}")\}$`)
+/** The longest body EVERYDAY_TEXT can match. */
+const EVERYDAY_TEXT_MAX = '{"ip":"","key":""}'.length + 15 + KEY_MAX
+
+/**
+ * `verifyBody`'s parse of the raw bytes of a body in its most common shape — a key and
+ * perhaps an IPv4 address, written without spaces or escapes — without JSON.parse or a
+ * UTF-8 decode; undefined for any other body, which then goes through JSON.parse and
+ * `everydayVerifyBody`. A match is all ASCII (no pattern admits a byte above 0x7f), so its
+ * Latin-1 reading is its UTF-8 one, and none of its strings holds a character JSON would
+ * have escaped, so each is what JSON.parse would return. Held to JSON.parse and the schema
+ * by a property test (test/http/verify-body.test.ts).
+ */
+export function everydayVerifyBytes(bytes: Buffer): VerifyBody | undefined {
+  if (bytes.length > EVERYDAY_TEXT_MAX) return undefined
+  const m = EVERYDAY_TEXT.exec(bytes.toString('latin1'))
+  if (m === null) return undefined
+  const key = (m[1] ?? m[4])!
+  const ip = m[2] ?? m[3]
+  if (ip === undefined) return { key }
+  return z.regexes.ipv4.test(ip) ? { key, ip } : undefined
+}
+
 export const usageBody = z
   .object({
     keyId: z.string().regex(/^key_[0-9A-Za-z]{16}$/, 'must be a key id (key_…)'),

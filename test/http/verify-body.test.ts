@@ -4,7 +4,7 @@
 import { expect } from 'chai'
 import fc from 'fast-check'
 
-import { everydayVerifyBody, verifyBody } from '../../src/http/schemas.js'
+import { everydayVerifyBody, everydayVerifyBytes, verifyBody } from '../../src/http/schemas.js'
 
 const scope = fc.oneof(
   fc.stringMatching(/^[a-z0-9][a-z0-9_.:*-]{0,63}$/),
@@ -98,5 +98,77 @@ describe('the verify body: its everyday-shape parse agrees with the schema', () 
     const fast = everydayVerifyBody(json)
     expect(fast).to.deep.equal({ key: 'mtry_svc_x', ip: '192.0.2.7', requiredScopes: ['admin', 'keys:read'] })
     expect(fast?.requiredScopes).to.not.equal(json.requiredScopes)
+  })
+
+  describe('read off the raw bytes (`everydayVerifyBytes`)', () => {
+    /** A JSON string literal's inside, as a careless or hostile client might write it (escapes and all). */
+    const inside = fc.oneof(
+      fc.string({ maxLength: 60 }),
+      fc.string({ unit: 'binary', maxLength: 20 }),
+      fc.stringMatching(/^mtry_[a-z]{3}_[A-Za-z0-9]{0,40}$/),
+      fc.constantFrom('\\u0041', '\\"', '\\\\', 'é', '1.2.3.4', '01.2.3.4', '1.2.3.256', '::1', ' ', ''),
+      ipv4,
+    )
+    const space = fc.constantFrom('', '', '', ' ', '\n', '\t')
+    /** Texts at, near and far from the shapes the byte parse takes, and bytes that are no text at all. */
+    const shaped = (key: fc.Arbitrary<string>, ip: fc.Arbitrary<string>) =>
+      fc.tuple(key, fc.option(ip, { nil: undefined }), fc.boolean(), space).map(([k, i, ipFirst, sp]) => {
+        if (i === undefined) return `{"key":${sp}"${k}"}`
+        return ipFirst ? `{"ip":"${i}",${sp}"key":"${k}"}` : `{"key":"${k}","ip":${sp}"${i}"}`
+      })
+    const text = fc.oneof(
+      { weight: 3, arbitrary: shaped(fc.stringMatching(/^mtry_[a-z]{3}_[A-Za-z0-9]{0,40}$/), fc.oneof(ipv4, inside)) },
+      shaped(inside, inside),
+      body.map((b) => JSON.stringify(b) ?? 'null'),
+      fc.string({ maxLength: 80 }).map((k) => `\ufeff{"key":"${k}"}`),
+      fc.string(),
+    )
+
+    it('property: whatever it accepts, JSON.parse and the schema accept, to a deep-equal result', () => {
+      let accepted = 0
+      fc.assert(
+        fc.property(fc.oneof(text.map((t) => Buffer.from(t, 'utf8')), fc.uint8Array({ maxLength: 80 }).map((a) => Buffer.from(a))), (bytes) => {
+          const fast = everydayVerifyBytes(bytes)
+          if (fast === undefined) return
+          accepted++
+          const json: unknown = JSON.parse(bytes.toString('utf8'))
+          expect(fast).to.deep.equal(verifyBody.parse(json))
+        }),
+        { numRuns: 5000 },
+      )
+      expect(accepted).to.be.greaterThan(300)
+    })
+
+    it('property: a key and perhaps an IPv4 address, as JSON.stringify writes them in either order, is accepted when the key needs no escape', () => {
+      const plainKey = fc.stringMatching(/^[\x20\x21\x23-\x5b\x5d-\x7e]{0,200}$/)
+      fc.assert(
+        fc.property(plainKey, fc.option(ipv4, { nil: undefined }), fc.boolean(), (key, ip, ipFirst) => {
+          const json = ip === undefined ? { key } : ipFirst ? { ip, key } : { key, ip }
+          const bytes = Buffer.from(JSON.stringify(json))
+          expect(everydayVerifyBytes(bytes), bytes.toString()).to.deep.equal(verifyBody.parse(json))
+        }),
+        { numRuns: 2000 },
+      )
+      expect(everydayVerifyBytes(Buffer.from(JSON.stringify({ key: 'k'.repeat(4096) })))).to.deep.equal({ key: 'k'.repeat(4096) })
+    })
+
+    it('given a body JSON.parse would read differently or the schema refuses, then it is left to them', () => {
+      for (const t of [
+        '{"key":"mtry_svc_\\u0041"}', // an escape: JSON.parse's value is not the text
+        '{"key":"mtry_svc_é"}', // not ASCII
+        '\ufeff{"key":"mtry_svc_x"}', // a BOM, which fastify's parser drops
+        '{ "key":"mtry_svc_x"}',
+        '{"key":"mtry_svc_x","key":"other"}', // a repeated name: the last one counts
+        '{"key":"mtry_svc_x","ip":"1.2.3.256"}',
+        '{"key":"mtry_svc_x","ip":"01.2.3.4"}',
+        '{"key":"mtry_svc_x","ip":"::1"}',
+        '{"key":"mtry_svc_x","requiredScopes":[]}',
+        `{"key":"${'k'.repeat(4097)}"}`,
+        '{"key":"mtry_svc_x"}\n',
+        '{"key":"mtry_svc_x"',
+      ]) {
+        expect(everydayVerifyBytes(Buffer.from(t)), t).to.equal(undefined)
+      }
+    })
   })
 })
