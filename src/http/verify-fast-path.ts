@@ -1,4 +1,4 @@
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
+import type { IncomingMessage, OutgoingHttpHeaders, RequestListener, ServerResponse } from 'node:http'
 
 import type { CoreContext } from '../core/context.js'
 import { parseInput } from '../core/validate-input.js'
@@ -9,9 +9,20 @@ import { JSON_CONTENT_TYPE, emptyBody, errorResponse, notJson, payloadTooLarge, 
 import type { HttpMetrics } from './metrics.js'
 import type { ClientIpRule } from './source-ip.js'
 import { verifyInput, verifyRoute } from './routes.js'
-import { everydayVerifyBody, verifyBody } from './schemas.js'
+import type { VerifyBody } from './schemas.js'
+import { everydayVerifyBody, everydayVerifyBytes, verifyBody } from './schemas.js'
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i
+
+/** An answer's body and headers (Node reads the headers object, never changes it: one can serve many answers). */
+interface Answer {
+  body: string
+  headers: Readonly<OutgoingHttpHeaders>
+}
+const toAnswer = (result: VerifyResult): Answer => {
+  const body = JSON.stringify(result)
+  return { body, headers: { 'content-type': JSON_CONTENT_TYPE, 'content-length': Buffer.byteLength(body) } }
+}
 
 function sendError(res: ServerResponse, e: HttpError): void {
   const { status, headers, body } = errorResponse(e)
@@ -57,21 +68,23 @@ export function verifyFastPath(
   const path = verifyRoute.path
   if (path.includes('{')) throw new Error(`the verify fast path matches one exact path, not a template (${path})`)
   // A valid answer is the same text for as long as its key's cache entry lives: the view
-  // is frozen and shared by the cache, so its JSON is kept beside it (and goes with it).
-  const validBodies = new WeakMap<object, string>()
+  // is frozen and shared by the cache, so its JSON and headers are kept beside it (and go with it).
+  const validAnswers = new WeakMap<object, Answer>()
   // A body in its everyday shape is parsed without zod's machinery, to the same result; only
   // while the route's schema is the one that shortcut is held to.
-  const everyday = verifyRoute.body === verifyBody ? everydayVerifyBody : () => undefined
-  const bodyOf = (result: VerifyResult): string => {
-    if (!result.valid) return JSON.stringify(result)
-    let text = validBodies.get(result.key)
-    if (text === undefined) validBodies.set(result.key, (text = JSON.stringify(result)))
-    return text
+  const ours = verifyRoute.body === verifyBody
+  const everyday = ours ? everydayVerifyBody : () => undefined
+  const everydayBytes = ours ? everydayVerifyBytes : () => undefined
+  const answerOf = (result: VerifyResult): Answer => {
+    if (!result.valid) return toAnswer(result)
+    let answer = validAnswers.get(result.key)
+    if (answer === undefined) validAnswers.set(result.key, (answer = toAnswer(result)))
+    return answer
   }
   const reply = (res: ServerResponse, result: VerifyResult, started: number) => {
     metrics.observeVerify(result, started)
-    const body = bodyOf(result)
-    res.writeHead(verifyRoute.status, { 'content-type': JSON_CONTENT_TYPE, 'content-length': Buffer.byteLength(body) })
+    const { body, headers } = answerOf(result)
+    res.writeHead(verifyRoute.status, headers)
     res.end(body)
   }
   const fail = (res: ServerResponse, error: unknown) => {
@@ -80,7 +93,16 @@ export function verifyFastPath(
     sendError(res, toHttpError(error as Error, { log: ctx.log, bodyLimit }))
   }
   /** Answer the request: synchronously when the core can decide from memory, else after its I/O. */
-  const answer = (req: IncomingMessage, res: ServerResponse, text: string, started: number): void => {
+  const decide = (req: IncomingMessage, res: ServerResponse, body: VerifyBody, started: number): void => {
+    const input = verifyInput(body, clientIp(req.socket.remoteAddress, body.ip))
+    const decided = verifyKeyInMemory(ctx, input)
+    if (decided) return reply(res, decided, started)
+    verifyKey(ctx, input)
+      .then((result) => reply(res, result, started))
+      .catch((error: unknown) => fail(res, error))
+  }
+  /** The body parsed as fastify's JSON parser and the route's schema would, or their refusal thrown. */
+  const parse = (text: string): VerifyBody => {
     let json: unknown
     try {
       json = JSON.parse(text)
@@ -95,18 +117,11 @@ export function verifyFastPath(
         throw notJson()
       }
     }
-    let body
     try {
-      body = everyday(json) ?? parseInput(verifyRoute.body, json)
+      return everyday(json) ?? parseInput(verifyRoute.body, json)
     } catch (error) {
       throw hasForbiddenKey(json) ? notJson() : error
     }
-    const input = verifyInput(body, clientIp(req.socket.remoteAddress, body.ip))
-    const decided = verifyKeyInMemory(ctx, input)
-    if (decided) return reply(res, decided, started)
-    verifyKey(ctx, input)
-      .then((result) => reply(res, result, started))
-      .catch((error: unknown) => fail(res, error))
   }
   /**
    * Answer 413 at once, keeping nothing more of the body; Node discards the rest as it
@@ -114,7 +129,8 @@ export function verifyFastPath(
    */
   const tooLarge = (res: ServerResponse) => sendError(res, payloadTooLarge(bodyLimit))
   return (req, res) => {
-    if (req.method !== method || req.url !== path || !JSON_TYPE.test(req.headers['content-type'] ?? '')) {
+    const type = req.headers['content-type']
+    if (req.method !== method || req.url !== path || (type !== 'application/json' && !JSON_TYPE.test(type ?? ''))) {
       fallback(req, res)
       return
     }
@@ -137,9 +153,11 @@ export function verifyFastPath(
       // The validation's time starts with the whole request in hand (as on fastify's route):
       // waiting for the body to arrive is the network's, not the decision's.
       const started = performance.now()
-      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')
       try {
-        answer(req, res, text, started)
+        // A body in one piece and its commonest shape is read off its bytes; any other is decoded and parsed.
+        const one = chunks.length === 1 ? chunks[0]! : undefined
+        const body = (one && everydayBytes(one)) ?? parse((one ?? Buffer.concat(chunks)).toString('utf8'))
+        decide(req, res, body, started)
       } catch (error) {
         fail(res, error)
       }
