@@ -293,7 +293,7 @@ describe('side effects (each module on its own, real PostgreSQL and Redis)', fun
         const { key } = await createKey(core.ctx, { name: 'busy', type: 'service' })
         const seen: MomentryEvent[] = []
         core.ctx.bus.on('anomaly.detected', (e) => void seen.push(e))
-        for (let i = 0; i < 4; i++) core.ctx.validation.usage.record({ keyId: key.id, ok: true, at: clock.now() })
+        for (let i = 0; i < 4; i++) core.ctx.validation.usage.record({ keyId: key.id, ok: true, atMs: clock.ms() })
         await core.ctx.validation.usage.flush()
         await core.ctx.bus.drain()
         expect(seen.map((e) => e.type === 'anomaly.detected' && [e.alert.keyId, e.alert.type, e.alert.observed])).to.deep.equal([[key.id, 'high_request_rate', 4]])
@@ -461,7 +461,7 @@ describe('side effects (each module on its own, real PostgreSQL and Redis)', fun
       const { key } = await createKey(core.ctx, { name: 'u', type: 'service' })
       const off = flushUsage(core.ctx, 50)
       try {
-        core.ctx.validation.usage.record({ keyId: key.id, ok: true, at: new Date() })
+        core.ctx.validation.usage.record({ keyId: key.id, ok: true, atMs: Date.now() })
         await until('the row', async () => (await sql`select 1 from key_usage_minute where key_id = ${key.id}`).length === 1)
       } finally {
         await off()
@@ -489,7 +489,7 @@ describe('side effects (each module on its own, real PostgreSQL and Redis)', fun
       const { key } = await createKey(core.ctx, { name: 'o', type: 'service' })
       const seen: string[] = []
       core.ctx.bus.on('*', (e) => void seen.push(e.type))
-      for (let i = 0; i < 3; i++) core.ctx.validation.usage.record({ keyId: key.id, ok: true, at: new Date() })
+      for (let i = 0; i < 3; i++) core.ctx.validation.usage.record({ keyId: key.id, ok: true, atMs: Date.now() })
       await core.close()
       expect(seen).to.deep.equal(['usage.flushed'])
       expect(core.ctx.validation.longRunning).to.equal(false)

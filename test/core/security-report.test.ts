@@ -73,12 +73,12 @@ describe('report security (core)', () => {
 
     // Straight into the recorder, at fixed times.
     const usage = ctx.validation.usage
-    for (let i = 0; i < 3; i++) usage.recordFailure({ code: 'NOT_FOUND', ip: '2001:db8::5', at: new Date('2031-03-03T23:59:30Z') })
-    usage.recordFailure({ code: 'BLACKLISTED', ip: '198.51.100.99', at: new Date('2031-03-02T01:00:00Z') })
-    usage.recordFailure({ code: 'BLACKLISTED', ip: '192.0.2.77', at: new Date('2031-03-02T02:00:00Z') }) // its entry is gone
-    for (const ip of ONES) usage.recordFailure({ code: 'MALFORMED', ip, at: new Date('2031-03-02T05:00:00Z') })
-    usage.recordFailure({ code: 'NOT_FOUND', ip: '192.0.2.1', at: new Date('2031-02-28T23:59:59Z') }) // before the window
-    usage.recordFailure({ code: 'NOT_FOUND', ip: '192.0.2.1', at: new Date('2031-03-04T00:00:00Z') }) // at --until: after it
+    for (let i = 0; i < 3; i++) usage.recordFailure({ code: 'NOT_FOUND', ip: '2001:db8::5', atMs: Date.parse('2031-03-03T23:59:30Z') })
+    usage.recordFailure({ code: 'BLACKLISTED', ip: '198.51.100.99', atMs: Date.parse('2031-03-02T01:00:00Z') })
+    usage.recordFailure({ code: 'BLACKLISTED', ip: '192.0.2.77', atMs: Date.parse('2031-03-02T02:00:00Z') }) // its entry is gone
+    for (const ip of ONES) usage.recordFailure({ code: 'MALFORMED', ip, atMs: Date.parse('2031-03-02T05:00:00Z') })
+    usage.recordFailure({ code: 'NOT_FOUND', ip: '192.0.2.1', atMs: Date.parse('2031-02-28T23:59:59Z') }) // before the window
+    usage.recordFailure({ code: 'NOT_FOUND', ip: '192.0.2.1', atMs: Date.parse('2031-03-04T00:00:00Z') }) // at --until: after it
     await usage.flush()
     // Failures the recorder folded into its catch-all source.
     await sql`insert into validation_failure_minute (minute, code, ip, key_id, count) values ('2031-03-03T12:00:00Z', 'NOT_FOUND', '*', '', 4)`

@@ -58,11 +58,11 @@ describe('UsageRecorder (real PostgreSQL and Redis)', () => {
 
   it('given events for two keys across two minutes, when flushed, then one row per key and minute holds the counts, Redis has the counters, and nothing is pending', async () => {
     const r = recorder()
-    const at = (ms: number) => new Date(T0 + ms)
-    r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ip: '192.0.2.1', ok: true, at: at(1_000) })
-    r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ip: '192.0.2.2', ok: false, at: at(2_000) })
-    r.record({ keyId: 'key_bbbbbbbbbbbbbbbb', ok: true, at: at(3_000) })
-    r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ip: '192.0.2.1', ok: true, at: at(MINUTE + 5_000) })
+    const at = (ms: number) => T0 + ms
+    r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ip: '192.0.2.1', ok: true, atMs: at(1_000) })
+    r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ip: '192.0.2.2', ok: false, atMs: at(2_000) })
+    r.record({ keyId: 'key_bbbbbbbbbbbbbbbb', ok: true, atMs: at(3_000) })
+    r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ip: '192.0.2.1', ok: true, atMs: at(MINUTE + 5_000) })
     expect(r.pending).to.equal(3)
     await r.flush()
     expect(r.pending).to.equal(0)
@@ -80,12 +80,12 @@ describe('UsageRecorder (real PostgreSQL and Redis)', () => {
     let current = broken
     const r = recorder(() => current)
     try {
-      r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ok: true, at: new Date(T0 + 1_000) })
-      r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ok: false, at: new Date(T0 + 2_000) })
+      r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ok: true, atMs: T0 + 1_000 })
+      r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ok: false, atMs: T0 + 2_000 })
       await r.flush()
       expect(r.pending, 'kept after the failed write').to.equal(1)
-      r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ok: true, at: new Date(T0 + 3_000) })
-      r.record({ keyId: 'key_cccccccccccccccc', ok: true, at: new Date(T0 + 4_000) })
+      r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ok: true, atMs: T0 + 3_000 })
+      r.record({ keyId: 'key_cccccccccccccccc', ok: true, atMs: T0 + 4_000 })
       current = sql
       await r.flush()
       expect(await rows()).to.deep.equal([
@@ -112,7 +112,7 @@ describe('UsageRecorder (real PostgreSQL and Redis)', () => {
         const expected = new Map<string, Row>()
         for (const e of events) {
           const at = T0 + e.offset
-          r.record({ keyId: e.keyId, ok: e.ok, at: new Date(at) })
+          r.record({ keyId: e.keyId, ok: e.ok, atMs: at })
           const minute = new Date(at - (at % MINUTE)).toISOString()
           const row = expected.get(`${e.keyId} ${minute}`) ?? { key_id: e.keyId, minute, ok: 0, fail: 0 }
           if (e.ok) row.ok++
@@ -134,15 +134,15 @@ describe('UsageRecorder (real PostgreSQL and Redis)', () => {
 
     it('given refusals with and without a key, when flushed, then one failure row per minute, code, source and key holds the counts, and the key rows count them as failed', async () => {
       const r = recorder()
-      const at = (ms: number) => new Date(T0 + ms)
-      r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ip: '192.0.2.1', ok: false, code: 'REVOKED', at: at(1_000) })
-      r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ip: '192.0.2.1', ok: false, code: 'REVOKED', at: at(2_000) })
-      r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ip: '192.0.2.1', ok: false, code: 'INSUFFICIENT_SCOPE', at: at(3_000) })
-      r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ip: '192.0.2.1', ok: false, at: at(3_500) }) // reported by a service: no code
-      r.recordFailure({ code: 'NOT_FOUND', ip: '192.0.2.9', at: at(4_000) })
-      r.recordFailure({ code: 'NOT_FOUND', ip: '192.0.2.9', at: at(5_000) })
-      r.recordFailure({ code: 'MALFORMED', at: at(6_000) })
-      r.recordFailure({ code: 'BLACKLISTED', ip: '203.0.113.5', at: at(MINUTE + 1) })
+      const at = (ms: number) => T0 + ms
+      r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ip: '192.0.2.1', ok: false, code: 'REVOKED', atMs: at(1_000) })
+      r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ip: '192.0.2.1', ok: false, code: 'REVOKED', atMs: at(2_000) })
+      r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ip: '192.0.2.1', ok: false, code: 'INSUFFICIENT_SCOPE', atMs: at(3_000) })
+      r.record({ keyId: 'key_aaaaaaaaaaaaaaaa', ip: '192.0.2.1', ok: false, atMs: at(3_500) }) // reported by a service: no code
+      r.recordFailure({ code: 'NOT_FOUND', ip: '192.0.2.9', atMs: at(4_000) })
+      r.recordFailure({ code: 'NOT_FOUND', ip: '192.0.2.9', atMs: at(5_000) })
+      r.recordFailure({ code: 'MALFORMED', atMs: at(6_000) })
+      r.recordFailure({ code: 'BLACKLISTED', ip: '203.0.113.5', atMs: at(MINUTE + 1) })
       expect(r.pendingFailures).to.equal(5)
       await r.flush()
       expect(r.pendingFailures).to.equal(0)
@@ -154,7 +154,7 @@ describe('UsageRecorder (real PostgreSQL and Redis)', () => {
         [m1, 'BLACKLISTED', '203.0.113.5', '', 1],
       ])
       expect(await rows()).to.deep.equal([{ key_id: 'key_aaaaaaaaaaaaaaaa', minute: m0, ok: 0, fail: 4 }])
-      r.recordFailure({ code: 'NOT_FOUND', ip: '192.0.2.9', at: at(7_000) })
+      r.recordFailure({ code: 'NOT_FOUND', ip: '192.0.2.9', atMs: at(7_000) })
       await r.flush()
       expect((await failureRows()).find((f) => f[1] === 'NOT_FOUND')).to.deep.equal([m0, 'NOT_FOUND', '192.0.2.9', '', 3])
     })
@@ -163,9 +163,9 @@ describe('UsageRecorder (real PostgreSQL and Redis)', () => {
       const r = recorder()
       const ip = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`
       const extra = 500
-      for (let i = 0; i < MAX_FAILURE_BUCKETS + extra; i++) r.recordFailure({ code: i % 2 ? 'NOT_FOUND' : 'MALFORMED', ip: ip(i), at: new Date(T0 + 10) })
+      for (let i = 0; i < MAX_FAILURE_BUCKETS + extra; i++) r.recordFailure({ code: i % 2 ? 'NOT_FOUND' : 'MALFORMED', ip: ip(i), atMs: T0 + 10 })
       // A source with a bucket already keeps counting under its own address.
-      r.recordFailure({ code: 'MALFORMED', ip: ip(0), at: new Date(T0 + 20) })
+      r.recordFailure({ code: 'MALFORMED', ip: ip(0), atMs: T0 + 20 })
       expect(r.pendingFailures).to.equal(MAX_FAILURE_BUCKETS + 2)
       await r.flush()
       const [totals] = await sql`
@@ -182,12 +182,12 @@ describe('UsageRecorder (real PostgreSQL and Redis)', () => {
       let current = broken
       const r = recorder(() => current)
       try {
-        r.recordFailure({ code: 'NOT_FOUND', ip: '192.0.2.9', at: new Date(T0 + 1_000) })
-        r.record({ keyId: 'key_bbbbbbbbbbbbbbbb', ip: '192.0.2.3', ok: false, code: 'EXPIRED', at: new Date(T0 + 2_000) })
+        r.recordFailure({ code: 'NOT_FOUND', ip: '192.0.2.9', atMs: T0 + 1_000 })
+        r.record({ keyId: 'key_bbbbbbbbbbbbbbbb', ip: '192.0.2.3', ok: false, code: 'EXPIRED', atMs: T0 + 2_000 })
         await r.flush()
         expect([r.pending, r.pendingFailures], 'kept after the failed write').to.deep.equal([1, 2])
-        r.recordFailure({ code: 'NOT_FOUND', ip: '192.0.2.9', at: new Date(T0 + 3_000) })
-        r.recordFailure({ code: 'RATE_LIMITED', ip: '192.0.2.9', at: new Date(T0 + 4_000) })
+        r.recordFailure({ code: 'NOT_FOUND', ip: '192.0.2.9', atMs: T0 + 3_000 })
+        r.recordFailure({ code: 'RATE_LIMITED', ip: '192.0.2.9', atMs: T0 + 4_000 })
         current = sql
         await r.flush()
         expect(await failureRows()).to.deep.equal([
@@ -205,7 +205,7 @@ describe('UsageRecorder (real PostgreSQL and Redis)', () => {
     it('given failures only (no key usage), when stopped, then they are written by the final flush', async () => {
       const r = recorder()
       r.start(60_000)
-      r.recordFailure({ code: 'BLACKLISTED', ip: '203.0.113.5', at: new Date(T0) })
+      r.recordFailure({ code: 'BLACKLISTED', ip: '203.0.113.5', atMs: T0 })
       await r.stop()
       expect(await failureRows()).to.deep.equal([[m0, 'BLACKLISTED', '203.0.113.5', '', 1]])
     })

@@ -13,9 +13,13 @@ export interface StatusFields {
  * validation: disabled → expired (own expiry or end of grace) → rotating → active.
  */
 export function keyStatus(k: StatusFields, now: Date): KeyStatus {
+  return keyStatusAt(k, now.getTime())
+}
+
+/** `keyStatus` at `t`, in epoch milliseconds. */
+export function keyStatusAt(k: StatusFields, t: number): KeyStatus {
   if (k.revokedAt) return 'revoked'
   if (!k.enabled) return 'disabled'
-  const t = now.getTime()
   if ((k.expiresAt && k.expiresAt.getTime() <= t) || (k.graceExpiresAt && k.graceExpiresAt.getTime() <= t)) return 'expired'
   if (k.graceExpiresAt) return 'rotating'
   return 'active'

@@ -24,7 +24,7 @@ export function recordUsage(ctx: CoreContext, input: z.input<typeof recordUsageI
 }
 
 function buffer(ctx: CoreContext, i: z.output<typeof recordUsageInputSchema>): void {
-  ctx.validation.usage.record({ keyId: i.keyId, ip: i.ip && normaliseIp(i.ip), ok: i.ok, at: ctx.clock.now() })
+  ctx.validation.usage.record({ keyId: i.keyId, ip: i.ip && normaliseIp(i.ip), ok: i.ok, atMs: ctx.clock.ms() })
 }
 
 /**

@@ -7,7 +7,8 @@ export interface UsageEvent {
   keyId: string
   ip?: string
   ok: boolean
-  at: Date
+  /** When, in epoch milliseconds. */
+  atMs: number
   /** A refused validation's code: the failure is also counted by code (`recordFailure`). */
   code?: InvalidCode
 }
@@ -18,7 +19,8 @@ export interface FailureEvent {
   /** The source IP as validation normalised it; none for a validation without one. */
   ip?: string
   keyId?: string
-  at: Date
+  /** When, in epoch milliseconds. */
+  atMs: number
 }
 
 interface FailureBucket {
@@ -91,7 +93,7 @@ export class UsageRecorder {
   constructor(private readonly deps: UsageRecorderDeps) {}
 
   record(e: UsageEvent): void {
-    const t = e.at.getTime()
+    const t = e.atMs
     const minute = t - (t % MINUTE)
     let perKey = this.buckets.get(minute)
     let b = perKey?.get(e.keyId)
@@ -99,7 +101,7 @@ export class UsageRecorder {
       if (this.size >= MAX_BUCKETS) {
         if (!this.droppedSaid) this.deps.log.warn(`usage: ${MAX_BUCKETS} buckets are waiting (PostgreSQL away?); newer usage is dropped until they are written`)
         this.droppedSaid = true
-        if (e.code) this.recordFailure({ code: e.code, ip: e.ip, keyId: e.keyId, at: e.at })
+        if (e.code) this.recordFailure({ code: e.code, ip: e.ip, keyId: e.keyId, atMs: t })
         return
       }
       b = { keyId: e.keyId, minute, ok: 0, fail: 0, ips: new Set(), lastOkAt: 0 }
@@ -112,7 +114,7 @@ export class UsageRecorder {
       if (t > b.lastOkAt) b.lastOkAt = t
     } else {
       b.fail++
-      if (e.code) this.recordFailure({ code: e.code, ip: e.ip, keyId: e.keyId, at: e.at })
+      if (e.code) this.recordFailure({ code: e.code, ip: e.ip, keyId: e.keyId, atMs: t })
     }
     if (e.ip && b.ips.size < 1000) b.ips.add(e.ip)
   }
@@ -124,7 +126,7 @@ export class UsageRecorder {
    * which calls this too.
    */
   recordFailure(e: FailureEvent): void {
-    const t = e.at.getTime()
+    const t = e.atMs
     this.addFailure({ minute: t - (t % MINUTE), code: e.code, ip: e.ip ?? '', keyId: e.keyId ?? '', count: 1 })
   }
 

@@ -58,7 +58,7 @@ export class KeyCache {
       max: options.max,
       ttl: options.ttlSeconds * 1000,
       ttlAutopurge: false,
-      ...(custom ? { perf: { now: () => clock.now().getTime() }, ttlResolution: 0 } : {}),
+      ...(custom ? { perf: { now: () => clock.ms() }, ttlResolution: 0 } : {}),
       dispose: (value, hash) => {
         if (!value.record) return
         if (this.hashesById.get(value.record.keyId) === hash) this.hashesById.delete(value.record.keyId)

@@ -170,11 +170,13 @@ export class ValidationState {
 
   /** Seconds `ip` (normalised) must wait, or 0: its failure key's lockout. From the mirror when live, else the counters. */
   lockedFor(ip: string): number | Promise<number> {
+    // Most of the time nobody is locked out: then no failure key is worked out at all.
+    if (this.live && this.lockedUntil.size === 0) return 0
     const key = this.failureKey(ip)
     if (this.live) {
       const until = this.lockedUntil.get(key)
       if (until === undefined) return 0
-      const left = until - this.deps.clock.now().getTime()
+      const left = until - this.deps.clock.ms()
       if (left > 0) return Math.ceil(left / 1000)
       this.lockedUntil.delete(key)
       return 0

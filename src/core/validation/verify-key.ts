@@ -3,7 +3,7 @@ import * as z from 'zod'
 import { KEY_LENGTH, hashKeyBase64, parseRawKey } from '../api-keys/key-format.js'
 import { KEY_TYPES } from '../api-keys/key-types.js'
 import type { ValidationRecord } from '../api-keys/repo.js'
-import { keyStatus } from '../api-keys/status.js'
+import { keyStatusAt } from '../api-keys/status.js'
 import { normaliseIp } from '../blacklist/ip.js'
 import type { CoreContext } from '../context.js'
 import type { CachedLookup } from './key-cache.js'
@@ -94,7 +94,7 @@ const BLACKLISTED: Refusal = Object.freeze({ valid: false, code: 'BLACKLISTED' }
  * counted by the code answered (RATE_LIMITED when the IP's allowance was already used up).
  */
 async function refuse(ctx: CoreContext, code: InvalidCode, ip: string | undefined, keyId?: string): Promise<VerifyResult> {
-  const at = ctx.clock.now()
+  const atMs = ctx.clock.ms()
   let result: Refusal = { valid: false, code }
   try {
     if (ip) {
@@ -103,15 +103,15 @@ async function refuse(ctx: CoreContext, code: InvalidCode, ip: string | undefine
     }
   } finally {
     // Recorded even when counting failed (Redis away): the refusal happened either way.
-    if (keyId) ctx.validation.usage.record({ keyId, ip, ok: false, code: result.code, at })
-    else ctx.validation.usage.recordFailure({ code: result.code, ip, at })
+    if (keyId) ctx.validation.usage.record({ keyId, ip, ok: false, code: result.code, atMs })
+    else ctx.validation.usage.recordFailure({ code: result.code, ip, atMs })
   }
   return result
 }
 
 /** A refusal at the door (blacklisted or locked-out IP): no key looked at, only counted by code. */
 function turnAway(ctx: CoreContext, result: Refusal, ip: string): Refusal {
-  ctx.validation.usage.recordFailure({ code: result.code, ip, at: ctx.clock.now() })
+  ctx.validation.usage.recordFailure({ code: result.code, ip, atMs: ctx.clock.ms() })
   return result
 }
 
@@ -179,8 +179,8 @@ function decideInMemory(ctx: CoreContext, input: VerifyInput, ip: string | undef
   const entry = v.cache.find(hashKeyBase64(input.key))
   const k = entry?.record
   if (!k) return undefined
-  const now = ctx.clock.now()
-  const status = keyStatus(k, now)
+  const now = ctx.clock.ms()
+  const status = keyStatusAt(k, now)
   if (status !== 'active' && status !== 'rotating') return undefined
   if (!hasScopes(k.scopes, input)) return undefined
   v.cache.countHit()
@@ -188,8 +188,8 @@ function decideInMemory(ctx: CoreContext, input: VerifyInput, ip: string | undef
 }
 
 /** The valid outcome: usage buffered, and the cached entry's frozen view handed out. */
-function accept(ctx: CoreContext, entry: CachedLookup, k: ValidationRecord, ip: string | undefined, now: Date): VerifyResult {
-  ctx.validation.usage.record({ keyId: k.keyId, ip, ok: true, at: now })
+function accept(ctx: CoreContext, entry: CachedLookup, k: ValidationRecord, ip: string | undefined, atMs: number): VerifyResult {
+  ctx.validation.usage.record({ keyId: k.keyId, ip, ok: true, atMs })
   const cached = entry as { view?: ValidKey }
   cached.view ??= validKey(k)
   return { valid: true, key: cached.view }
@@ -224,8 +224,8 @@ export async function verifyKey(ctx: CoreContext, input: VerifyInput): Promise<V
   const entry = v.peek(hash) ?? (await v.lookup(hash))
   const k = entry.record
   if (!k) return refuse(ctx, 'NOT_FOUND', ip)
-  const now = ctx.clock.now()
-  const status = keyStatus(k, now)
+  const now = ctx.clock.ms()
+  const status = keyStatusAt(k, now)
   if (status === 'revoked') return refuse(ctx, 'REVOKED', ip, k.keyId)
   if (status === 'disabled') return refuse(ctx, 'DISABLED', ip, k.keyId)
   if (status === 'expired') return refuse(ctx, 'EXPIRED', ip, k.keyId)
