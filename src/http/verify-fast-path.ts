@@ -14,14 +14,18 @@ import { everydayVerifyBody, everydayVerifyBytes, verifyBody } from './schemas.j
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i
 
-/** An answer's body and headers (Node reads the headers object, never changes it: one can serve many answers). */
+/**
+ * An answer's body and headers. Node reads a headers object given to writeHead and never
+ * changes it (with headers set before, as the drain's `connection: close`, it copies them),
+ * so one serves many answers; frozen, so that a Node that did would fail loudly, not leak.
+ */
 interface Answer {
   body: string
   headers: Readonly<OutgoingHttpHeaders>
 }
 const toAnswer = (result: VerifyResult): Answer => {
   const body = JSON.stringify(result)
-  return { body, headers: { 'content-type': JSON_CONTENT_TYPE, 'content-length': Buffer.byteLength(body) } }
+  return { body, headers: Object.freeze({ 'content-type': JSON_CONTENT_TYPE, 'content-length': Buffer.byteLength(body) }) }
 }
 
 function sendError(res: ServerResponse, e: HttpError): void {

@@ -170,7 +170,7 @@ export class ValidationState {
 
   /** Seconds `ip` (normalised) must wait, or 0: its failure key's lockout. From the mirror when live, else the counters. */
   lockedFor(ip: string): number | Promise<number> {
-    // Most of the time nobody is locked out: then no failure key is worked out at all.
+    // While live and nobody is locked out (nearly always), no failure key is worked out at all.
     if (this.live && this.lockedUntil.size === 0) return 0
     const key = this.failureKey(ip)
     if (this.live) {
